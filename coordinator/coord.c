@@ -1,0 +1,464 @@
+/* The coordinator's run loop (see coord.h). */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "coord.h"
+#include "lock.h"
+#include "mdw/backoff.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "mdw/queue.h"
+#include "planner.h"
+
+#define RECONCILE_S 5.0
+
+static volatile int coord_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	coord_stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static const char *state_name(enum phase_state s)
+{
+	static const char *const n[] = {"not_started", "planning", "running", "validating", "complete", "failed"};
+	return n[s];
+}
+
+/* Connect to the target (retrying transient failures for a while). */
+static PGconn *connect_retry(const char *dsn, const char *what, int seconds)
+{
+	struct mdw_backoff bo;
+	double until = now_s() + seconds;
+	char err[512];
+
+	mdw_backoff_init(&bo, 200, 5000, 0);
+	for (;;) {
+		PGconn *c = pgx_connect(dsn, "mdw-coordinator", err, sizeof err);
+		if (c)
+			return c;
+		if (now_s() > until || coord_stop) {
+			mdw_error("msg=\"cannot connect to the %s database\" error=\"%s\"", what, err);
+			return NULL;
+		}
+		mdw_warn("msg=\"cannot connect to the %s database: retrying\" error=\"%s\"", what, err);
+		mdw_sleep_ms(mdw_backoff_next(&bo), &coord_stop);
+	}
+}
+
+static int ensure_pg(struct coord *c)
+{
+	if (PQstatus(c->tgt) != CONNECTION_OK) {
+		PQfinish(c->tgt);
+		if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 0)))
+			return -1;
+	}
+	if (PQstatus(c->src) != CONNECTION_OK) {
+		PQfinish(c->src);
+		if (!(c->src = connect_retry(c->cfg.source_dsn, "legacy", 0)))
+			return -1;
+	}
+	return 0;
+}
+
+/* The phases that this run may plan: those with a legacy source (embeddings come later). */
+static unsigned plannable(void)
+{
+	unsigned m = 0;
+	for (int i = 0; i < MDW_NPHASES; i++)
+		if (mdw_phases[i].source)
+			m |= MDW_PH_BIT(i);
+	return m;
+}
+
+/* Whether PHASE is complete in some earlier run. */
+static int complete_before(struct coord *c, int phase)
+{
+	const char *p[1] = {mdw_phases[phase].name};
+	char err[256];
+	PGresult *r = pgx_query(c->tgt, "SELECT 1 FROM mdw.run_phases WHERE phase = $1 AND status = 'complete' LIMIT 1",
+				1, p, err, sizeof err, NULL);
+	int yes = r && PQntuples(r) > 0;
+	PQclear(r);
+	return yes;
+}
+
+/* Create a run, or resume the newest unfinished one. */
+static int open_run(struct coord *c, char *err, size_t errlen)
+{
+	PGresult *r;
+	char settings[512];
+	const char *p[1] = {settings};
+
+	if (!c->cfg.new_run) {
+		r = pgx_query(c->tgt,
+			      "SELECT id, settings->>'phases' FROM mdw.runs WHERE status <> 'complete' ORDER BY id DESC LIMIT 1",
+			      0, NULL, err, errlen, NULL);
+		if (!r)
+			return -1;
+		if (PQntuples(r) == 1) {
+			c->run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+			if (!c->cfg.phases[0] && !PQgetisnull(r, 0, 1)) {
+				free(c->cfg.phases);
+				c->cfg.phases = strdup(PQgetvalue(r, 0, 1));
+			}
+			PQclear(r);
+			if (!c->cfg.phases) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			char run[24];
+			const char *q[1] = {run};
+			snprintf(run, sizeof run, "%" PRId64, c->run);
+			if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1", 1, q,
+				     err, errlen, NULL) < 0)
+				return -1;
+			mdw_info("run=%" PRId64 " msg=\"resuming unfinished run\"", c->run);
+			return 0;
+		}
+		PQclear(r);
+	}
+	snprintf(settings, sizeof settings, "{\"phases\": \"%s\", \"chunk_rows\": %lld, \"embed_model\": \"%s\"}",
+		 c->cfg.phases, c->cfg.chunk_rows, c->cfg.embed_model);
+	r = pgx_query(c->tgt, "INSERT INTO mdw.runs (settings) VALUES ($1::jsonb) RETURNING id", 1, p, err, errlen,
+		      NULL);
+	if (!r)
+		return -1;
+	c->run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	mdw_info("run=%" PRId64 " msg=\"new run\" chunk_rows=%lld", c->run, c->cfg.chunk_rows);
+	return 0;
+}
+
+/* Plan PHASE: ledger rows in one transaction, then the queue. */
+static int plan_phase(struct coord *c, enum mdw_phase_id ph)
+{
+	const char *name = mdw_phases[ph].name;
+	struct plan plan = {0};
+	char err[512], run[24], rows[24], nchunks[24];
+	char *los = NULL, *his = NULL;
+	size_t cap;
+	int rc = -1;
+	double t0 = now_s();
+
+	if (plan_table(&plan, c->src, mdw_phases[ph].source, c->cfg.chunk_rows, err, sizeof err) < 0) {
+		mdw_error("run=%" PRId64 " phase=%s msg=\"planning failed\" error=\"%s\"", c->run, name, err);
+		goto out;
+	}
+	cap = (size_t)plan.n * 24 + 4;
+	los = malloc(cap);
+	his = malloc(cap);
+	if (!los || !his)
+		goto out;
+	{
+		size_t a = 0, b = 0;
+		a += (size_t)snprintf(los + a, cap - a, "{");
+		b += (size_t)snprintf(his + b, cap - b, "{");
+		for (int i = 0; i < plan.n; i++) {
+			a += (size_t)snprintf(los + a, cap - a, "%s%lld", i ? "," : "", plan.chunks[i].lo);
+			b += (size_t)snprintf(his + b, cap - b, "%s%lld", i ? "," : "", plan.chunks[i].hi);
+		}
+		snprintf(los + a, cap - a, "}");
+		snprintf(his + b, cap - b, "}");
+	}
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(rows, sizeof rows, "%lld", plan.rows);
+	snprintf(nchunks, sizeof nchunks, "%d", plan.n);
+	{
+		const char *p1[4] = {run, name, rows, nchunks};
+		const char *p2[4] = {run, name, los, his};
+		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, sizeof err, NULL) < 0 ||
+		    pgx_exec(c->tgt,
+			     "INSERT INTO mdw.run_phases (run_id, phase, status, source_rows, chunks, planned_at) "
+			     "VALUES ($1, $2, 'running', $3, $4, now())",
+			     4, p1, err, sizeof err, NULL) < 0 ||
+		    pgx_exec(c->tgt,
+			     "INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) "
+			     "SELECT $1, $2, (g.n - 1)::int, g.lo, g.hi FROM unnest($3::bigint[], $4::bigint[]) "
+			     "WITH ORDINALITY AS g(lo, hi, n)",
+			     4, p2, err, sizeof err, NULL) < 0 ||
+		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
+			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name, err);
+			PQclear(PQexec(c->tgt, "ROLLBACK"));
+			goto out;
+		}
+	}
+	mdw_info("run=%" PRId64 " phase=%s msg=\"phase planned\" source_rows=%lld chunks=%d ms=%.0f", c->run, name,
+		 plan.rows, plan.n, (now_s() - t0) * 1000);
+	if (mdwq_ensure_group(&c->r, c->run, name) < 0)
+		goto queued_later;
+	for (int i = 0; i < plan.n; i++) {
+		struct mdw_chunk ch = {c->run, ph, i, plan.chunks[i].lo, plan.chunks[i].hi};
+		if (mdwq_enqueue(&c->r, &ch) < 0)
+			goto queued_later;
+	}
+	rc = 0;
+	goto out;
+queued_later:
+	/* the ledger holds the plan: the next reconcile enqueues what is missing */
+	mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot enqueue now: the reconcile will\" error=\"%s\"", c->run, name,
+		 c->r.errstr);
+	rc = 0;
+out:
+	free(los);
+	free(his);
+	plan_free(&plan);
+	return rc;
+}
+
+static int set_phase_state(struct coord *c, int ph, const char *state, const char *detail)
+{
+	char run[24], err[512];
+	const char *p[4] = {run, mdw_phases[ph].name, state, detail};
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	if (pgx_exec(c->tgt,
+		     "UPDATE mdw.run_phases SET status = $3, error = CASE WHEN $3 = 'failed' THEN $4 END, "
+		     "validation = jsonb_build_object('result', $4::text), "
+		     "completed_at = CASE WHEN $3 = 'complete' THEN now() END WHERE run_id = $1 AND phase = $2",
+		     4, p, err, sizeof err, NULL) < 0) {
+		mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the phase state\" error=\"%s\"", c->run,
+			 mdw_phases[ph].name, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void mirror(struct coord *c)
+{
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		const struct phase_stat *s = &c->ps[ph];
+		char key[128];
+		if (!(c->selected & MDW_PH_BIT(ph)))
+			continue;
+		mdwq_key(key, sizeof key, c->run, "phase", mdw_phases[ph].name);
+		freeReplyObject(rds_cmd(&c->r,
+					"HSET %s state %s source_rows %lld chunks %lld done %lld dead %lld read %lld "
+					"inserted %lld existing %lld merged %lld rejected %lld",
+					key, state_name(s->state), s->source_rows, s->total, s->done, s->dead, s->read,
+					s->inserted, s->existing, s->merged, s->rejected));
+	}
+}
+
+static void summary(struct coord *c, const char *outcome)
+{
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		const struct phase_stat *s = &c->ps[ph];
+		if (!(c->selected & MDW_PH_BIT(ph)))
+			continue;
+		mdw_info("run=%" PRId64 " phase=%s state=%s chunks=%lld done=%lld dead=%lld read=%lld inserted=%lld "
+			 "existing=%lld merged=%lld rejected=%lld",
+			 c->run, mdw_phases[ph].name, state_name(s->state), s->total, s->done, s->dead, s->read,
+			 s->inserted, s->existing, s->merged, s->rejected);
+	}
+	mdw_info("run=%" PRId64 " msg=\"run %s\"", c->run, outcome);
+}
+
+static int finish_run(struct coord *c, const char *status, const char *text)
+{
+	char run[24], err[512];
+	const char *p[3] = {run, status, text};
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	return pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
+			err, sizeof err, NULL);
+}
+
+/* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
+static int step(struct coord *c, int *code)
+{
+	char err[512], holder[256];
+	int all_complete = 1, progress_possible = 0, lr;
+
+	lr = lock_refresh(&c->r, c->token, holder, sizeof holder);
+	if (lr == 1) {
+		mdw_error("run=%" PRId64 " msg=\"lost the coordinator lock\" holder=%s", c->run, holder);
+		*code = 3;
+		return 1;
+	}
+	if (lr == 0) {
+		char run[24];
+		snprintf(run, sizeof run, "%" PRId64, c->run);
+		freeReplyObject(rds_cmd(&c->r, "SET " MDWQ_CURRENT_RUN " %s", run));
+	}
+	if (coord_load_stats(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
+		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger\" error=\"%s\"", c->run, err);
+		return -1;
+	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		struct phase_stat *s = &c->ps[ph];
+		unsigned needs = mdw_phases[ph].needs;
+		int needs_ok = 1, needs_failed = 0;
+
+		if (!(c->selected & MDW_PH_BIT(ph)))
+			continue;
+		for (int q = 0; q < MDW_NPHASES; q++) {
+			if (!(needs & MDW_PH_BIT(q)))
+				continue;
+			if (c->selected & MDW_PH_BIT(q)) {
+				if (c->ps[q].state != PS_COMPLETE)
+					needs_ok = 0;
+				if (c->ps[q].state == PS_FAILED)
+					needs_failed = 1;
+			}
+		}
+		if (s->state == PS_NONE && needs_ok) {
+			if (plan_phase(c, (enum mdw_phase_id)ph) < 0)
+				return -1;
+			progress_possible = 1;
+			all_complete = 0;
+			continue;
+		}
+		if (s->state == PS_RUNNING && s->done == s->total) {
+			char why[512];
+			int v;
+			set_phase_state(c, ph, "validating", "");
+			v = coord_validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
+			if (v < 0)
+				return -1;
+			set_phase_state(c, ph, v ? "complete" : "failed", why);
+			s->state = v ? PS_COMPLETE : PS_FAILED;
+			if (v)
+				mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\"", c->run,
+					 mdw_phases[ph].name, why);
+			else
+				mdw_error("run=%" PRId64 " phase=%s msg=\"phase failed validation\" why=\"%s\"", c->run,
+					  mdw_phases[ph].name, why);
+		}
+		if (s->state != PS_COMPLETE)
+			all_complete = 0;
+		if ((s->state == PS_RUNNING && s->pending > 0) || (s->state == PS_NONE && !needs_failed) ||
+		    s->state == PS_PLANNING || s->state == PS_VALIDATING)
+			progress_possible = 1;
+	}
+	mirror(c);
+	if (now_s() - c->last_reconcile > RECONCILE_S) {
+		c->last_reconcile = now_s();
+		coord_reconcile(c, 0);
+	}
+	if (all_complete) {
+		finish_run(c, "complete", "every phase complete and balanced");
+		summary(c, "complete");
+		*code = 0;
+		return 1;
+	}
+	if (!progress_possible) {
+		char text[512];
+		size_t o = 0;
+		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
+			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
+				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
+						      mdw_phases[ph].name, state_name(c->ps[ph].state), c->ps[ph].dead);
+		finish_run(c, "failed", text);
+		summary(c, "failed");
+		mdw_error("run=%" PRId64 " msg=\"run cannot finish\" detail=\"%s\" hint=\"see mdwctl dead; mdwctl "
+			  "retry-dead, then start the coordinator again to resume\"",
+			  c->run, text);
+		*code = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int coord_main(struct coord *c)
+{
+	char err[512], holder[256], host[128] = "coordinator";
+	struct mdw_backoff bo;
+	int code = 1, lr;
+	unsigned plan_mask = plannable();
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (mdw_phase_parse_list(c->cfg.phases, &c->selected, err, sizeof err) < 0) {
+		fprintf(stderr, "mdw-coordinator: invalid MDW_PHASES/--phases: %s\n", err);
+		return 2;
+	}
+	if (rds_parse_url(&c->r, c->cfg.redis_url, err, sizeof err) < 0) {
+		fprintf(stderr, "mdw-coordinator: %s\n", err);
+		return 2;
+	}
+	if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 30)) ||
+	    !(c->src = connect_retry(c->cfg.source_dsn, "legacy", 30)))
+		return 2;
+	if (mdw_schema_apply(c->tgt, err, sizeof err) < 0) {
+		mdw_error("msg=\"cannot apply the target schema\" error=\"%s\"", err);
+		return 2;
+	}
+	gethostname(host, sizeof host - 1);
+	snprintf(c->token, sizeof c->token, "%s:%d", host, (int)getpid());
+	lr = lock_acquire(&c->r, c->token, holder, sizeof holder);
+	if (lr < 0) {
+		mdw_error("msg=\"cannot reach Redis\" error=\"%s\"", c->r.errstr);
+		return 2;
+	}
+	if (lr == 1) {
+		fprintf(stderr, "mdw-coordinator: another coordinator holds the lock: %s (it expires %d s after that "
+				"coordinator stops)\n",
+			holder, MDW_LOCK_TTL_MS / 1000);
+		return 4;
+	}
+	if (open_run(c, err, sizeof err) < 0) {
+		mdw_error("msg=\"cannot open a run\" error=\"%s\"", err);
+		goto out;
+	}
+	/* a resumed run keeps its phase list */
+	if (mdw_phase_parse_list(c->cfg.phases, &c->selected, err, sizeof err) < 0) {
+		mdw_error("run=%" PRId64 " msg=\"invalid phase list\" error=\"%s\"", c->run, err);
+		goto out;
+	}
+	if (c->selected & ~plan_mask) {
+		if (c->cfg.phases[0])
+			mdw_warn("run=%" PRId64 " msg=\"the embeddings phase is not available in this build: skipped\"", c->run);
+		c->selected &= plan_mask;
+	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		if (!(c->selected & MDW_PH_BIT(ph)))
+			continue;
+		for (int q = 0; q < MDW_NPHASES; q++)
+			if ((mdw_phases[ph].needs & MDW_PH_BIT(q)) && !(c->selected & MDW_PH_BIT(q)) && !complete_before(c, q)) {
+				mdw_error("run=%" PRId64 " msg=\"phase %s needs %s, which is neither in --phases nor complete in "
+					  "an earlier run\"",
+					  c->run, mdw_phases[ph].name, mdw_phases[q].name);
+				finish_run(c, "failed", "unmet phase needs");
+				code = 2;
+				goto out;
+			}
+	}
+	mdw_backoff_init(&bo, 200, 5000, 0);
+	c->last_reconcile = 0;
+	while (!coord_stop) {
+		int rc;
+		if (ensure_pg(c) < 0) {
+			mdw_sleep_ms(mdw_backoff_next(&bo), &coord_stop);
+			continue;
+		}
+		rc = step(c, &code);
+		if (rc == 1)
+			goto out;
+		if (rc < 0) {
+			mdw_sleep_ms(mdw_backoff_next(&bo), &coord_stop);
+			continue;
+		}
+		mdw_backoff_reset(&bo);
+		mdw_sleep_ms(c->cfg.poll_ms, &coord_stop);
+	}
+	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
+	code = 130;
+out:
+	lock_release(&c->r, c->token);
+	return code;
+}

@@ -1,0 +1,53 @@
+/*
+ * The coordinator: creates or resumes a run, starts each phase when its
+ * needs are complete (planning it into chunks: ledger rows first, then the
+ * queue), rebuilds the queues from the ledger whenever Redis lost them,
+ * validates each phase as it completes, and ends the run.
+ */
+#ifndef MDW_COORD_H
+#define MDW_COORD_H
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "mdw/config.h"
+#include "mdw/phase.h"
+#include "mdw/rds.h"
+
+enum phase_state { PS_NONE, PS_PLANNING, PS_RUNNING, PS_VALIDATING, PS_COMPLETE, PS_FAILED };
+
+struct phase_stat {
+	enum phase_state state;
+	long long source_rows;
+	long long total, done, dead, pending;
+	long long read, inserted, existing, merged, rejected;
+};
+
+struct coord {
+	struct mdw_config cfg;
+	PGconn *src, *tgt;
+	struct rds r;
+	int64_t run;
+	unsigned selected;
+	char token[128];
+	double last_reconcile;
+	struct phase_stat ps[MDW_NPHASES];
+};
+
+/* Run the coordinator until the run ends. Returns the process exit code. */
+int coord_main(struct coord *c);
+
+/* Re-enqueue every chunk of RUN's running phases that the ledger says is not done and the stream lacks. */
+int coord_reconcile(struct coord *c, int force);
+
+/* Read the ledger's view of RUN into c->ps. -1 on error (ERR). */
+int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen);
+
+/*
+ * Validate PHASE of RUN: the accounting balances against the source count
+ * taken at planning. Returns 1 valid, 0 invalid (WHY says what), -1 error.
+ */
+int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen);
+
+#endif

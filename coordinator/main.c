@@ -1,0 +1,33 @@
+/* mdw-coordinator: plans, queues, watches and validates a migration run (see coord.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "coord.h"
+#include "mdw/log.h"
+
+int main(int argc, char **argv)
+{
+	struct coord c;
+	char err[512];
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	if (mdw_config_load(&c.cfg, MDW_PROG_COORD, argc, argv, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "mdw-coordinator: %s\n", err);
+		return 2;
+	}
+	if (c.cfg.help) {
+		mdw_config_usage(MDW_PROG_COORD, "mdw-coordinator", "[options]");
+		mdw_config_free(&c.cfg);
+		return 0;
+	}
+	mdw_log_init("coordinator", c.cfg.log_level, c.cfg.log_format);
+	rc = coord_main(&c);
+	if (c.src)
+		PQfinish(c.src);
+	if (c.tgt)
+		PQfinish(c.tgt);
+	rds_close(&c.r);
+	mdw_config_free(&c.cfg);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * mdwctl: the operator's tool. One table of commands below; each command is
+ * a function in its own file (ctl_*.c) or here when it is a few lines.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "mdw/log.h"
+
+static const struct ctl_command commands[] = {
+	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
+	{"schema", ctl_schema, "apply the target schema to MDW_TARGET_DSN"},
+	{"status", ctl_status, "phases of the current run: state, chunks, rows by outcome (--json)"},
+	{"validate", ctl_validate, "validate the phases of the current run (--phase P, --json); non-zero on failure"},
+	{"queue", ctl_queue, "per phase stream: length, pending, consumers, oldest idle"},
+	{"dead", ctl_dead, "list dead-lettered chunks with their errors"},
+	{"retry-dead", ctl_retry_dead, "put dead-lettered chunks back on their queues (--phase P)"},
+};
+
+#define NCMD (sizeof commands / sizeof commands[0])
+
+static void usage(void)
+{
+	mdw_config_usage(MDW_PROG_CTL, "mdwctl", "[options] COMMAND");
+	printf("\ncommands:\n");
+	for (size_t i = 0; i < NCMD; i++)
+		printf("  %-14s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	struct mdw_config cfg;
+	struct mdw_args args;
+	char err[512];
+	int rc = 2;
+
+	if (mdw_config_load(&cfg, MDW_PROG_CTL, argc, argv, &args, err, sizeof err) < 0) {
+		fprintf(stderr, "mdwctl: %s\n", err);
+		return 2;
+	}
+	mdw_log_init("mdwctl", cfg.log_level, cfg.log_format);
+	if (cfg.help || args.n == 0) {
+		usage();
+		rc = cfg.help ? 0 : 2;
+		goto out;
+	}
+	for (size_t i = 0; i < NCMD; i++)
+		if (strcmp(args.v[0], commands[i].name) == 0) {
+			rc = commands[i].fn(&cfg, args.n - 1, args.v + 1);
+			goto out;
+		}
+	fprintf(stderr, "mdwctl: unknown command \"%s\" (see mdwctl --help)\n", args.v[0]);
+out:
+	mdw_config_free(&cfg);
+	return rc;
+}

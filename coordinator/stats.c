@@ -1,0 +1,59 @@
+/* The ledger's view of a run, phase by phase (mdw.run_phases + mdw.chunks). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "mdw/pgx.h"
+
+static enum phase_state parse_state(const char *s)
+{
+	static const char *const names[] = {"", "planning", "running", "validating", "complete", "failed"};
+	for (int i = 1; i < 6; i++)
+		if (!strcmp(s, names[i]))
+			return (enum phase_state)i;
+	return PS_NONE;
+}
+
+int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen)
+{
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	memset(ps, 0, sizeof *ps * MDW_NPHASES);
+	snprintf(id, sizeof id, "%" PRId64, run);
+	r = pgx_query(tgt,
+		      "SELECT rp.phase, rp.status, coalesce(rp.source_rows, 0), count(c.chunk_no), "
+		      "count(*) FILTER (WHERE c.status = 'done'), count(*) FILTER (WHERE c.status = 'dead'), "
+		      "count(*) FILTER (WHERE c.status IN ('pending', 'running')), "
+		      "coalesce(sum(c.rows_read), 0), coalesce(sum(c.rows_inserted), 0), "
+		      "coalesce(sum(c.rows_existing), 0), coalesce(sum(c.rows_merged), 0), "
+		      "coalesce(sum(c.rows_rejected), 0) "
+		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
+		      "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows",
+		      1, p, err, errlen, NULL);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const struct mdw_phase *ph = mdw_phase_find(PQgetvalue(r, i, 0));
+		struct phase_stat *s;
+		if (!ph)
+			continue;
+		s = &ps[ph->id];
+		s->state = parse_state(PQgetvalue(r, i, 1));
+		s->source_rows = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		s->total = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		s->done = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		s->dead = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+		s->pending = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		s->read = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		s->inserted = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		s->existing = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+		s->merged = strtoll(PQgetvalue(r, i, 10), NULL, 10);
+		s->rejected = strtoll(PQgetvalue(r, i, 11), NULL, 10);
+	}
+	PQclear(r);
+	return 0;
+}

@@ -1,0 +1,205 @@
+/* Chunk body codec over msgpack-c (see chunk_codec.h). */
+#include <inttypes.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mdw/chunk_codec.h"
+
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+static int out_write(void *data, const char *buf, size_t len)
+{
+	struct outbuf *o = data;
+	if (o->len + len > o->cap) {
+		o->overflow = 1;
+		return -1;
+	}
+	memcpy(o->p + o->len, buf, len);
+	o->len += len;
+	return 0;
+}
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+	msgpack_pack_str(pk, strlen(k));
+	msgpack_pack_str_body(pk, k, strlen(k));
+}
+
+int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
+{
+	struct outbuf o = {out, 0, outlen, 0};
+	msgpack_packer pk;
+	const char *name = mdw_phases[c->phase].name;
+
+	msgpack_packer_init(&pk, &o, out_write);
+	msgpack_pack_map(&pk, 6);
+	pack_key(&pk, "v");
+	msgpack_pack_int(&pk, MDW_CHUNK_VERSION);
+	pack_key(&pk, "run");
+	msgpack_pack_int64(&pk, c->run);
+	pack_key(&pk, "phase");
+	pack_key(&pk, name);
+	pack_key(&pk, "chunk");
+	msgpack_pack_int32(&pk, c->chunk_no);
+	pack_key(&pk, "lo");
+	msgpack_pack_int64(&pk, c->lo);
+	pack_key(&pk, "hi");
+	msgpack_pack_int64(&pk, c->hi);
+	return o.overflow ? -1 : (int)o.len;
+}
+
+static int get_int(const msgpack_object *v, int64_t *out)
+{
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 > INT64_MAX)
+			return -1;
+		*out = (int64_t)v->via.u64;
+		return 0;
+	}
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = v->via.i64;
+		return 0;
+	}
+	return -1;
+}
+
+enum { F_V = 1, F_RUN = 2, F_PHASE = 4, F_CHUNK = 8, F_LO = 16, F_HI = 32, F_ALL = 63 };
+
+int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err, size_t errlen)
+{
+	msgpack_unpacked u;
+	size_t off = 0;
+	unsigned seen = 0;
+	int rc = -1;
+
+	memset(c, 0, sizeof *c);
+	if (len == 0 || len > MDW_CHUNK_MAX_BODY) {
+		snprintf(err, errlen, "body is %zu bytes: expected 1 to %d", len, MDW_CHUNK_MAX_BODY);
+		return -1;
+	}
+	msgpack_unpacked_init(&u);
+	switch (msgpack_unpack_next(&u, buf, len, &off)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_CONTINUE:
+		snprintf(err, errlen, "body is truncated msgpack");
+		goto out;
+	default:
+		snprintf(err, errlen, "body is not msgpack");
+		goto out;
+	}
+	if (off != len) {
+		snprintf(err, errlen, "body has %zu trailing bytes after the map", len - off);
+		goto out;
+	}
+	if (u.data.type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "body is not a msgpack map");
+		goto out;
+	}
+	for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+		const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
+		char key[16];
+		int64_t n = 0;
+		unsigned bit;
+
+		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key) {
+			snprintf(err, errlen, "body has a key that is not a short string");
+			goto out;
+		}
+		memcpy(key, k->via.str.ptr, k->via.str.size);
+		key[k->via.str.size] = 0;
+		if (!strcmp(key, "phase")) {
+			char name[64];
+			const struct mdw_phase *ph;
+			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof name) {
+				snprintf(err, errlen, "field phase is not a phase name");
+				goto out;
+			}
+			memcpy(name, v->via.str.ptr, v->via.str.size);
+			name[v->via.str.size] = 0;
+			if (memchr(name, 0, v->via.str.size) || !(ph = mdw_phase_find(name))) {
+				snprintf(err, errlen, "field phase names no known phase");
+				goto out;
+			}
+			c->phase = ph->id;
+			bit = F_PHASE;
+		} else if (!strcmp(key, "v") || !strcmp(key, "run") || !strcmp(key, "chunk") || !strcmp(key, "lo") ||
+			   !strcmp(key, "hi")) {
+			if (get_int(v, &n) < 0) {
+				snprintf(err, errlen, "field %s is not an integer", key);
+				goto out;
+			}
+			if (!strcmp(key, "v")) {
+				if (n != MDW_CHUNK_VERSION) {
+					snprintf(err, errlen, "body version %" PRId64 " is not supported: expected %d", n,
+						 MDW_CHUNK_VERSION);
+					goto out;
+				}
+				bit = F_V;
+			} else if (!strcmp(key, "run")) {
+				if (n < 1) {
+					snprintf(err, errlen, "field run %" PRId64 " is out of range", n);
+					goto out;
+				}
+				c->run = n;
+				bit = F_RUN;
+			} else if (!strcmp(key, "chunk")) {
+				if (n < 0 || n > INT32_MAX) {
+					snprintf(err, errlen, "field chunk %" PRId64 " is out of range", n);
+					goto out;
+				}
+				c->chunk_no = (int32_t)n;
+				bit = F_CHUNK;
+			} else {
+				/* legacy ids are Postgres integers */
+				if (n < INT32_MIN || n > INT32_MAX) {
+					snprintf(err, errlen, "field %s %" PRId64 " is out of the integer id range", key, n);
+					goto out;
+				}
+				if (!strcmp(key, "lo"))
+					c->lo = n, bit = F_LO;
+				else
+					c->hi = n, bit = F_HI;
+			}
+		} else {
+			continue; /* unknown keys of the same version are ignored */
+		}
+		if (seen & bit) {
+			snprintf(err, errlen, "field %s appears twice", key);
+			goto out;
+		}
+		seen |= bit;
+	}
+	if (!(seen & F_V)) {
+		snprintf(err, errlen, "body has no version field v");
+		goto out;
+	}
+	if (seen != F_ALL) {
+		static const char *const names[] = {"v", "run", "phase", "chunk", "lo", "hi"};
+		for (int i = 0; i < 6; i++)
+			if (!(seen & (1u << i))) {
+				snprintf(err, errlen, "body lacks field %s", names[i]);
+				break;
+			}
+		goto out;
+	}
+	if (c->lo > c->hi) {
+		snprintf(err, errlen, "bounds lo %" PRId64 " > hi %" PRId64, c->lo, c->hi);
+		goto out;
+	}
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+void mdw_chunk_describe(const struct mdw_chunk *c, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s #%d ids %" PRId64 "..%" PRId64, mdw_phases[c->phase].name, (int)c->chunk_no, c->lo,
+		 c->hi);
+}

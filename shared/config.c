@@ -1,0 +1,425 @@
+/*
+ * The config table and its loader. Every setting of every program is one
+ * row below; --help, validation and the docs read this table.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdw/config.h"
+
+enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_BOOL, CFG_ENUM };
+
+struct cfg_entry {
+	const char *env;   /* environment variable, or NULL (flag only) */
+	const char *flag;  /* long flag without the dashes */
+	enum cfg_type type;
+	const char *def;   /* default, as text; NULL = unset */
+	long long min, max; /* bounds of CFG_INT */
+	const char *choices; /* CFG_ENUM: "a|b|c" */
+	size_t off;
+	unsigned progs;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct mdw_config, f)
+#define C MDW_PROG_COORD
+#define W MDW_PROG_WORKER
+#define K MDW_PROG_CTL
+
+static const struct cfg_entry cfg_table[] = {
+	{"MDW_SOURCE_DSN", "source-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(source_dsn), C | W | K,
+	 "libpq connection string of the legacy database (PG* variables apply when empty)"},
+	{"MDW_TARGET_DSN", "target-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(target_dsn), C | W | K,
+	 "libpq connection string of the target warehouse"},
+	{"MDW_REDIS_URL", "redis-url", CFG_SECRET, "redis://127.0.0.1:6379/0", 0, 0, NULL, OFF(redis_url), C | W | K,
+	 "Redis URL: redis://[user[:password]@]host[:port][/db]"},
+	{"MDW_CHUNK_ROWS", "chunk-rows", CFG_INT, "5000", 1, 1000000, NULL, OFF(chunk_rows), C,
+	 "source rows per chunk"},
+	{"MDW_LEASE_MS", "lease-ms", CFG_INT, "30000", 1000, 3600000, NULL, OFF(lease_ms), C | W | K,
+	 "a chunk idle this long in another worker's hands is taken over"},
+	{"MDW_MAX_ATTEMPTS", "max-attempts", CFG_INT, "5", 1, 100, NULL, OFF(max_attempts), W,
+	 "deliveries of a chunk before it goes to the dead-letter queue"},
+	{"MDW_PHASES", "phases", CFG_STR, "", 0, 0, NULL, OFF(phases), C,
+	 "comma-separated phases to run (default: all); their needs must be complete or listed"},
+	{NULL, "new-run", CFG_BOOL, "0", 0, 1, NULL, OFF(new_run), C,
+	 "start a new run even if an unfinished one exists"},
+	{"MDW_EXIT_WHEN_DONE", "exit-when-done", CFG_BOOL, "0", 0, 1, NULL, OFF(exit_when_done), W,
+	 "exit once the run this worker joined is complete"},
+	{"MDW_WORKER_ID", "worker-id", CFG_STR, "", 0, 0, NULL, OFF(worker_id), W,
+	 "consumer name in Redis (default: hostname-pid)"},
+	{"MDW_LOG_LEVEL", "log-level", CFG_ENUM, "info", 0, 0, "debug|info|warn|error", OFF(log_level), C | W | K,
+	 "least severe level logged"},
+	{"MDW_LOG_FORMAT", "log-format", CFG_ENUM, "logfmt", 0, 0, "logfmt|json", OFF(log_format), C | W | K,
+	 "log line format"},
+	{"MDW_EMBED_PROVIDER", "embed-provider", CFG_ENUM, "local", 0, 0, "local|bedrock|openai", OFF(embed_provider), C | W,
+	 "embedding provider"},
+	{"MDW_EMBED_MODEL", "embed-model", CFG_STR, "amazon.titan-embed-text-v2:0", 0, 0, NULL, OFF(embed_model), C | W,
+	 "embedding model id"},
+	{"MDW_EMBED_BATCH", "embed-batch", CFG_INT, "100", 1, 10000, NULL, OFF(embed_batch), C,
+	 "entities per embedding chunk"},
+	{"MDW_EMBED_CONCURRENCY", "embed-concurrency", CFG_INT, "16", 1, 1024, NULL, OFF(embed_concurrency), W,
+	 "embedding requests in flight per worker"},
+	{"MDW_RATE_RPM", "rate-rpm", CFG_INT, "6000", 1, 100000000, NULL, OFF(rate_rpm), C | W,
+	 "cluster-wide embedding requests per minute"},
+	{"MDW_RATE_TPM", "rate-tpm", CFG_INT, "300000", 1, 1000000000, NULL, OFF(rate_tpm), C | W,
+	 "cluster-wide embedding input tokens per minute"},
+	{"MDW_BEDROCK_ENDPOINT", "bedrock-endpoint", CFG_STR, "", 0, 0, NULL, OFF(bedrock_endpoint), C | W,
+	 "Bedrock runtime endpoint URL (default: https://bedrock-runtime.REGION.amazonaws.com)"},
+	{"AWS_REGION", "aws-region", CFG_STR, "us-east-1", 0, 0, NULL, OFF(aws_region), C | W,
+	 "AWS region of Bedrock"},
+	{"MDW_REPORT_PATH", "report", CFG_STR, "migration_progress_report.md", 0, 0, NULL, OFF(report_path), C | K,
+	 "progress report path (a .json twin is written beside it)"},
+	{"MDW_POLL_MS", "poll-ms", CFG_INT, "500", 10, 60000, NULL, OFF(poll_ms), C | W,
+	 "how often the coordinator checks the ledger and an idle worker polls"},
+	{NULL, "scale", CFG_INT, "1", 1, 1000, NULL, OFF(scale), K,
+	 "legacy-demo: scale factor (1 = the production snapshot's row counts)"},
+	{NULL, "seed", CFG_INT, "42", 0, 2147483647, NULL, OFF(seed), K,
+	 "legacy-demo: seed of the deterministic generator"},
+	{NULL, "phase", CFG_STR, "", 0, 0, NULL, OFF(phase), K,
+	 "limit a command to one phase"},
+	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), K,
+	 "machine-readable output"},
+	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
+	 "status: redraw until interrupted"},
+	{NULL, "help", CFG_BOOL, "0", 0, 1, NULL, OFF(help), C | W | K,
+	 "print this help and exit"},
+};
+
+#define NCFG (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+static char **str_at(struct mdw_config *c, const struct cfg_entry *e)
+{
+	return (char **)((char *)c + e->off);
+}
+
+static long long *int_at(struct mdw_config *c, const struct cfg_entry *e)
+{
+	return (long long *)((char *)c + e->off);
+}
+
+static int *bool_at(struct mdw_config *c, const struct cfg_entry *e)
+{
+	return (int *)((char *)c + e->off);
+}
+
+static void describe(const struct cfg_entry *e, char *buf, size_t len)
+{
+	switch (e->type) {
+	case CFG_INT:
+		snprintf(buf, len, "an integer from %lld to %lld", e->min, e->max);
+		break;
+	case CFG_BOOL:
+		snprintf(buf, len, "one of 1, 0, true, false, yes, no");
+		break;
+	case CFG_ENUM:
+		snprintf(buf, len, "one of %s", e->choices);
+		break;
+	default:
+		snprintf(buf, len, "a string");
+	}
+}
+
+/* Set entry E from text V; SRC names where V came from (for the message). */
+static int set_value(struct mdw_config *c, const struct cfg_entry *e, const char *v, const char *src,
+		     char *err, size_t errlen)
+{
+	char want[128];
+	char shown[64];
+
+	describe(e, want, sizeof want);
+	/* Never echo a secret back, even in an error. */
+	snprintf(shown, sizeof shown, "%s", e->type == CFG_SECRET ? "***" : v);
+	if (strlen(v) > 40 && e->type != CFG_SECRET)
+		strcpy(shown + 37, "...");
+
+	switch (e->type) {
+	case CFG_INT: {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (errno || end == v || *end || n < e->min || n > e->max) {
+			snprintf(err, errlen, "invalid %s \"%s\": expected %s", src, shown, want);
+			return -1;
+		}
+		*int_at(c, e) = n;
+		return 0;
+	}
+	case CFG_BOOL:
+		if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+			*bool_at(c, e) = 1;
+		else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !*v)
+			*bool_at(c, e) = 0;
+		else {
+			snprintf(err, errlen, "invalid %s \"%s\": expected %s", src, shown, want);
+			return -1;
+		}
+		return 0;
+	case CFG_ENUM: {
+		size_t n = strlen(v);
+		const char *p = e->choices;
+		int ok = 0;
+		while (*p && !ok) {
+			const char *bar = strchr(p, '|');
+			size_t l = bar ? (size_t)(bar - p) : strlen(p);
+			ok = (l == n && strncmp(p, v, n) == 0);
+			p += l + (bar ? 1 : 0);
+		}
+		if (!ok) {
+			snprintf(err, errlen, "invalid %s \"%s\": expected %s", src, shown, want);
+			return -1;
+		}
+	}
+		/* fall through */
+	case CFG_STR:
+	case CFG_SECRET: {
+		char *dup = strdup(v);
+		if (!dup) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*str_at(c, e));
+		*str_at(c, e) = dup;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+/* Read a secret from the file named by NAME_FILE; trailing newlines dropped. */
+static int read_secret_file(const char *var, const char *path, char **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096];
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s_FILE \"%s\": %s", var, path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof buf - 1, f);
+	if (!feof(f)) {
+		fclose(f);
+		snprintf(err, errlen, "invalid %s_FILE \"%s\": longer than %zu bytes", var, path, sizeof buf - 1);
+		return -1;
+	}
+	fclose(f);
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = 0;
+	*out = strdup(buf);
+	if (!*out) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct cfg_entry *find_flag(const char *name, size_t len, unsigned prog)
+{
+	for (size_t i = 0; i < NCFG; i++)
+		if ((cfg_table[i].progs & prog) && strlen(cfg_table[i].flag) == len &&
+		    strncmp(cfg_table[i].flag, name, len) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args,
+		    char *err, size_t errlen)
+{
+	char src[96];
+
+	memset(cfg, 0, sizeof *cfg);
+	if (args)
+		args->n = 0;
+	for (size_t i = 0; i < NCFG; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		if (e->def && set_value(cfg, e, e->def, e->flag, err, errlen) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < NCFG; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char *v;
+		char fvar[96];
+
+		if (!e->env || !(e->progs & prog))
+			continue;
+		v = getenv(e->env);
+		snprintf(fvar, sizeof fvar, "%s_FILE", e->env);
+		if (e->type == CFG_SECRET && getenv(fvar) && *getenv(fvar)) {
+			char *secret = NULL;
+			if (v && *v) {
+				snprintf(err, errlen, "both %s and %s are set: use one", e->env, fvar);
+				goto fail;
+			}
+			if (read_secret_file(e->env, getenv(fvar), &secret, err, errlen) < 0)
+				goto fail;
+			free(*str_at(cfg, e));
+			*str_at(cfg, e) = secret;
+			continue;
+		}
+		if (!v)
+			continue;
+		if (set_value(cfg, e, v, e->env, err, errlen) < 0)
+			goto fail;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct cfg_entry *e;
+		const char *eq, *val;
+		size_t nlen;
+
+		if (strcmp(a, "--") == 0) {
+			for (i++; i < argc; i++) {
+				if (!args || args->n >= MDW_MAX_ARGS) {
+					snprintf(err, errlen, "unexpected argument \"%s\"", argv[i]);
+					goto fail;
+				}
+				args->v[args->n++] = argv[i];
+			}
+			break;
+		}
+		if (strcmp(a, "-h") == 0) {
+			cfg->help = 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			if (!args || args->n >= MDW_MAX_ARGS) {
+				snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", a);
+				goto fail;
+			}
+			args->v[args->n++] = argv[i];
+			continue;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		e = find_flag(a, nlen, prog);
+		if (!e) {
+			snprintf(err, errlen, "unknown option \"--%.*s\" (see --help)", (int)nlen, a);
+			goto fail;
+		}
+		if (e->type == CFG_BOOL && !eq) {
+			val = "1";
+		} else if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			snprintf(err, errlen, "option --%s needs a value: %s", e->flag,
+				 e->type == CFG_INT ? "an integer" : "a string");
+			goto fail;
+		}
+		snprintf(src, sizeof src, "--%s", e->flag);
+		if (set_value(cfg, e, val, src, err, errlen) < 0)
+			goto fail;
+	}
+	if (prog & (MDW_PROG_COORD | MDW_PROG_WORKER)) {
+		if (cfg->source_dsn && cfg->target_dsn && *cfg->source_dsn &&
+		    strcmp(cfg->source_dsn, cfg->target_dsn) == 0) {
+			snprintf(err, errlen,
+				 "MDW_SOURCE_DSN and MDW_TARGET_DSN are the same: the legacy and target databases must differ");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	mdw_config_free(cfg);
+	return -1;
+}
+
+void mdw_config_free(struct mdw_config *cfg)
+{
+	for (size_t i = 0; i < NCFG; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		if (e->type == CFG_STR || e->type == CFG_SECRET || e->type == CFG_ENUM) {
+			free(*str_at(cfg, e));
+			*str_at(cfg, e) = NULL;
+		}
+	}
+}
+
+void mdw_config_usage(unsigned prog, const char *progname, const char *synopsis)
+{
+	printf("usage: %s %s\n\noptions (environment variable in brackets; flags override it):\n", progname, synopsis);
+	for (size_t i = 0; i < NCFG; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		char flag[64], want[128], line[256] = "";
+		size_t o = 0;
+
+		if (!(e->progs & prog))
+			continue;
+		describe(e, want, sizeof want);
+		if (e->type == CFG_BOOL)
+			snprintf(flag, sizeof flag, "--%s", e->flag);
+		else
+			snprintf(flag, sizeof flag, "--%s %s", e->flag, e->type == CFG_INT ? "N" : "VALUE");
+		printf("  %-28s %s\n", flag, e->help);
+		if (e->env)
+			o += (size_t)snprintf(line + o, sizeof line - o, "[%s%s%s] ", e->env,
+					      e->type == CFG_SECRET ? " or " : "", e->type == CFG_SECRET ? e->env : "");
+		if (e->env && e->type == CFG_SECRET)
+			o -= 2, o += (size_t)snprintf(line + o, sizeof line - o, "_FILE] ");
+		if (e->type == CFG_INT || e->type == CFG_ENUM)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s; default %s", want, e->def);
+		else if (e->type == CFG_STR && e->def && *e->def)
+			o += (size_t)snprintf(line + o, sizeof line - o, "default %s", e->def);
+		if (o)
+			printf("  %-28s %s\n", "", line);
+	}
+}
+
+void mdw_mask_secret(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const char *p = s ? s : "";
+
+	if (!outlen)
+		return;
+	while (*p && o + 1 < outlen) {
+		/* key=value DSN form: password=... up to whitespace (or quoted) */
+		if ((p == s || isspace((unsigned char)p[-1])) && strncmp(p, "password", 8) == 0) {
+			const char *q = p + 8;
+			while (*q == ' ')
+				q++;
+			if (*q == '=') {
+				q++;
+				while (*q == ' ')
+					q++;
+				o += snprintf(out + o, outlen - o, "password=***");
+				if (*q == '\'') {
+					for (q++; *q && *q != '\''; q++)
+						if (*q == '\\' && q[1])
+							q++;
+					if (*q)
+						q++;
+				} else {
+					while (*q && !isspace((unsigned char)*q))
+						q++;
+				}
+				p = q;
+				continue;
+			}
+		}
+		/* URL form: scheme://user:password@host */
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			const char *auth = p + 3, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+			if (at && (!slash || at < slash)) {
+				const char *colon = memchr(auth, ':', (size_t)(at - auth));
+				if (colon) {
+					o += snprintf(out + o, outlen - o, "://%.*s:***", (int)(colon - auth), auth);
+					p = at;
+					continue;
+				}
+			}
+		}
+		if (o + 1 < outlen)
+			out[o++] = *p;
+		p++;
+	}
+	if (o >= outlen)
+		o = outlen - 1;
+	out[o] = 0;
+}

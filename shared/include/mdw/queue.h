@@ -1,0 +1,54 @@
+/*
+ * The chunk queue in Redis (DESIGN.md "The queue in Redis"): key names and
+ * the stream operations that the coordinator, workers and mdwctl share.
+ *
+ *   mdw:{RUN}:q:PHASE     stream of chunk messages (fields desc, body), group "workers"
+ *   mdw:{RUN}:dead        dead letters (phase, id, desc, body, error, deliveries)
+ *   mdw:{RUN}:workers     hash: worker id -> "unix_ms phase#chunk" or "unix_ms idle"
+ *   mdw:{RUN}:phase:PHASE hash mirroring the phase's progress
+ *   mdw:current-run, mdw:lock:coordinator
+ *
+ * An acknowledged entry is also deleted, so a stream holds exactly the
+ * chunks that are queued or in a worker's hands.
+ */
+#ifndef MDW_QUEUE_H
+#define MDW_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mdw/chunk_codec.h"
+#include "mdw/rds.h"
+
+#define MDWQ_GROUP "workers"
+#define MDWQ_CURRENT_RUN "mdw:current-run"
+#define MDWQ_LOCK "mdw:lock:coordinator"
+
+/* KIND is "q", "dead", "workers" or "phase"; PHASE only for "q" and "phase". */
+void mdwq_key(char *buf, size_t len, int64_t run, const char *kind, const char *phase);
+
+/* Create the phase's stream and group if missing. -1 with r->errstr. */
+__attribute__((warn_unused_result)) int mdwq_ensure_group(struct rds *r, int64_t run, const char *phase);
+
+/* Append chunk C to its phase's stream. -1 with r->errstr. */
+__attribute__((warn_unused_result)) int mdwq_enqueue(struct rds *r, const struct mdw_chunk *c);
+
+/* Acknowledge and delete entry ID of PHASE's stream. -1 with r->errstr. */
+__attribute__((warn_unused_result)) int mdwq_ack(struct rds *r, int64_t run, const char *phase, const char *id);
+
+/*
+ * Move entry ID (its DESC and BODY) to the dead-letter stream with REASON,
+ * then acknowledge and delete it. -1 with r->errstr.
+ */
+__attribute__((warn_unused_result)) int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase,
+							 const char *id, const char *desc, const char *body,
+							 size_t bodylen, const char *reason, long long deliveries);
+
+/*
+ * The chunk numbers present in PHASE's stream (queued or pending): sets
+ * PRESENT[n] = 1 for each chunk n < NMAX. Returns the count of entries, -1
+ * with r->errstr, or -2 when the stream or its group does not exist.
+ */
+int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *present, int nmax);
+
+#endif

@@ -1,0 +1,85 @@
+/* The phase table (see phase.h). Order is a valid dependency order. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mdw/phase.h"
+
+#define B MDW_PH_BIT
+
+const struct mdw_phase mdw_phases[MDW_NPHASES] = {
+	{MDW_PH_PRACTICES, "practices", "Practice", "dispatch_office", "practices", 0},
+	{MDW_PH_PROFILES, "profiles", "Profile", "auth_user", "profiles", 0},
+	{MDW_PH_PATIENTS, "patients", "Patient", "dispatch_patient", "patients",
+	 B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES)},
+	{MDW_PH_CASES, "cases", "Case", "dispatch_project", "cases", B(MDW_PH_PATIENTS) | B(MDW_PH_PROFILES)},
+	{MDW_PH_PROJECTS, "projects", "Project", "dispatch_project", "projects", B(MDW_PH_CASES)},
+	{MDW_PH_PRACTICE_MEMBERS, "practice_members", "PracticeMember", "dispatch_office_doctors",
+	 "practice_members", B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES)},
+	{MDW_PH_CASE_STATES, "case_states", "CaseState", "dispatch_state", "case_states",
+	 B(MDW_PH_CASES) | B(MDW_PH_PROFILES)},
+	{MDW_PH_WORKFLOW_TEMPLATES, "workflow_templates", "WorkflowTemplate", "dispatch_template",
+	 "workflow_templates", B(MDW_PH_PRACTICES)},
+	{MDW_PH_EMBEDDINGS, "embeddings", "Embedding", NULL, "ai_embeddings",
+	 B(MDW_PH_PATIENTS) | B(MDW_PH_CASES) | B(MDW_PH_PROJECTS)},
+};
+
+const struct mdw_phase *mdw_phase_find(const char *name)
+{
+	for (int i = 0; i < MDW_NPHASES; i++)
+		if (strcmp(mdw_phases[i].name, name) == 0)
+			return &mdw_phases[i];
+	return NULL;
+}
+
+int mdw_phase_parse_list(const char *csv, unsigned *mask, char *err, size_t errlen)
+{
+	const char *p = csv;
+
+	*mask = 0;
+	if (!csv || !*csv) {
+		*mask = MDW_PH_ALL;
+		return 0;
+	}
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		const struct mdw_phase *ph;
+
+		if (len == 0 || len >= sizeof name) {
+			snprintf(err, errlen, "invalid phase list \"%.60s\": expected names separated by commas", csv);
+			return -1;
+		}
+		memcpy(name, p, len);
+		name[len] = 0;
+		ph = mdw_phase_find(name);
+		if (!ph) {
+			char all[256];
+			size_t o = 0;
+			for (int i = 0; i < MDW_NPHASES; i++)
+				o += snprintf(all + o, sizeof all - o, "%s%s", i ? ", " : "", mdw_phases[i].name);
+			snprintf(err, errlen, "unknown phase \"%s\": expected one of %s", name, all);
+			return -1;
+		}
+		*mask |= MDW_PH_BIT(ph->id);
+		p += len + (comma ? 1 : 0);
+		if (comma && !*p) {
+			snprintf(err, errlen, "invalid phase list \"%.60s\": trailing comma", csv);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+unsigned mdw_phase_needs_closure(enum mdw_phase_id phase)
+{
+	unsigned all = mdw_phases[phase].needs, prev;
+
+	do {
+		prev = all;
+		for (int i = 0; i < MDW_NPHASES; i++)
+			if (all & MDW_PH_BIT(i))
+				all |= mdw_phases[i].needs;
+	} while (all != prev);
+	return all;
+}

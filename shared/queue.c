@@ -1,0 +1,141 @@
+/* Redis Streams chunk queue operations (see queue.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mdw/queue.h"
+
+void mdwq_key(char *buf, size_t len, int64_t run, const char *kind, const char *phase)
+{
+	if (phase)
+		snprintf(buf, len, "mdw:{%" PRId64 "}:%s:%s", run, kind, phase);
+	else
+		snprintf(buf, len, "mdw:{%" PRId64 "}:%s", run, kind);
+}
+
+static int check(struct rds *r, redisReply *rep, const char *what)
+{
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->errstr, sizeof r->errstr, "%s: %s", what, rep->str);
+		freeReplyObject(rep);
+		return -1;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+int mdwq_ensure_group(struct rds *r, int64_t run, const char *phase)
+{
+	char key[128];
+	redisReply *rep;
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	rep = rds_cmd(r, "XGROUP CREATE %s " MDWQ_GROUP " 0 MKSTREAM", key);
+	if (rds_is_error(rep, "BUSYGROUP")) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	return check(r, rep, "XGROUP CREATE");
+}
+
+int mdwq_enqueue(struct rds *r, const struct mdw_chunk *c)
+{
+	char key[128], desc[128], body[256];
+	int n = mdw_chunk_encode(c, body, sizeof body);
+
+	if (n < 0) {
+		snprintf(r->errstr, sizeof r->errstr, "chunk body does not fit");
+		return -1;
+	}
+	mdwq_key(key, sizeof key, c->run, "q", mdw_phases[c->phase].name);
+	mdw_chunk_describe(c, desc, sizeof desc);
+	return check(r, rds_cmd(r, "XADD %s * desc %s body %b", key, desc, body, (size_t)n), "XADD");
+}
+
+int mdwq_ack(struct rds *r, int64_t run, const char *phase, const char *id)
+{
+	char key[128];
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	if (check(r, rds_cmd(r, "XACK %s " MDWQ_GROUP " %s", key, id), "XACK") < 0)
+		return -1;
+	return check(r, rds_cmd(r, "XDEL %s %s", key, id), "XDEL");
+}
+
+int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase, const char *id, const char *desc,
+		     const char *body, size_t bodylen, const char *reason, long long deliveries)
+{
+	char key[128], n[24];
+
+	mdwq_key(key, sizeof key, run, "dead", NULL);
+	snprintf(n, sizeof n, "%lld", deliveries);
+	if (check(r,
+		  rds_cmd(r, "XADD %s * phase %s id %s desc %s body %b error %s deliveries %s", key, phase, id,
+			  desc ? desc : "", body ? body : "", body ? bodylen : (size_t)0, reason, n),
+		  "XADD dead") < 0)
+		return -1;
+	return mdwq_ack(r, run, phase, id);
+}
+
+int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *present, int nmax)
+{
+	char key[128], start[64] = "-";
+	int total = 0;
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	{
+		redisReply *g = rds_cmd(r, "XINFO GROUPS %s", key);
+		int found = 0;
+		if (!g)
+			return -1;
+		if (g->type == REDIS_REPLY_ARRAY)
+			for (size_t i = 0; i < g->elements; i++) {
+				redisReply *e = g->element[i];
+				for (size_t k = 0; e->type == REDIS_REPLY_ARRAY && k + 1 < e->elements; k += 2)
+					if (e->element[k]->type == REDIS_REPLY_STRING &&
+					    !strcmp(e->element[k]->str, "name") &&
+					    e->element[k + 1]->type == REDIS_REPLY_STRING &&
+					    !strcmp(e->element[k + 1]->str, MDWQ_GROUP))
+						found = 1;
+			}
+		freeReplyObject(g);
+		if (!found)
+			return -2;
+	}
+	for (;;) {
+		redisReply *rep = rds_cmd(r, "XRANGE %s %s + COUNT 1000", key, start);
+		size_t n;
+		if (!rep)
+			return -1;
+		if (rep->type != REDIS_REPLY_ARRAY) {
+			snprintf(r->errstr, sizeof r->errstr, "XRANGE: unexpected reply");
+			freeReplyObject(rep);
+			return -1;
+		}
+		n = rep->elements;
+		for (size_t i = 0; i < n; i++) {
+			redisReply *e = rep->element[i], *f;
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+				continue;
+			f = e->element[1];
+			for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2) {
+				struct mdw_chunk c;
+				char why[128];
+				if (strcmp(f->element[k]->str, "body") != 0)
+					continue;
+				if (mdw_chunk_decode(f->element[k + 1]->str, f->element[k + 1]->len, &c, why, sizeof why) == 0 &&
+				    c.run == run && c.chunk_no < nmax)
+					present[c.chunk_no] = 1;
+			}
+			total++;
+			if (i == n - 1)
+				snprintf(start, sizeof start, "(%s", e->element[0]->str);
+		}
+		freeReplyObject(rep);
+		if (n < 1000)
+			break;
+	}
+	return total;
+}

@@ -1,0 +1,63 @@
+# Shared helpers of the integration tests: a private legacy and target
+# database and Redis db on the local stack, process control and assertions.
+# Usage: source tests/integration/lib.sh BUILD_DIR NAME
+set -euo pipefail
+BUILD=${1:?build dir}
+NAME=${2:?test name}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+eval "$("$ROOT/deploy/local/stack" env)"
+PGHOST=127.0.0.1 PGPORT=$MDW_PG_PORT PGUSER=postgres
+export PGHOST PGPORT PGUSER
+LEGACY_DB="it_${NAME}_legacy"
+TARGET_DB="it_${NAME}_target"
+export MDW_SOURCE_DSN="host=127.0.0.1 port=$MDW_PG_PORT dbname=$LEGACY_DB user=postgres"
+export MDW_TARGET_DSN="host=127.0.0.1 port=$MDW_PG_PORT dbname=$TARGET_DB user=postgres"
+REDIS_DB=${REDIS_DB:-3}
+export MDW_REDIS_URL="redis://127.0.0.1:$MDW_REDIS_PORT/$REDIS_DB"
+LOGS="$BUILD/it-logs/$NAME"
+rm -rf "$LOGS" && mkdir -p "$LOGS"
+PIDS=()
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+rcli() { redis-cli -p "$MDW_REDIS_PORT" -n "$REDIS_DB" "$@"; }
+lq() { psql -X -q -t -A -d "$LEGACY_DB" -c "$1"; }
+tq() { psql -X -q -t -A -d "$TARGET_DB" -c "$1"; }
+
+fresh_dbs() {
+  for db in "$LEGACY_DB" "$TARGET_DB"; do
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+  done
+  rcli FLUSHDB >/dev/null
+}
+
+fresh_target() {
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $TARGET_DB WITH (FORCE)" -c "CREATE DATABASE $TARGET_DB" >/dev/null
+  rcli FLUSHDB >/dev/null
+}
+
+start_worker() { # id [extra args]
+  local id=$1; shift
+  "$BUILD/mdw-worker" --worker-id "$id" "$@" 2>>"$LOGS/worker-$id.log" &
+  PIDS+=($!)
+  echo $!
+}
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+assert_eq() { # what expected actual
+  [ "$2" = "$3" ] || fail "$1: expected $2, got $3"
+  ok "$1 = $3"
+}
+
+wait_for() { # seconds description command...
+  local t=$1 what=$2; shift 2
+  for _ in $(seq 1 $((t * 10))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  fail "timed out after ${t}s waiting for $what"
+}

@@ -1,0 +1,156 @@
+/* CUnit: the chunk body codec: round trip, and refusal of every malformed body. */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "mdw/chunk_codec.h"
+
+static void test_round_trip(void)
+{
+	struct mdw_chunk in = {42, MDW_PH_PATIENTS, 12, -2147483648LL, 2147483647LL}, out;
+	char buf[256], err[256], desc[128];
+	int n = mdw_chunk_encode(&in, buf, sizeof buf);
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	CU_ASSERT_EQUAL_FATAL(mdw_chunk_decode(buf, (size_t)n, &out, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(out.run, 42);
+	CU_ASSERT_EQUAL(out.phase, MDW_PH_PATIENTS);
+	CU_ASSERT_EQUAL(out.chunk_no, 12);
+	CU_ASSERT_EQUAL(out.lo, -2147483648LL);
+	CU_ASSERT_EQUAL(out.hi, 2147483647LL);
+	mdw_chunk_describe(&in, desc, sizeof desc);
+	CU_ASSERT_STRING_EQUAL(desc, "patients #12 ids -2147483648..2147483647");
+	CU_ASSERT_EQUAL(mdw_chunk_encode(&in, buf, 5), -1);
+}
+
+/* Pack a map from alternating key/value specs: "i:N" int, "s:TEXT" string, "n" nil. */
+static size_t pack(char *out, const char *const *kv, int pairs)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t n;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t)pairs);
+	for (int i = 0; i < pairs * 2; i++) {
+		const char *v = kv[i];
+		if (i % 2 == 0) {
+			msgpack_pack_str(&pk, strlen(v));
+			msgpack_pack_str_body(&pk, v, strlen(v));
+		} else if (v[0] == 'i') {
+			msgpack_pack_int64(&pk, strtoll(v + 2, NULL, 10));
+		} else if (v[0] == 's') {
+			msgpack_pack_str(&pk, strlen(v + 2));
+			msgpack_pack_str_body(&pk, v + 2, strlen(v + 2));
+		} else {
+			msgpack_pack_nil(&pk);
+		}
+	}
+	memcpy(out, sb.data, sb.size);
+	n = sb.size;
+	msgpack_sbuffer_destroy(&sb);
+	return n;
+}
+
+static void expect_refused(const char *const *kv, int pairs, const char *want)
+{
+	char buf[1024], err[256];
+	struct mdw_chunk c;
+	size_t n = pack(buf, kv, pairs);
+	CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n, &c, err, sizeof err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+}
+
+static void test_malformed(void)
+{
+	char buf[256], err[256];
+	struct mdw_chunk in = {1, MDW_PH_CASES, 0, 1, 10}, c;
+	int n = mdw_chunk_encode(&in, buf, sizeof buf);
+
+	/* truncated at every length */
+	for (int len = 1; len < n; len++)
+		CU_ASSERT_EQUAL(mdw_chunk_decode(buf, (size_t)len, &c, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(mdw_chunk_decode(buf, 0, &c, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(mdw_chunk_decode("hello world", 11, &c, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(mdw_chunk_decode("\xc1", 1, &c, err, sizeof err), -1);
+	/* trailing garbage */
+	buf[n] = 0;
+	CU_ASSERT_EQUAL(mdw_chunk_decode(buf, (size_t)n + 1, &c, err, sizeof err), -1);
+	/* not a map: an array, and a huge array header */
+	CU_ASSERT_EQUAL(mdw_chunk_decode("\x93\x01\x02\x03", 4, &c, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(mdw_chunk_decode("\xdd\xff\xff\xff\xff", 5, &c, err, sizeof err), -1);
+	CU_ASSERT_EQUAL(mdw_chunk_decode("\xdf\xff\xff\xff\xff", 5, &c, err, sizeof err), -1);
+	{
+		static char big[MDW_CHUNK_MAX_BODY + 1];
+		CU_ASSERT_EQUAL(mdw_chunk_decode(big, sizeof big, &c, err, sizeof err), -1);
+	}
+	{
+		const char *kv[] = {"v", "i:2", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "version 2");
+	}
+	{
+		const char *kv[] = {"run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 5, "no version");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:nope", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "no known phase");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "s:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "run is not an integer");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:5", "hi", "i:2"};
+		expect_refused(kv, 6, "lo 5 > hi 2");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1",
+				    "hi", "i:9999999999"};
+		expect_refused(kv, 6, "out of the integer id range");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:0", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "run 0 is out of range");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:-1", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "chunk -1");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1"};
+		expect_refused(kv, 5, "lacks field hi");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1",
+				    "hi", "i:2"};
+		expect_refused(kv, 7, "appears twice");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "n", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "run is not an integer");
+	}
+}
+
+static void test_unknown_key_ignored(void)
+{
+	char buf[1024], err[256];
+	struct mdw_chunk c;
+	const char *kv[] = {"v", "i:1", "run", "i:3", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
+			    "note", "s:later versions may add keys"};
+	size_t n = pack(buf, kv, 7);
+	CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n, &c, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(c.run, 3);
+}
+
+static const struct unit_test tests[] = {
+	{"round trip", test_round_trip},
+	{"malformed bodies refused", test_malformed},
+	{"unknown keys ignored", test_unknown_key_ignored},
+	{NULL, NULL},
+};
+
+int main(void)
+{
+	return run_suite("chunk_codec", tests);
+}

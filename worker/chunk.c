@@ -1,0 +1,477 @@
+/*
+ * The chunk protocol of the relational phases (see chunk.h and phase_ops.h).
+ * Everything a chunk allocates lives in struct job and is freed in one place.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "phase_ops.h"
+
+struct reject {
+	long long legacy_id;
+	char reason[48];
+	char *detail;
+};
+
+struct job {
+	struct chunk_ctx *ctx;
+	const struct mdw_chunk *c;
+	const struct phase_ops *ops;
+	PGresult *src;		/* the source rows */
+	long long *ids;		/* staged legacy ids, ascending */
+	int nids;
+	struct reject *rej;
+	int nrej, caprej;
+	struct mdw_counts n;
+	char run[24], chunk[16], lo[24], hi[24];
+};
+
+static void job_free(struct job *j)
+{
+	PQclear(j->src);
+	free(j->ids);
+	for (int i = 0; i < j->nrej; i++)
+		free(j->rej[i].detail);
+	free(j->rej);
+}
+
+static int add_reject(struct job *j, long long id, const char *reason, const char *detail)
+{
+	if (j->nrej == j->caprej) {
+		int cap = j->caprej ? j->caprej * 2 : 64;
+		struct reject *n = realloc(j->rej, (size_t)cap * sizeof *n);
+		if (!n)
+			return -1;
+		j->rej = n;
+		j->caprej = cap;
+	}
+	j->rej[j->nrej].legacy_id = id;
+	snprintf(j->rej[j->nrej].reason, sizeof j->rej[j->nrej].reason, "%s", reason);
+	j->rej[j->nrej].detail = strdup(detail ? detail : "");
+	if (!j->rej[j->nrej].detail)
+		return -1;
+	j->nrej++;
+	return 0;
+}
+
+/* Highest $N in SQL: how many parameters to bind. */
+static int nparams(const char *sql)
+{
+	int max = 0;
+	for (const char *p = sql; (p = strchr(p, '$')); p++) {
+		int n = atoi(p + 1);
+		if (n > max)
+			max = n;
+	}
+	return max;
+}
+
+static void touch(struct job *j)
+{
+	if (j->ctx->touch)
+		j->ctx->touch(j->ctx->touch_arg);
+}
+
+/* Run one of the phase's range statements for [lo, hi] of the stage. */
+static PGresult *range_query(struct job *j, const char *sql, long long lo, long long hi, char *err, size_t errlen,
+			     int *transient)
+{
+	char a[24], b[24];
+	const char *p[4] = {a, b, j->run, mdw_phases[j->c->phase].name};
+
+	snprintf(a, sizeof a, "%lld", lo);
+	snprintf(b, sizeof b, "%lld", hi);
+	return pgx_query(j->ctx->tgt, sql, nparams(sql), p, err, errlen, transient);
+}
+
+enum { R_OK = 0, R_TRANSIENT = -1, R_FAILED = -2 };
+
+/*
+ * Load staged ids [a..b] into the target under a savepoint. On a data error
+ * roll back and split the range; a single row that still fails is rejected
+ * with its SQLSTATE and message.
+ */
+static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
+{
+	PGconn *t = j->ctx->tgt;
+	long long lo = j->ids[a], hi = j->ids[b];
+	struct mdw_counts n = {0};
+	int first_rej = j->nrej, transient = 0;
+	PGresult *r = NULL;
+	char e[512];
+
+	n.read = b - a + 1;
+	if (pgx_exec(t, "SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
+		goto dberr;
+	if (j->ops->orphans_sql) {
+		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, sizeof e, &transient)))
+			goto dberr;
+		for (int i = 0; i < PQntuples(r); i++) {
+			if (add_reject(j, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+				       PQgetvalue(r, i, 2)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				PQclear(r);
+				return R_FAILED;
+			}
+		}
+		n.rejected = PQntuples(r);
+		PQclear(r);
+	}
+	if (!(r = range_query(j, j->ops->insert_sql, lo, hi, e, sizeof e, &transient)))
+		goto dberr;
+	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	if (j->ops->merged_sql) {
+		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, sizeof e, &transient)))
+			goto dberr;
+		n.merged = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		PQclear(r);
+	}
+	if (j->ops->after_sql) {
+		if (!(r = range_query(j, j->ops->after_sql, lo, hi, e, sizeof e, &transient)))
+			goto dberr;
+		PQclear(r);
+	}
+	if (pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
+		goto dberr;
+	n.existing = n.read - n.rejected - n.inserted - n.merged;
+	if (n.existing < 0) {
+		snprintf(err, errlen, "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld merged %lld",
+			 lo, hi, n.read, n.rejected, n.inserted, n.merged);
+		return R_FAILED;
+	}
+	/* read is counted once for the whole chunk */
+	n.read = 0;
+	mdw_counts_add(&j->n, &n);
+	touch(j);
+	return R_OK;
+
+dberr:
+	if (transient) {
+		snprintf(err, errlen, "%s", e);
+		return R_TRANSIENT;
+	}
+	/* forget what this range's failed attempt reported, undo its writes */
+	for (int i = first_rej; i < j->nrej; i++)
+		free(j->rej[i].detail);
+	j->nrej = first_rej;
+	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
+	    pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0)
+		return transient ? R_TRANSIENT : R_FAILED;
+	if (a == b) {
+		mdw_debug("phase=%s chunk=%d legacy_id=%lld msg=\"row rejected by the database\" depth=%d",
+			  mdw_phases[j->c->phase].name, j->c->chunk_no, lo, depth);
+		if (add_reject(j, lo, "db_error", e) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return R_FAILED;
+		}
+		j->n.rejected++;
+		return R_OK;
+	}
+	{
+		int mid = a + (b - a) / 2, rc = load_range(j, a, mid, depth + 1, err, errlen);
+		if (rc != R_OK)
+			return rc;
+		return load_range(j, mid + 1, b, depth + 1, err, errlen);
+	}
+}
+
+/* The source row at index ROW as a JSON object of its columns (text values). */
+static char *row_json(const PGresult *r, int row)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+
+	if (!o)
+		return NULL;
+	for (int c = 0; c < PQnfields(r); c++) {
+		json_t *v = PQgetisnull(r, row, c) ? json_null()
+						   : json_stringn(PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
+		json_object_set_new(o, PQfname(r, c), v ? v : json_null());
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static int src_index(const PGresult *r, long long id)
+{
+	int lo = 0, hi = PQntuples(r) - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		long long v = strtoll(PQgetvalue(r, mid, 0), NULL, 10);
+		if (v == id)
+			return mid;
+		if (v < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static int copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient)
+{
+	PGresult *r = PQexec(t, sql);
+	int ok;
+
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		pgx_error(t, r, err, errlen);
+		*transient = pgx_is_transient(t, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	ok = (b->len == 0 || PQputCopyData(t, b->p, (int)b->len) == 1) && PQputCopyEnd(t, NULL) == 1;
+	while ((r = PQgetResult(t))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
+			pgx_error(t, r, err, errlen);
+			*transient = pgx_is_transient(t, r);
+			ok = 0;
+		}
+		PQclear(r);
+	}
+	if (!ok && !err[0]) {
+		pgx_error(t, NULL, err, errlen);
+		*transient = 1;
+	}
+	return ok ? 0 : -1;
+}
+
+static int write_rejects(struct job *j, char *err, size_t errlen, int *transient)
+{
+	struct rowbuf b;
+	const char *phase = mdw_phases[j->c->phase].name, *table = mdw_phases[j->c->phase].source;
+	int rc;
+
+	if (j->nrej == 0)
+		return 0;
+	rb_init(&b);
+	for (int i = 0; i < j->nrej; i++) {
+		int idx = src_index(j->src, j->rej[i].legacy_id);
+		char *json = idx >= 0 ? row_json(j->src, idx) : NULL;
+		rb_str(&b, j->run);
+		rb_str(&b, phase);
+		rb_str(&b, table);
+		rb_int(&b, j->rej[i].legacy_id);
+		rb_str(&b, j->rej[i].reason);
+		rb_str(&b, j->rej[i].detail);
+		rb_str(&b, json);
+		rb_end(&b);
+		free(json);
+	}
+	if (b.oom) {
+		snprintf(err, errlen, "out of memory writing rejects");
+		rb_free(&b);
+		return -1;
+	}
+	err[0] = 0;
+	rc = copy_in(j->ctx->tgt,
+		     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) FROM STDIN",
+		     &b, err, errlen, transient);
+	rb_free(&b);
+	return rc;
+}
+
+/* Mark running (informational, own transaction) and check the message against the ledger. */
+static enum chunk_result claim(struct job *j, char *err, size_t errlen)
+{
+	const char *p[4] = {j->run, mdw_phases[j->c->phase].name, j->chunk, j->ctx->worker_id};
+	int transient;
+	PGresult *r = pgx_query(j->ctx->tgt,
+				"SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+				3, p, err, errlen, &transient);
+	enum chunk_result res = CHUNK_FAILED;
+
+	if (!r)
+		return transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+	if (PQntuples(r) != 1) {
+		snprintf(err, errlen, "no ledger row for run %s phase %s chunk %s", j->run, p[1], j->chunk);
+		res = CHUNK_INVALID;
+	} else if (strcmp(PQgetvalue(r, 0, 1), j->lo) || strcmp(PQgetvalue(r, 0, 2), j->hi)) {
+		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi, PQgetvalue(r, 0, 1),
+			 PQgetvalue(r, 0, 2));
+		res = CHUNK_INVALID;
+	} else if (!strcmp(PQgetvalue(r, 0, 0), "done") || !strcmp(PQgetvalue(r, 0, 0), "dead")) {
+		res = CHUNK_ALREADY;
+	} else {
+		PQclear(r);
+		r = pgx_query(j->ctx->tgt,
+			      "UPDATE mdw.chunks SET status = 'running', attempts = attempts + 1, worker = $4, "
+			      "started_at = now() WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 "
+			      "AND status IN ('pending', 'running')",
+			      4, p, err, errlen, &transient);
+		if (!r)
+			return transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+		res = CHUNK_DONE;
+	}
+	PQclear(r);
+	return res;
+}
+
+enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				char *err, size_t errlen)
+{
+	struct job j = {.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
+	struct rowbuf stage;
+	enum chunk_result res = CHUNK_FAILED;
+	const char *phase = mdw_phases[c->phase].name;
+	const char *p[5];
+	int transient = 0, in_tx = 0;
+	PGresult *r;
+
+	rb_init(&stage);
+	err[0] = 0;
+	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
+	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
+	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
+	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
+	if (!j.ops) {
+		snprintf(err, errlen, "phase %s has no relational transform", phase);
+		return CHUNK_INVALID;
+	}
+	res = claim(&j, err, errlen);
+	if (res != CHUNK_DONE)
+		return res;
+	res = CHUNK_FAILED;
+
+	/* 1. lock the ledger row; a chunk done meanwhile is a no-op */
+	p[0] = j.run, p[1] = phase, p[2] = j.chunk;
+	if (pgx_exec(ctx->tgt, "BEGIN", 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
+	in_tx = 1;
+	if (!(r = pgx_query(ctx->tgt,
+			    "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
+			    3, p, err, errlen, &transient)))
+		goto fail;
+	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "done") == 0 || strcmp(PQgetvalue(r, 0, 0), "dead") == 0) {
+		PQclear(r);
+		res = CHUNK_ALREADY;
+		if (pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
+			goto fail;
+		in_tx = 0;
+		goto out;
+	}
+	PQclear(r);
+
+	/* 2. read the source range */
+	p[0] = j.lo, p[1] = j.hi;
+	if (!(j.src = pgx_query(ctx->src, j.ops->source_sql, 2, p, err, errlen, &transient)))
+		goto fail;
+	j.n.read = PQntuples(j.src);
+	touch(&j);
+
+	/* 3. transform in C */
+	j.ids = malloc(sizeof *j.ids * (size_t)(j.n.read ? j.n.read : 1));
+	if (!j.ids) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < j.n.read; i++) {
+		struct mdw_reject_info ri = {0};
+		size_t mark = stage.len;
+		long long id = strtoll(PQgetvalue(j.src, i, 0), NULL, 10);
+
+		if (j.ops->transform(j.src, i, &stage, &ri) == MDW_ROW_STAGED) {
+			j.ids[j.nids++] = id;
+		} else {
+			stage.len = mark;
+			stage.nfields = 0;
+			if (add_reject(&j, id, ri.reason, ri.detail) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			j.n.rejected++;
+		}
+	}
+	if (stage.oom) {
+		snprintf(err, errlen, "out of memory staging %d rows", j.nids);
+		goto fail;
+	}
+
+	/* 4. stage and load */
+	if (pgx_exec(ctx->tgt, j.ops->stage_ddl, 0, NULL, err, errlen, &transient) < 0 ||
+	    copy_in(ctx->tgt, j.ops->stage_copy, &stage, err, errlen, &transient) < 0)
+		goto fail;
+	rb_free(&stage);
+	touch(&j);
+	if (j.nids > 0) {
+		int rc = load_range(&j, 0, j.nids - 1, 0, err, errlen);
+		if (rc != R_OK) {
+			transient = rc == R_TRANSIENT;
+			goto fail;
+		}
+	}
+
+	/* 5. rejects, ledger, commit */
+	if (write_rejects(&j, err, errlen, &transient) < 0)
+		goto fail;
+	{
+		char why[256], nb[5][24];
+		if (!mdw_counts_balanced(&j.n, why, sizeof why)) {
+			snprintf(err, errlen, "chunk does not balance: %s", why);
+			goto fail;
+		}
+		snprintf(nb[0], 24, "%lld", j.n.read);
+		snprintf(nb[1], 24, "%lld", j.n.inserted);
+		snprintf(nb[2], 24, "%lld", j.n.existing);
+		snprintf(nb[3], 24, "%lld", j.n.merged);
+		snprintf(nb[4], 24, "%lld", j.n.rejected);
+		const char *q[8] = {j.run, phase, j.chunk, nb[0], nb[1], nb[2], nb[3], nb[4]};
+		if (pgx_exec(ctx->tgt,
+			     "UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
+			     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8 "
+			     "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+			     8, q, err, errlen, &transient) < 0)
+			goto fail;
+	}
+	if (pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
+	in_tx = 0;
+	*counts = j.n;
+	res = CHUNK_DONE;
+	goto out;
+
+fail:
+	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
+		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+out:
+	rb_free(&stage);
+	job_free(&j);
+	return res;
+}
+
+void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err)
+{
+	char run[24], chunk[16], e[256];
+	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
+	if (pgx_exec(tgt,
+		     "UPDATE mdw.chunks SET last_error = $4 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 "
+		     "AND status <> 'done'",
+		     4, p, e, sizeof e, NULL) < 0)
+		mdw_warn("phase=%s chunk=%d msg=\"cannot record the chunk's error\" error=\"%s\"", p[1], (int)c->chunk_no,
+			 e);
+}
+
+int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen)
+{
+	char run[24], chunk[16];
+	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
+	return pgx_exec(tgt,
+			"UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
+			"WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status <> 'done'",
+			4, p, e, elen, NULL);
+}

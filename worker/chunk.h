@@ -1,0 +1,43 @@
+/*
+ * The chunk protocol of a relational phase (DESIGN.md "Chunks"): in one
+ * target transaction, lock the ledger row, skip if done, read the source
+ * range, transform in C, COPY into staging, insert set-based (bisecting
+ * database errors down to single rows under savepoints), write rejects,
+ * record the counts and mark the chunk done; commit.
+ */
+#ifndef MDW_CHUNK_H
+#define MDW_CHUNK_H
+
+#include <libpq-fe.h>
+
+#include "mdw/accounting.h"
+#include "mdw/chunk_codec.h"
+
+enum chunk_result {
+	CHUNK_DONE,	 /* processed and committed now */
+	CHUNK_ALREADY,	 /* the ledger says done (or dead): nothing to do */
+	CHUNK_INVALID,	 /* no such ledger row, or bounds differ: dead-letter it */
+	CHUNK_TRANSIENT, /* connection lost, deadlock...: retry the same chunk later */
+	CHUNK_FAILED,	 /* any other error: counts as a failed attempt */
+};
+
+struct chunk_ctx {
+	PGconn *src;
+	PGconn *tgt;
+	const char *worker_id;
+	/* called between steps so that the caller can keep its lease fresh */
+	void (*touch)(void *arg);
+	void *touch_arg;
+};
+
+/* Process chunk C. COUNTS gets the chunk's accounting when CHUNK_DONE. ERR says why otherwise. */
+enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				char *err, size_t errlen);
+
+/* Record ERR as the chunk's last_error (best effort, own transaction). */
+void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err);
+
+/* Mark the chunk dead with ERR in the ledger. 0 or -1. */
+int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen);
+
+#endif

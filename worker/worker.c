@@ -1,0 +1,515 @@
+/* The worker's event loop and queue protocol (see worker.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "mdw/chunk_codec.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "mdw/queue.h"
+#include "phase_ops.h"
+#include "worker.h"
+
+#define HEARTBEAT_S 2.0
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void heartbeat(struct worker *w)
+{
+	char key[128], val[96];
+	redisReply *rep;
+
+	if (!w->run)
+		return;
+	mdwq_key(key, sizeof key, w->run, "workers", NULL);
+	if (w->busy)
+		snprintf(val, sizeof val, "%lld %s#%d", (long long)(now_s() * 1000), w->phase, w->chunk_no);
+	else
+		snprintf(val, sizeof val, "%lld idle", (long long)(now_s() * 1000));
+	rep = rds_cmd(&w->r, "HSET %s %s %s", key, w->id, val);
+	freeReplyObject(rep);
+}
+
+static void heartbeat_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop, (void)revents;
+	heartbeat(t->data);
+}
+
+/* Reset the idle time of the entry in hand, so that no one takes it over. */
+static void lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	char key[128];
+	redisReply *rep;
+
+	(void)loop, (void)revents;
+	if (!w->busy)
+		return;
+	mdwq_key(key, sizeof key, w->run, "q", w->phase);
+	rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s JUSTID", key, w->id, w->entry);
+	if (!rep)
+		mdw_warn("worker=%s phase=%s chunk=%d msg=\"lease refresh failed\" error=\"%s\"", w->id, w->phase,
+			 w->chunk_no, w->r.errstr);
+	freeReplyObject(rep);
+}
+
+/* Let timers and signals run while a chunk is in hand (the tick timer is stopped then). */
+static void touch(void *arg)
+{
+	struct worker *w = arg;
+	ev_now_update(w->loop);
+	ev_run(w->loop, EVRUN_NOWAIT);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct worker *w = s->data;
+	(void)revents;
+	if (!w->stopping)
+		mdw_info("worker=%s msg=\"signal received: finishing the chunk in hand, then exiting\" signal=%d", w->id,
+			 s->signum);
+	w->stopping = 1;
+	if (!w->busy)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *what)
+{
+	char err[512];
+
+	if (*c && PQstatus(*c) == CONNECTION_OK)
+		return 0;
+	if (*c)
+		PQfinish(*c);
+	*c = pgx_connect(dsn, "mdw-worker", err, sizeof err);
+	if (!*c) {
+		mdw_warn("worker=%s msg=\"cannot connect to the %s database\" error=\"%s\"", w->id, what, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int connections_ready(struct worker *w)
+{
+	return pg_ready(w, &w->tgt, w->cfg.target_dsn, "target") == 0 &&
+	       pg_ready(w, &w->src, w->cfg.source_dsn, "legacy") == 0;
+}
+
+/* Status of run RUN in the ledger: 'running', 'complete', 'failed', or NULL. Copies into OUT. */
+static int run_status(struct worker *w, int64_t run, char *out, size_t outlen)
+{
+	char id[24], err[256];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	r = pgx_query(w->tgt, "SELECT status FROM mdw.runs WHERE id = $1", 1, p, err, sizeof err, NULL);
+	if (!r)
+		return -1;
+	snprintf(out, outlen, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+/* Join the current run, or notice that the joined one is over. 1 = a run to work on. */
+static int check_run(struct worker *w)
+{
+	char status[32];
+	redisReply *rep;
+	int64_t cur = 0;
+
+	rep = rds_cmd(&w->r, "GET " MDWQ_CURRENT_RUN);
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_STRING)
+		cur = strtoll(rep->str, NULL, 10);
+	freeReplyObject(rep);
+	if (w->run) {
+		if (run_status(w, w->run, status, sizeof status) < 0)
+			return -1;
+		if (strcmp(status, "running") != 0) {
+			mdw_info("worker=%s run=%" PRId64 " msg=\"run is over\" status=%s chunks=%lld", w->id, w->run,
+				 status[0] ? status : "unknown", w->chunks_done);
+			if (w->cfg.exit_when_done) {
+				w->stopping = 1;
+				return 0;
+			}
+			w->run = 0;
+		}
+	}
+	if (!w->run && cur > 0 && cur != w->run) {
+		if (run_status(w, cur, status, sizeof status) < 0)
+			return -1;
+		if (strcmp(status, "running") == 0) {
+			w->run = cur;
+			mdw_info("worker=%s run=%" PRId64 " msg=\"joined run\"", w->id, w->run);
+			heartbeat(w);
+		}
+	}
+	return w->run ? 1 : 0;
+}
+
+static const char *field(const redisReply *fields, const char *name, size_t *len)
+{
+	for (size_t k = 0; fields && fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements; k += 2)
+		if (fields->element[k]->type == REDIS_REPLY_STRING && !strcmp(fields->element[k]->str, name) &&
+		    fields->element[k + 1]->type == REDIS_REPLY_STRING) {
+			if (len)
+				*len = fields->element[k + 1]->len;
+			return fields->element[k + 1]->str;
+		}
+	return NULL;
+}
+
+static long long deliveries_of(struct worker *w, const char *key, const char *id)
+{
+	redisReply *rep = rds_cmd(&w->r, "XPENDING %s " MDWQ_GROUP " %s %s 1", key, id, id);
+	long long n = 1;
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements == 4)
+		n = rep->element[0]->element[3]->integer;
+	freeReplyObject(rep);
+	return n;
+}
+
+static void dead_letter(struct worker *w, const char *phase, const char *id, const char *desc, const char *body,
+			size_t blen, const char *reason, long long deliveries)
+{
+	mdw_warn("worker=%s phase=%s entry=%s msg=\"dead-lettered\" reason=\"%s\" deliveries=%lld", w->id, phase, id,
+		 reason, deliveries);
+	if (mdwq_dead_letter(&w->r, w->run, phase, id, desc, body, blen, reason, deliveries) < 0)
+		mdw_error("worker=%s phase=%s entry=%s msg=\"cannot dead-letter\" error=\"%s\"", w->id, phase, id,
+			  w->r.errstr);
+}
+
+/* The last error the ledger holds for C (for the dead letter). */
+static void ledger_error(struct worker *w, const struct mdw_chunk *c, char *out, size_t outlen)
+{
+	char run[24], no[16], e[128];
+	const char *p[3] = {run, mdw_phases[c->phase].name, no};
+	PGresult *r;
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
+	r = pgx_query(w->tgt, "SELECT last_error FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
+		      p, e, sizeof e, NULL);
+	snprintf(out, outlen, "%s", r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "no error recorded");
+	PQclear(r);
+}
+
+/* Handle one entry of PHASE's stream. */
+static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
+{
+	const char *id = entry->element[0]->str, *body, *desc;
+	const redisReply *fields = entry->element[1];
+	size_t blen = 0;
+	struct mdw_chunk c;
+	char why[512], key[128];
+
+	mdwq_key(key, sizeof key, w->run, "q", phase);
+	desc = field(fields, "desc", NULL);
+	body = field(fields, "body", &blen);
+	if (!body) {
+		dead_letter(w, phase, id, desc, NULL, 0, "entry has no body field", deliveries);
+		return;
+	}
+	if (mdw_chunk_decode(body, blen, &c, why, sizeof why) < 0) {
+		char reason[600];
+		snprintf(reason, sizeof reason, "undecodable body: %s", why);
+		dead_letter(w, phase, id, desc, body, blen, reason, deliveries);
+		return;
+	}
+	if (c.run != w->run) {
+		snprintf(why, sizeof why, "chunk of run %" PRId64 " on the stream of run %" PRId64, c.run, w->run);
+		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
+		return;
+	}
+	if (strcmp(mdw_phases[c.phase].name, phase) != 0) {
+		snprintf(why, sizeof why, "chunk of phase %s on the stream of phase %s", mdw_phases[c.phase].name, phase);
+		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
+		return;
+	}
+	if (deliveries > w->cfg.max_attempts) {
+		char last[256], e[256];
+		ledger_error(w, &c, last, sizeof last);
+		snprintf(why, sizeof why, "delivered %lld times (max %lld); last error: %s", deliveries,
+			 w->cfg.max_attempts, last);
+		if (chunk_mark_dead(w->tgt, &c, why, e, sizeof e) < 0) {
+			mdw_warn("worker=%s phase=%s chunk=%d msg=\"cannot mark the chunk dead\" error=\"%s\"", w->id, phase,
+				 (int)c.chunk_no, e);
+			return; /* stays pending: retried later */
+		}
+		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
+		return;
+	}
+
+	w->busy = 1;
+	snprintf(w->entry, sizeof w->entry, "%s", id);
+	snprintf(w->phase, sizeof w->phase, "%s", phase);
+	w->chunk_no = c.chunk_no;
+	heartbeat(w);
+	mdw_debug("worker=%s phase=%s chunk=%d msg=\"chunk started\" deliveries=%lld", w->id, phase, (int)c.chunk_no,
+		  deliveries);
+	mdw_backoff_reset(&w->bo);
+	for (;;) {
+		struct chunk_ctx ctx = {w->src, w->tgt, w->id, touch, w};
+		struct mdw_counts n = {0};
+		double t0 = now_s();
+		enum chunk_result res;
+
+		if (!connections_ready(w)) {
+			res = CHUNK_TRANSIENT;
+			snprintf(why, sizeof why, "database unreachable");
+		} else {
+			res = chunk_process(&ctx, &c, &n, why, sizeof why);
+		}
+		if (res == CHUNK_DONE || res == CHUNK_ALREADY) {
+			if (res == CHUNK_DONE) {
+				w->chunks_done++;
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
+					 "merged=%lld rejected=%lld ms=%.0f",
+					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.merged, n.rejected,
+					 (now_s() - t0) * 1000);
+			} else {
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already done: acknowledged\"", w->id, phase,
+					 (int)c.chunk_no);
+			}
+			while (mdwq_ack(&w->r, w->run, phase, id) < 0) {
+				/* the commit is what counts: a lost ack only means a no-op redelivery */
+				mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed, retrying\" error=\"%s\"", w->id, phase,
+					 (int)c.chunk_no, w->r.errstr);
+				if (w->stopping)
+					break;
+				mdw_sleep_ms(mdw_backoff_next(&w->bo), &w->stopping);
+				touch(w);
+			}
+			break;
+		}
+		if (res == CHUNK_INVALID) {
+			dead_letter(w, phase, id, desc, body, blen, why, deliveries);
+			break;
+		}
+		if (res == CHUNK_FAILED) {
+			mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
+				  "deliveries=%lld",
+				  w->id, phase, (int)c.chunk_no, why, deliveries);
+			chunk_record_error(w->tgt, &c, why);
+			break;
+		}
+		/* transient: back off and retry the same chunk, keeping the lease */
+		{
+			long ms = mdw_backoff_next(&w->bo);
+			mdw_warn("worker=%s phase=%s chunk=%d msg=\"transient error: retrying\" error=\"%s\" wait_ms=%ld",
+				 w->id, phase, (int)c.chunk_no, why, ms);
+			if (w->stopping) {
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"stopping: chunk left for another worker\"", w->id,
+					 phase, (int)c.chunk_no);
+				break;
+			}
+			for (long left = ms; left > 0 && !w->stopping; left -= 100) {
+				mdw_sleep_ms(left < 100 ? left : 100, NULL);
+				touch(w);
+			}
+		}
+	}
+	w->busy = 0;
+	heartbeat(w);
+}
+
+/* Take over one entry idle past the lease, from any phase stream. 1 if one was handled. */
+static int autoclaim(struct worker *w)
+{
+	for (int p = 0; p < MDW_NPHASES; p++) {
+		char key[128], lease[24];
+		redisReply *rep;
+		int got = 0;
+
+		if (!mdw_phase_ops[p])
+			continue;
+		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
+		snprintf(lease, sizeof lease, "%lld", w->cfg.lease_ms);
+		rep = rds_cmd(&w->r, "XAUTOCLAIM %s " MDWQ_GROUP " %s %s 0-0 COUNT 1", key, w->id, lease);
+		if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
+		    rep->element[1]->type == REDIS_REPLY_ARRAY && rep->element[1]->elements >= 1) {
+			redisReply *e = rep->element[1]->element[0];
+			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 && e->element[1]->type == REDIS_REPLY_ARRAY) {
+				long long d = deliveries_of(w, key, e->element[0]->str);
+				mdw_info("worker=%s phase=%s entry=%s msg=\"took over an expired lease\" deliveries=%lld", w->id,
+					 mdw_phases[p].name, e->element[0]->str, d);
+				handle(w, mdw_phases[p].name, e, d);
+				got = 1;
+			}
+		}
+		freeReplyObject(rep);
+		if (got)
+			return 1;
+	}
+	return 0;
+}
+
+/* Pop one new entry, earliest phase first. 1 if one was handled, 0 if none, -1 on error. */
+static int pop(struct worker *w)
+{
+	int missing = 0;
+
+	for (int p = 0; p < MDW_NPHASES; p++) {
+		char key[128];
+		redisReply *rep;
+		int got = 0;
+
+		if (!mdw_phase_ops[p])
+			continue;
+		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
+		rep = rds_cmd(&w->r, "XREADGROUP GROUP " MDWQ_GROUP " %s COUNT 1 STREAMS %s >", w->id, key);
+		if (!rep)
+			return -1;
+		if (rds_is_error(rep, "NOGROUP")) {
+			missing++; /* not created yet, or Redis lost it: the coordinator rebuilds it */
+		} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+			redisReply *s = rep->element[0];
+			if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 && s->element[1]->type == REDIS_REPLY_ARRAY &&
+			    s->element[1]->elements == 1) {
+				redisReply *e = s->element[1]->element[0];
+				if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
+					handle(w, mdw_phases[p].name, e, 1);
+					got = 1;
+				}
+			}
+		} else if (rep->type == REDIS_REPLY_ERROR) {
+			mdw_warn("worker=%s phase=%s msg=\"XREADGROUP failed\" error=\"%s\"", w->id, mdw_phases[p].name,
+				 rep->str);
+		}
+		freeReplyObject(rep);
+		if (got)
+			return 1;
+	}
+	(void)missing;
+	return 0;
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	double next = w->cfg.poll_ms / 1000.0;
+	int rc;
+
+	(void)revents;
+	ev_timer_stop(loop, t);
+	if (w->stopping) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (!connections_ready(w)) {
+		next = mdw_backoff_next(&w->bo) / 1000.0;
+		goto again;
+	}
+	if (!w->run || now_s() - w->last_run_check > 1.0) {
+		w->last_run_check = now_s();
+		rc = check_run(w);
+		if (rc < 0) {
+			mdw_warn("worker=%s msg=\"cannot read the current run\" error=\"%s\"", w->id,
+				 w->r.errstr[0] ? w->r.errstr : "target database");
+			next = mdw_backoff_next(&w->bo) / 1000.0;
+			goto again;
+		}
+		if (w->stopping) {
+			ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+		if (rc == 0)
+			goto again;
+	}
+	rc = 0;
+	if (now_s() - w->last_autoclaim > w->cfg.lease_ms / 2000.0) {
+		w->last_autoclaim = now_s();
+		rc = autoclaim(w);
+	}
+	if (rc == 0)
+		rc = pop(w);
+	if (rc < 0) {
+		mdw_warn("worker=%s msg=\"Redis unavailable\" error=\"%s\"", w->id, w->r.errstr);
+		next = mdw_backoff_next(&w->bo) / 1000.0;
+	} else {
+		mdw_backoff_reset(&w->bo);
+		if (rc > 0)
+			next = 0; /* more work is likely: look again at once */
+	}
+	if (w->stopping) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+again:
+	ev_timer_set(t, next, 0.);
+	ev_timer_start(loop, t);
+}
+
+int worker_init(struct worker *w, char *err, size_t errlen)
+{
+	char host[64] = "worker";
+
+	if (rds_parse_url(&w->r, w->cfg.redis_url, err, errlen) < 0)
+		return -1;
+	if (w->cfg.worker_id[0]) {
+		snprintf(w->id, sizeof w->id, "%s", w->cfg.worker_id);
+	} else {
+		gethostname(host, sizeof host - 1);
+		snprintf(w->id, sizeof w->id, "%s-%d", host, (int)getpid());
+	}
+	mdw_backoff_init(&w->bo, 100, 10000, 0);
+	w->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!w->loop) {
+		snprintf(err, errlen, "cannot initialize the event loop");
+		return -1;
+	}
+	ev_timer_init(&w->tick, tick_cb, 0., 0.);
+	w->tick.data = w;
+	ev_timer_init(&w->heartbeat, heartbeat_cb, HEARTBEAT_S, HEARTBEAT_S);
+	w->heartbeat.data = w;
+	ev_timer_init(&w->lease, lease_cb, w->cfg.lease_ms / 3000.0, w->cfg.lease_ms / 3000.0);
+	w->lease.data = w;
+	ev_signal_init(&w->sigterm, stop_cb, SIGTERM);
+	w->sigterm.data = w;
+	ev_signal_init(&w->sigint, stop_cb, SIGINT);
+	w->sigint.data = w;
+	return 0;
+}
+
+int worker_run(struct worker *w)
+{
+	mdw_info("worker=%s msg=\"started\" lease_ms=%lld max_attempts=%lld", w->id, w->cfg.lease_ms,
+		 w->cfg.max_attempts);
+	ev_timer_start(w->loop, &w->tick);
+	ev_timer_start(w->loop, &w->heartbeat);
+	ev_timer_start(w->loop, &w->lease);
+	ev_signal_start(w->loop, &w->sigterm);
+	ev_signal_start(w->loop, &w->sigint);
+	ev_run(w->loop, 0);
+	if (w->run) {
+		char key[128];
+		mdwq_key(key, sizeof key, w->run, "workers", NULL);
+		freeReplyObject(rds_cmd(&w->r, "HDEL %s %s", key, w->id));
+	}
+	mdw_info("worker=%s msg=\"stopped\" chunks=%lld", w->id, w->chunks_done);
+	return w->exit_code;
+}
+
+void worker_free(struct worker *w)
+{
+	if (w->src)
+		PQfinish(w->src);
+	if (w->tgt)
+		PQfinish(w->tgt);
+	rds_close(&w->r);
+	mdw_config_free(&w->cfg);
+}
