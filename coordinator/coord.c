@@ -13,7 +13,9 @@
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
+#include "metrics.h"
 #include "planner.h"
+#include "report.h"
 
 #define RECONCILE_S 5.0
 
@@ -74,15 +76,6 @@ static int ensure_pg(struct coord *c)
 	return 0;
 }
 
-/* The phases that this run may plan: those with a legacy source (embeddings come later). */
-static unsigned plannable(void)
-{
-	unsigned m = 0;
-	for (int i = 0; i < MDW_NPHASES; i++)
-		if (mdw_phases[i].source)
-			m |= MDW_PH_BIT(i);
-	return m;
-}
 
 /* Whether PHASE is complete in some earlier run. */
 static int complete_before(struct coord *c, int phase)
@@ -143,53 +136,109 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The target tables that the embeddings phase covers, by part. */
+static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
+
+/*
+ * Walk PHASE's source into PLAN and PARTS (one part per chunk). Relational
+ * phases walk their legacy table; embeddings walk the three target tables.
+ */
+static int walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
+		size_t errlen)
+{
+	if (ph != MDW_PH_EMBEDDINGS) {
+		if (plan_table(plan, c->src, mdw_phases[ph].source, c->cfg.chunk_rows, err, errlen) < 0)
+			return -1;
+		*parts = calloc((size_t)plan->n + 1, sizeof **parts);
+		return *parts ? 0 : -1;
+	}
+	*parts = NULL;
+	for (int p = 1; p < MDW_NPARTS; p++) {
+		struct plan one = {0};
+		enum mdw_part *np;
+		if (plan_table(&one, c->tgt, part_tables[p], c->cfg.embed_batch, err, errlen) < 0) {
+			plan_free(&one);
+			return -1;
+		}
+		np = realloc(*parts, sizeof *np * (size_t)(plan->n + one.n + 1));
+		if (!np) {
+			plan_free(&one);
+			return -1;
+		}
+		*parts = np;
+		for (int i = 0; i < one.n; i++) {
+			if (plan->n == plan->cap) {
+				int cap = plan->cap ? plan->cap * 2 : 64;
+				struct plan_chunk *pc = realloc(plan->chunks, sizeof *pc * (size_t)cap);
+				if (!pc) {
+					plan_free(&one);
+					return -1;
+				}
+				plan->chunks = pc;
+				plan->cap = cap;
+			}
+			(*parts)[plan->n] = (enum mdw_part)p;
+			plan->chunks[plan->n++] = one.chunks[i];
+		}
+		plan->rows += one.rows;
+		plan_free(&one);
+	}
+	return 0;
+}
+
 /* Plan PHASE: ledger rows in one transaction, then the queue. */
 static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 {
 	const char *name = mdw_phases[ph].name;
 	struct plan plan = {0};
+	enum mdw_part *parts = NULL;
 	char err[512], run[24], rows[24], nchunks[24];
-	char *los = NULL, *his = NULL;
+	char *los = NULL, *his = NULL, *pts = NULL;
 	size_t cap;
 	int rc = -1;
 	double t0 = now_s();
 
-	if (plan_table(&plan, c->src, mdw_phases[ph].source, c->cfg.chunk_rows, err, sizeof err) < 0) {
+	if (walk(c, ph, &plan, &parts, err, sizeof err) < 0) {
 		mdw_error("run=%" PRId64 " phase=%s msg=\"planning failed\" error=\"%s\"", c->run, name, err);
 		goto out;
 	}
 	cap = (size_t)plan.n * 24 + 4;
 	los = malloc(cap);
 	his = malloc(cap);
-	if (!los || !his)
+	pts = malloc(cap);
+	if (!los || !his || !pts)
 		goto out;
 	{
-		size_t a = 0, b = 0;
+		size_t a = 0, b = 0, d = 0;
 		a += (size_t)snprintf(los + a, cap - a, "{");
 		b += (size_t)snprintf(his + b, cap - b, "{");
+		d += (size_t)snprintf(pts + d, cap - d, "{");
 		for (int i = 0; i < plan.n; i++) {
 			a += (size_t)snprintf(los + a, cap - a, "%s%lld", i ? "," : "", plan.chunks[i].lo);
 			b += (size_t)snprintf(his + b, cap - b, "%s%lld", i ? "," : "", plan.chunks[i].hi);
+			d += (size_t)snprintf(pts + d, cap - d, "%s%s", i ? "," : "",
+					      parts[i] ? mdw_part_names[parts[i]] : "NULL");
 		}
 		snprintf(los + a, cap - a, "}");
 		snprintf(his + b, cap - b, "}");
+		snprintf(pts + d, cap - d, "}");
 	}
 	snprintf(run, sizeof run, "%" PRId64, c->run);
 	snprintf(rows, sizeof rows, "%lld", plan.rows);
 	snprintf(nchunks, sizeof nchunks, "%d", plan.n);
 	{
 		const char *p1[4] = {run, name, rows, nchunks};
-		const char *p2[4] = {run, name, los, his};
+		const char *p2[5] = {run, name, los, his, pts};
 		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, sizeof err, NULL) < 0 ||
 		    pgx_exec(c->tgt,
 			     "INSERT INTO mdw.run_phases (run_id, phase, status, source_rows, chunks, planned_at) "
 			     "VALUES ($1, $2, 'running', $3, $4, now())",
 			     4, p1, err, sizeof err, NULL) < 0 ||
 		    pgx_exec(c->tgt,
-			     "INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) "
-			     "SELECT $1, $2, (g.n - 1)::int, g.lo, g.hi FROM unnest($3::bigint[], $4::bigint[]) "
-			     "WITH ORDINALITY AS g(lo, hi, n)",
-			     4, p2, err, sizeof err, NULL) < 0 ||
+			     "INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi, part) "
+			     "SELECT $1, $2, (g.n - 1)::int, g.lo, g.hi, g.part FROM unnest($3::bigint[], $4::bigint[], "
+			     "$5::text[]) WITH ORDINALITY AS g(lo, hi, part, n)",
+			     5, p2, err, sizeof err, NULL) < 0 ||
 		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
 			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name, err);
 			PQclear(PQexec(c->tgt, "ROLLBACK"));
@@ -201,7 +250,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	if (mdwq_ensure_group(&c->r, c->run, name) < 0)
 		goto queued_later;
 	for (int i = 0; i < plan.n; i++) {
-		struct mdw_chunk ch = {c->run, ph, i, plan.chunks[i].lo, plan.chunks[i].hi};
+		struct mdw_chunk ch = {c->run, ph, i, plan.chunks[i].lo, plan.chunks[i].hi, parts[i]};
 		if (mdwq_enqueue(&c->r, &ch) < 0)
 			goto queued_later;
 	}
@@ -215,6 +264,8 @@ queued_later:
 out:
 	free(los);
 	free(his);
+	free(pts);
+	free(parts);
 	plan_free(&plan);
 	return rc;
 }
@@ -251,6 +302,16 @@ static void mirror(struct coord *c)
 					key, state_name(s->state), s->source_rows, s->total, s->done, s->dead, s->read,
 					s->inserted, s->existing, s->merged, s->rejected));
 	}
+}
+
+static void write_report(struct coord *c)
+{
+	char err[512];
+
+	if (!c->cfg.report_path[0])
+		return;
+	if (report_write(c->tgt, c->run, c->cfg.report_path, err, sizeof err) < 0)
+		mdw_warn("run=%" PRId64 " msg=\"cannot write the progress report\" error=\"%s\"", c->run, err);
 }
 
 static void summary(struct coord *c, const char *outcome)
@@ -322,7 +383,7 @@ static int step(struct coord *c, int *code)
 			all_complete = 0;
 			continue;
 		}
-		if (s->state == PS_RUNNING && s->done == s->total) {
+		if ((s->state == PS_RUNNING || s->state == PS_VALIDATING) && s->done == s->total) {
 			char why[512];
 			int v;
 			set_phase_state(c, ph, "validating", "");
@@ -331,6 +392,7 @@ static int step(struct coord *c, int *code)
 				return -1;
 			set_phase_state(c, ph, v ? "complete" : "failed", why);
 			s->state = v ? PS_COMPLETE : PS_FAILED;
+			write_report(c);
 			if (v)
 				mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\"", c->run,
 					 mdw_phases[ph].name, why);
@@ -345,12 +407,15 @@ static int step(struct coord *c, int *code)
 			progress_possible = 1;
 	}
 	mirror(c);
+	if (c->cfg.metrics_addr[0])
+		metrics_update(c->tgt, &c->r, c->run);
 	if (now_s() - c->last_reconcile > RECONCILE_S) {
 		c->last_reconcile = now_s();
 		coord_reconcile(c, 0);
 	}
 	if (all_complete) {
 		finish_run(c, "complete", "every phase complete and balanced");
+		write_report(c);
 		summary(c, "complete");
 		*code = 0;
 		return 1;
@@ -363,6 +428,7 @@ static int step(struct coord *c, int *code)
 				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
 						      mdw_phases[ph].name, state_name(c->ps[ph].state), c->ps[ph].dead);
 		finish_run(c, "failed", text);
+		write_report(c);
 		summary(c, "failed");
 		mdw_error("run=%" PRId64 " msg=\"run cannot finish\" detail=\"%s\" hint=\"see mdwctl dead; mdwctl "
 			  "retry-dead, then start the coordinator again to resume\"",
@@ -378,7 +444,6 @@ int coord_main(struct coord *c)
 	char err[512], holder[256], host[128] = "coordinator";
 	struct mdw_backoff bo;
 	int code = 1, lr;
-	unsigned plan_mask = plannable();
 
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -420,11 +485,6 @@ int coord_main(struct coord *c)
 		mdw_error("run=%" PRId64 " msg=\"invalid phase list\" error=\"%s\"", c->run, err);
 		goto out;
 	}
-	if (c->selected & ~plan_mask) {
-		if (c->cfg.phases[0])
-			mdw_warn("run=%" PRId64 " msg=\"the embeddings phase is not available in this build: skipped\"", c->run);
-		c->selected &= plan_mask;
-	}
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		if (!(c->selected & MDW_PH_BIT(ph)))
 			continue;
@@ -437,6 +497,11 @@ int coord_main(struct coord *c)
 				code = 2;
 				goto out;
 			}
+	}
+	if (c->cfg.metrics_addr[0] && metrics_start(c->cfg.metrics_addr, c->cfg.metrics_token, err, sizeof err) < 0) {
+		mdw_error("run=%" PRId64 " msg=\"%s\"", c->run, err);
+		code = 2;
+		goto out;
 	}
 	mdw_backoff_init(&bo, 200, 5000, 0);
 	c->last_reconcile = 0;
@@ -459,6 +524,7 @@ int coord_main(struct coord *c)
 	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
 	code = 130;
 out:
+	metrics_stop();
 	lock_release(&c->r, c->token);
 	return code;
 }

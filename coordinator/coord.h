@@ -22,6 +22,11 @@ struct phase_stat {
 	long long source_rows;
 	long long total, done, dead, pending;
 	long long read, inserted, existing, merged, rejected;
+	double rate;		 /* rows read per second over the last minute */
+	double started_at;	 /* unix seconds; 0 = not yet */
+	double completed_at;	 /* unix seconds; 0 = not yet */
+	double busy_s;		 /* first chunk start to last chunk end */
+	char error[256];	 /* why the phase failed, if it did */
 };
 
 struct coord {

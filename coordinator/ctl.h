@@ -17,6 +17,7 @@ struct ctl_command {
 int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv);
 int ctl_schema(struct mdw_config *cfg, int argc, char **argv);
 int ctl_status(struct mdw_config *cfg, int argc, char **argv);
+int ctl_report(struct mdw_config *cfg, int argc, char **argv);
 int ctl_validate(struct mdw_config *cfg, int argc, char **argv);
 int ctl_queue(struct mdw_config *cfg, int argc, char **argv);
 int ctl_dead(struct mdw_config *cfg, int argc, char **argv);

@@ -12,6 +12,7 @@ static const struct ctl_command commands[] = {
 	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
 	{"schema", ctl_schema, "apply the target schema to MDW_TARGET_DSN"},
 	{"status", ctl_status, "phases of the current run: state, chunks, rows by outcome (--json)"},
+	{"report", ctl_report, "write the progress report of the newest run (--report PATH)"},
 	{"validate", ctl_validate, "validate the phases of the current run (--phase P, --json); non-zero on failure"},
 	{"queue", ctl_queue, "per phase stream: length, pending, consumers, oldest idle"},
 	{"dead", ctl_dead, "list dead-lettered chunks with their errors"},

@@ -39,7 +39,7 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 	}
 	snprintf(id, sizeof id, "%" PRId64, c->run);
 	r = pgx_query(c->tgt,
-		      "SELECT chunk_no, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 "
+		      "SELECT chunk_no, lo, hi, coalesce(part, '') FROM mdw.chunks WHERE run_id = $1 AND phase = $2 "
 		      "AND status IN ('pending', 'running') ORDER BY chunk_no",
 		      2, p, err, sizeof err, NULL);
 	if (!r) {
@@ -48,7 +48,10 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct mdw_chunk ch = {c->run, ph, (int32_t)atoi(PQgetvalue(r, i, 0)), strtoll(PQgetvalue(r, i, 1), NULL, 10),
-				       strtoll(PQgetvalue(r, i, 2), NULL, 10)};
+				       strtoll(PQgetvalue(r, i, 2), NULL, 10), MDW_PART_NONE};
+		for (int p = 1; p < MDW_NPARTS; p++)
+			if (!strcmp(PQgetvalue(r, i, 3), mdw_part_names[p]))
+				ch.part = (enum mdw_part)p;
 		if (ch.chunk_no < nmax && present[ch.chunk_no])
 			continue;
 		if (mdwq_enqueue(&c->r, &ch) < 0)

@@ -30,9 +30,13 @@ int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err,
 		      "count(*) FILTER (WHERE c.status IN ('pending', 'running')), "
 		      "coalesce(sum(c.rows_read), 0), coalesce(sum(c.rows_inserted), 0), "
 		      "coalesce(sum(c.rows_existing), 0), coalesce(sum(c.rows_merged), 0), "
-		      "coalesce(sum(c.rows_rejected), 0) "
+		      "coalesce(sum(c.rows_rejected), 0), "
+		      "coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
+		      "extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
+		      "coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, '') "
 		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-		      "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows",
+		      "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
+		      "rp.error",
 		      1, p, err, errlen, NULL);
 	if (!r)
 		return -1;
@@ -53,6 +57,11 @@ int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err,
 		s->existing = strtoll(PQgetvalue(r, i, 9), NULL, 10);
 		s->merged = strtoll(PQgetvalue(r, i, 10), NULL, 10);
 		s->rejected = strtoll(PQgetvalue(r, i, 11), NULL, 10);
+		s->rate = strtod(PQgetvalue(r, i, 12), NULL);
+		s->started_at = strtod(PQgetvalue(r, i, 13), NULL);
+		s->completed_at = strtod(PQgetvalue(r, i, 14), NULL);
+		s->busy_s = strtod(PQgetvalue(r, i, 15), NULL);
+		snprintf(s->error, sizeof s->error, "%s", PQgetvalue(r, i, 16));
 	}
 	PQclear(r);
 	return 0;

@@ -1,7 +1,15 @@
 /*
  * Phase validation, run by the coordinator when a phase's last chunk is done
- * (and by mdwctl validate): the accounting balances chunk by chunk and adds
- * up to the source count taken at planning.
+ * (and by mdwctl validate):
+ *   1. the accounting balances chunk by chunk and adds up to the source
+ *      count taken at planning;
+ *   2. the rows this run inserted are exactly the rows the ledger counts as
+ *      inserted (nothing counted twice, nothing unrecorded);
+ *   3. the target holds one row per accepted legacy row: source rows minus
+ *      rejects minus rows merged into another (the operators' COUNT(*));
+ *   4. the checks in the table below, each a query that must return 0:
+ *      references that the schema cannot declare, and keys that must be
+ *      unique (the operators' COUNT(DISTINCT ...)).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +18,159 @@
 
 #include "coord.h"
 #include "mdw/pgx.h"
+
+struct check {
+	enum mdw_phase_id phase;
+	const char *what;
+	const char *sql; /* returns one number that must be 0 */
+};
+
+static const struct check checks[] = {
+	{MDW_PH_PROFILES, "emails are unique, trimmed and lower case",
+	 "SELECT count(*) - count(DISTINCT email) + count(*) FILTER (WHERE email <> lower(btrim(email))) FROM profiles"},
+	{MDW_PH_PROFILES, "every mapped legacy user resolves to a profile",
+	 "SELECT count(*) FROM profile_legacy_users u LEFT JOIN profiles p ON p.id = u.profile_id WHERE p.id IS NULL"},
+	{MDW_PH_PROFILES, "every migrated profile is mapped from its own legacy user",
+	 "SELECT count(*) FROM profiles p WHERE p.legacy_id IS NOT NULL AND NOT EXISTS "
+	 "(SELECT 1 FROM profile_legacy_users u WHERE u.legacy_user_id = p.legacy_id AND u.profile_id = p.id)"},
+	{MDW_PH_CASES, "a case's practice is its patient's practice",
+	 "SELECT count(*) FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM "
+	 "p.practice_id"},
+	{MDW_PH_CASES, "case numbers are unique and derived from the legacy project",
+	 "SELECT count(*) FROM cases WHERE case_number <> format('C-%s', lpad(legacy_project_id::text, 10, '0'))"},
+	{MDW_PH_PROJECTS, "a project's practice is its case's practice",
+	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE pr.practice_id IS DISTINCT FROM "
+	 "c.practice_id"},
+	{MDW_PH_PROJECTS, "a project belongs to the case of the same legacy project",
+	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id"},
+	{MDW_PH_PRACTICE_MEMBERS, "(practice, profile) pairs are unique",
+	 "SELECT count(*) - count(DISTINCT (practice_id, profile_id)) FROM practice_members"},
+	{MDW_PH_CASE_STATES, "(case, time) pairs are unique",
+	 "SELECT count(*) - count(DISTINCT (case_id, created_at)) FROM case_states"},
+	{MDW_PH_WORKFLOW_TEMPLATES, "steps are JSON arrays",
+	 "SELECT count(*) FROM workflow_templates WHERE jsonb_typeof(steps) <> 'array'"},
+};
+
+/* The table's legacy id column (cases keep legacy_project_id). */
+static const char *legacy_col(enum mdw_phase_id phase)
+{
+	return phase == MDW_PH_CASES ? "legacy_project_id" : "legacy_id";
+}
+
+/*
+ * The embeddings phase: every patient, case and project has its link (but
+ * the rejected ones), every link names an existing entity (a reference the
+ * schema cannot declare), and every embedding this run counts as inserted
+ * exists.
+ */
+static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why, size_t whylen)
+{
+	char id[24], err[512];
+	const char *p[1] = {id};
+	PGresult *r;
+	long long entities, links, rejected, dangling, inserted, stored;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	r = pgx_query(tgt,
+		      "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM projects), "
+		      "(SELECT count(*) FROM ai_embedding_sources), "
+		      "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
+		      "(SELECT count(*) FROM ai_embedding_sources s WHERE NOT CASE s.content_type "
+		      "  WHEN 'patient' THEN EXISTS (SELECT 1 FROM patients x WHERE x.id = s.content_id) "
+		      "  WHEN 'case' THEN EXISTS (SELECT 1 FROM cases x WHERE x.id = s.content_id) "
+		      "  ELSE EXISTS (SELECT 1 FROM projects x WHERE x.id = s.content_id) END), "
+		      "(SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
+		      "(SELECT count(*) FROM ai_embeddings WHERE mdw_run_id = $1::bigint)",
+		      1, p, err, sizeof err, NULL);
+	if (!r) {
+		snprintf(why, whylen, "cannot count the embeddings: %s", err);
+		return -1;
+	}
+	entities = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	links = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	rejected = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	dangling = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	inserted = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	stored = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+	PQclear(r);
+	if (dangling) {
+		snprintf(why, whylen, "%lld embedding links name no patient, case or project", dangling);
+		return 0;
+	}
+	if (links != entities - rejected) {
+		snprintf(why, whylen, "%lld links for %lld entities (%lld rejected): expected %lld", links, entities,
+			 rejected, entities - rejected);
+		return 0;
+	}
+	if (stored < inserted) {
+		snprintf(why, whylen, "%lld embeddings counted as inserted but %lld stored by this run", inserted, stored);
+		return 0;
+	}
+	snprintf(why, whylen, "read %lld = entities; accounting balances; %lld links = entities - rejected %lld; "
+			      "%lld new embeddings",
+		 read, links, rejected, stored);
+	return 1;
+}
+
+/* Checks 2-4. Returns 1, 0 (WHY), -1. */
+static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
+{
+	char id[24], err[512], sql[512];
+	const char *p[2] = {id, mdw_phases[phase].name};
+	const char *t = mdw_phases[phase].target;
+	PGresult *r;
+	long long ins_ledger, ins_rows, rejected, merged, rows;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	/* table and column names come from the phase table, never from input */
+	snprintf(sql, sizeof sql,
+		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
+		 "(SELECT count(*) FROM %s WHERE mdw_run_id = $1::bigint), "
+		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
+		 "(SELECT count(*) FROM mdw.merges WHERE phase = $2), "
+		 "(SELECT count(*) FROM %s WHERE %s IS NOT NULL)",
+		 t, t, legacy_col(phase));
+	if (!(r = pgx_query(tgt, sql, 2, p, err, sizeof err, NULL))) {
+		snprintf(why, whylen, "cannot count %s: %s", t, err);
+		return -1;
+	}
+	ins_ledger = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	ins_rows = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	rejected = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	merged = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	rows = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	PQclear(r);
+	if (ins_ledger != ins_rows) {
+		snprintf(why, whylen, "the ledger counts %lld rows inserted, %s holds %lld rows of this run", ins_ledger, t,
+			 ins_rows);
+		return 0;
+	}
+	if (rows != read - rejected - merged) {
+		snprintf(why, whylen,
+			 "%s holds %lld migrated rows, expected %lld (source %lld - rejected %lld - merged %lld)", t, rows,
+			 read - rejected - merged, read, rejected, merged);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		long long bad;
+		if (checks[i].phase != phase)
+			continue;
+		if (!(r = pgx_query(tgt, checks[i].sql, 0, NULL, err, sizeof err, NULL))) {
+			snprintf(why, whylen, "check \"%s\" failed to run: %s", checks[i].what, err);
+			return -1;
+		}
+		bad = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		if (bad) {
+			snprintf(why, whylen, "check \"%s\" fails for %lld rows", checks[i].what, bad);
+			return 0;
+		}
+	}
+	snprintf(why, whylen, "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
+			      "rejected %lld - merged %lld; inserted %lld as counted",
+		 read, t, rows, rejected, merged, ins_rows);
+	return 1;
+}
 
 int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
 {
@@ -59,6 +220,7 @@ int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char
 		snprintf(why, whylen, "outcomes %lld != rows read %lld", sum, read);
 		return 0;
 	}
-	snprintf(why, whylen, "read %lld = source rows; accounting balances", read);
-	return 1;
+	if (phase == MDW_PH_EMBEDDINGS)
+		return check_embeddings(tgt, run, read, why, whylen);
+	return check_target(tgt, run, phase, read, why, whylen);
 }

@@ -6,6 +6,8 @@
 
 #include "mdw/chunk_codec.h"
 
+const char *const mdw_part_names[MDW_NPARTS] = {NULL, "patient", "case", "project"};
+
 struct outbuf {
 	char *p;
 	size_t len, cap;
@@ -37,7 +39,7 @@ int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
 	const char *name = mdw_phases[c->phase].name;
 
 	msgpack_packer_init(&pk, &o, out_write);
-	msgpack_pack_map(&pk, 6);
+	msgpack_pack_map(&pk, c->part ? 7 : 6);
 	pack_key(&pk, "v");
 	msgpack_pack_int(&pk, MDW_CHUNK_VERSION);
 	pack_key(&pk, "run");
@@ -50,6 +52,10 @@ int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
 	msgpack_pack_int64(&pk, c->lo);
 	pack_key(&pk, "hi");
 	msgpack_pack_int64(&pk, c->hi);
+	if (c->part) {
+		pack_key(&pk, "part");
+		pack_key(&pk, mdw_part_names[c->part]);
+	}
 	return o.overflow ? -1 : (int)o.len;
 }
 
@@ -68,7 +74,7 @@ static int get_int(const msgpack_object *v, int64_t *out)
 	return -1;
 }
 
-enum { F_V = 1, F_RUN = 2, F_PHASE = 4, F_CHUNK = 8, F_LO = 16, F_HI = 32, F_ALL = 63 };
+enum { F_V = 1, F_RUN = 2, F_PHASE = 4, F_CHUNK = 8, F_LO = 16, F_HI = 32, F_ALL = 63, F_PART = 64 };
 
 int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err, size_t errlen)
 {
@@ -128,6 +134,19 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 			}
 			c->phase = ph->id;
 			bit = F_PHASE;
+		} else if (!strcmp(key, "part")) {
+			int found = 0;
+			for (int p = 1; p < MDW_NPARTS && v->type == MSGPACK_OBJECT_STR; p++)
+				if (v->via.str.size == strlen(mdw_part_names[p]) &&
+				    !memcmp(v->via.str.ptr, mdw_part_names[p], v->via.str.size)) {
+					c->part = (enum mdw_part)p;
+					found = 1;
+				}
+			if (!found) {
+				snprintf(err, errlen, "field part is not patient, case or project");
+				goto out;
+			}
+			bit = F_PART;
 		} else if (!strcmp(key, "v") || !strcmp(key, "run") || !strcmp(key, "chunk") || !strcmp(key, "lo") ||
 			   !strcmp(key, "hi")) {
 			if (get_int(v, &n) < 0) {
@@ -179,13 +198,18 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 		snprintf(err, errlen, "body has no version field v");
 		goto out;
 	}
-	if (seen != F_ALL) {
+	if ((seen & F_ALL) != F_ALL) {
 		static const char *const names[] = {"v", "run", "phase", "chunk", "lo", "hi"};
 		for (int i = 0; i < 6; i++)
 			if (!(seen & (1u << i))) {
 				snprintf(err, errlen, "body lacks field %s", names[i]);
 				break;
 			}
+		goto out;
+	}
+	if ((c->phase == MDW_PH_EMBEDDINGS) != (c->part != MDW_PART_NONE)) {
+		snprintf(err, errlen, c->part ? "field part on a chunk of phase %s" : "chunk of phase %s lacks field part",
+			 mdw_phases[c->phase].name);
 		goto out;
 	}
 	if (c->lo > c->hi) {
@@ -200,6 +224,6 @@ out:
 
 void mdw_chunk_describe(const struct mdw_chunk *c, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s #%d ids %" PRId64 "..%" PRId64, mdw_phases[c->phase].name, (int)c->chunk_no, c->lo,
-		 c->hi);
+	snprintf(out, outlen, "%s #%d %s%sids %" PRId64 "..%" PRId64, mdw_phases[c->phase].name, (int)c->chunk_no,
+		 c->part ? mdw_part_names[c->part] : "", c->part ? " " : "", c->lo, c->hi);
 }

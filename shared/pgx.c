@@ -4,6 +4,12 @@
 
 #include "mdw/pgx.h"
 
+/* Server notices (e.g. "relation already exists, skipping") are not ours to print. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg, (void)message;
+}
+
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
@@ -22,6 +28,7 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, quiet, NULL);
 	return c;
 }
 

@@ -126,7 +126,7 @@ int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *p
 				if (strcmp(f->element[k]->str, "body") != 0)
 					continue;
 				if (mdw_chunk_decode(f->element[k + 1]->str, f->element[k + 1]->len, &c, why, sizeof why) == 0 &&
-				    c.run == run && c.chunk_no < nmax)
+				    c.run == run && c.chunk_no < nmax && !strcmp(mdw_phases[c.phase].name, phase))
 					present[c.chunk_no] = 1;
 			}
 			total++;

@@ -216,7 +216,7 @@ static int src_index(const PGresult *r, long long id)
 	return -1;
 }
 
-static int copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient)
+int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient)
 {
 	PGresult *r = PQexec(t, sql);
 	int ok;
@@ -272,7 +272,7 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 		return -1;
 	}
 	err[0] = 0;
-	rc = copy_in(j->ctx->tgt,
+	rc = chunk_copy_in(j->ctx->tgt,
 		     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) FROM STDIN",
 		     &b, err, errlen, transient);
 	rb_free(&b);
@@ -280,7 +280,7 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 }
 
 /* Mark running (informational, own transaction) and check the message against the ledger. */
-static enum chunk_result claim(struct job *j, char *err, size_t errlen)
+static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 {
 	const char *p[4] = {j->run, mdw_phases[j->c->phase].name, j->chunk, j->ctx->worker_id};
 	int transient;
@@ -315,6 +315,70 @@ static enum chunk_result claim(struct job *j, char *err, size_t errlen)
 	return res;
 }
 
+enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
+{
+	struct job j = {.ctx = ctx, .c = c};
+
+	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
+	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
+	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
+	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
+	return claim_job(&j, err, errlen);
+}
+
+int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
+		int *transient)
+{
+	char run[24], no[16];
+	const char *p[3] = {run, mdw_phases[c->phase].name, no};
+	PGresult *r;
+
+	*already = 0;
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
+	if (pgx_exec(ctx->tgt, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	if (!(r = pgx_query(ctx->tgt,
+			    "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
+			    3, p, err, errlen, transient))) {
+		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+		return -1;
+	}
+	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "done") == 0 || strcmp(PQgetvalue(r, 0, 0), "dead") == 0)
+		*already = 1;
+	PQclear(r);
+	if (*already && pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	return 0;
+}
+
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
+		 size_t errlen, int *transient)
+{
+	char why[256], nb[5][24], run[24], no[16];
+	const char *q[8] = {run, mdw_phases[c->phase].name, no, nb[0], nb[1], nb[2], nb[3], nb[4]};
+
+	if (!mdw_counts_balanced(n, why, sizeof why)) {
+		snprintf(err, errlen, "chunk does not balance: %s", why);
+		*transient = 0;
+		return -1;
+	}
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
+	snprintf(nb[0], 24, "%lld", n->read);
+	snprintf(nb[1], 24, "%lld", n->inserted);
+	snprintf(nb[2], 24, "%lld", n->existing);
+	snprintf(nb[3], 24, "%lld", n->merged);
+	snprintf(nb[4], 24, "%lld", n->rejected);
+	if (pgx_exec(ctx->tgt,
+		     "UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
+		     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8 "
+		     "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+		     8, q, err, errlen, transient) < 0)
+		return -1;
+	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
+}
+
 enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				char *err, size_t errlen)
 {
@@ -322,9 +386,8 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	struct rowbuf stage;
 	enum chunk_result res = CHUNK_FAILED;
 	const char *phase = mdw_phases[c->phase].name;
-	const char *p[5];
+	const char *p[2];
 	int transient = 0, in_tx = 0;
-	PGresult *r;
 
 	rb_init(&stage);
 	err[0] = 0;
@@ -332,36 +395,32 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
 	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
 	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
+	if (c->phase == MDW_PH_EMBEDDINGS)
+		return embed_chunk_process(ctx, c, counts, err, errlen);
 	if (!j.ops) {
 		snprintf(err, errlen, "phase %s has no relational transform", phase);
 		return CHUNK_INVALID;
 	}
-	res = claim(&j, err, errlen);
+	res = claim_job(&j, err, errlen);
 	if (res != CHUNK_DONE)
 		return res;
 	res = CHUNK_FAILED;
 
 	/* 1. lock the ledger row; a chunk done meanwhile is a no-op */
-	p[0] = j.run, p[1] = phase, p[2] = j.chunk;
-	if (pgx_exec(ctx->tgt, "BEGIN", 0, NULL, err, errlen, &transient) < 0)
-		goto fail;
-	in_tx = 1;
-	if (!(r = pgx_query(ctx->tgt,
-			    "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
-			    3, p, err, errlen, &transient)))
-		goto fail;
-	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "done") == 0 || strcmp(PQgetvalue(r, 0, 0), "dead") == 0) {
-		PQclear(r);
-		res = CHUNK_ALREADY;
-		if (pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
+	{
+		int already;
+		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
 			goto fail;
-		in_tx = 0;
-		goto out;
+		if (already) {
+			res = CHUNK_ALREADY;
+			goto out;
+		}
+		in_tx = 1;
 	}
-	PQclear(r);
 
 	/* 2. read the source range */
-	p[0] = j.lo, p[1] = j.hi;
+	p[0] = j.lo;
+	p[1] = j.hi;
 	if (!(j.src = pgx_query(ctx->src, j.ops->source_sql, 2, p, err, errlen, &transient)))
 		goto fail;
 	j.n.read = PQntuples(j.src);
@@ -397,7 +456,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 
 	/* 4. stage and load */
 	if (pgx_exec(ctx->tgt, j.ops->stage_ddl, 0, NULL, err, errlen, &transient) < 0 ||
-	    copy_in(ctx->tgt, j.ops->stage_copy, &stage, err, errlen, &transient) < 0)
+	    chunk_copy_in(ctx->tgt, j.ops->stage_copy, &stage, err, errlen, &transient) < 0)
 		goto fail;
 	rb_free(&stage);
 	touch(&j);
@@ -412,26 +471,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	/* 5. rejects, ledger, commit */
 	if (write_rejects(&j, err, errlen, &transient) < 0)
 		goto fail;
-	{
-		char why[256], nb[5][24];
-		if (!mdw_counts_balanced(&j.n, why, sizeof why)) {
-			snprintf(err, errlen, "chunk does not balance: %s", why);
-			goto fail;
-		}
-		snprintf(nb[0], 24, "%lld", j.n.read);
-		snprintf(nb[1], 24, "%lld", j.n.inserted);
-		snprintf(nb[2], 24, "%lld", j.n.existing);
-		snprintf(nb[3], 24, "%lld", j.n.merged);
-		snprintf(nb[4], 24, "%lld", j.n.rejected);
-		const char *q[8] = {j.run, phase, j.chunk, nb[0], nb[1], nb[2], nb[3], nb[4]};
-		if (pgx_exec(ctx->tgt,
-			     "UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
-			     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8 "
-			     "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-			     8, q, err, errlen, &transient) < 0)
-			goto fail;
-	}
-	if (pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
+	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
 		goto fail;
 	in_tx = 0;
 	*counts = j.n;

@@ -12,6 +12,7 @@
 
 #include "mdw/accounting.h"
 #include "mdw/chunk_codec.h"
+#include "rowbuf.h"
 
 enum chunk_result {
 	CHUNK_DONE,	 /* processed and committed now */
@@ -21,10 +22,16 @@ enum chunk_result {
 	CHUNK_FAILED,	 /* any other error: counts as a failed attempt */
 };
 
+struct provider;
+struct rds;
+
 struct chunk_ctx {
 	PGconn *src;
 	PGconn *tgt;
 	const char *worker_id;
+	struct provider *provider; /* embeddings only */
+	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
+	long long lease_ms;
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);
 	void *touch_arg;
@@ -33,6 +40,22 @@ struct chunk_ctx {
 /* Process chunk C. COUNTS gets the chunk's accounting when CHUNK_DONE. ERR says why otherwise. */
 enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				char *err, size_t errlen);
+
+/* The steps that both chunk kinds share. */
+/* Mark the chunk running and check the message against the ledger (CHUNK_DONE: go on). */
+enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen);
+/* BEGIN and lock the ledger row; *ALREADY when it is done or dead (then committed). -1 with ERR, *TRANSIENT. */
+int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
+		int *transient);
+/* Record the counts, mark done and COMMIT. -1 with ERR, *TRANSIENT. */
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
+		 size_t errlen, int *transient);
+/* COPY the rows of B with SQL ("COPY ... FROM STDIN"). -1 with ERR, *TRANSIENT. */
+int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient);
+
+/* The embeddings phase's chunk (embed_chunk.c). */
+enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				      char *err, size_t errlen);
 
 /* Record ERR as the chunk's last_error (best effort, own transaction). */
 void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err);

@@ -12,6 +12,7 @@
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "phase_ops.h"
+#include "provider.h"
 #include "worker.h"
 
 #define HEARTBEAT_S 2.0
@@ -263,11 +264,27 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 		  deliveries);
 	mdw_backoff_reset(&w->bo);
 	for (;;) {
-		struct chunk_ctx ctx = {w->src, w->tgt, w->id, touch, w};
+		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
+					.redis = &w->r, .lease_ms = w->cfg.lease_ms};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		enum chunk_result res;
 
+		if (c.phase == MDW_PH_EMBEDDINGS && (!w->provider || w->provider_run != w->run)) {
+			provider_close(w->provider);
+			w->provider = provider_open(&w->cfg, w->loop, &w->r, w->run, why, sizeof why);
+			w->provider_run = w->run;
+			if (!w->provider) {
+				/* a configuration error: every attempt would fail the same way */
+				mdw_error("worker=%s phase=%s msg=\"cannot open the embedding provider: stopping\" error=\"%s\"",
+					  w->id, phase, why);
+				chunk_record_error(w->tgt, &c, why);
+				w->stopping = 1;
+				w->exit_code = 2;
+				break;
+			}
+		}
+		ctx.provider = w->provider;
 		if (!connections_ready(w)) {
 			res = CHUNK_TRANSIENT;
 			snprintf(why, sizeof why, "database unreachable");
@@ -335,8 +352,6 @@ static int autoclaim(struct worker *w)
 		redisReply *rep;
 		int got = 0;
 
-		if (!mdw_phase_ops[p])
-			continue;
 		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
 		snprintf(lease, sizeof lease, "%lld", w->cfg.lease_ms);
 		rep = rds_cmd(&w->r, "XAUTOCLAIM %s " MDWQ_GROUP " %s %s 0-0 COUNT 1", key, w->id, lease);
@@ -368,8 +383,6 @@ static int pop(struct worker *w)
 		redisReply *rep;
 		int got = 0;
 
-		if (!mdw_phase_ops[p])
-			continue;
 		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
 		rep = rds_cmd(&w->r, "XREADGROUP GROUP " MDWQ_GROUP " %s COUNT 1 STREAMS %s >", w->id, key);
 		if (!rep)
@@ -506,6 +519,7 @@ int worker_run(struct worker *w)
 
 void worker_free(struct worker *w)
 {
+	provider_close(w->provider);
 	if (w->src)
 		PQfinish(w->src);
 	if (w->tgt)

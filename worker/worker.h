@@ -33,6 +33,8 @@ struct worker {
 	int chunk_no;
 	struct mdw_backoff bo;
 	double last_autoclaim, last_run_check;
+	struct provider *provider; /* opened at the first embeddings chunk of a run */
+	int64_t provider_run;
 	long long chunks_done;
 };
 

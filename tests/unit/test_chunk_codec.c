@@ -8,7 +8,7 @@
 
 static void test_round_trip(void)
 {
-	struct mdw_chunk in = {42, MDW_PH_PATIENTS, 12, -2147483648LL, 2147483647LL}, out;
+	struct mdw_chunk in = {42, MDW_PH_PATIENTS, 12, -2147483648LL, 2147483647LL, MDW_PART_NONE}, out;
 	char buf[256], err[256], desc[128];
 	int n = mdw_chunk_encode(&in, buf, sizeof buf);
 	CU_ASSERT_TRUE_FATAL(n > 0);
@@ -64,7 +64,7 @@ static void expect_refused(const char *const *kv, int pairs, const char *want)
 static void test_malformed(void)
 {
 	char buf[256], err[256];
-	struct mdw_chunk in = {1, MDW_PH_CASES, 0, 1, 10}, c;
+	struct mdw_chunk in = {1, MDW_PH_CASES, 0, 1, 10, MDW_PART_NONE}, c;
 	int n = mdw_chunk_encode(&in, buf, sizeof buf);
 
 	/* truncated at every length */
@@ -143,7 +143,33 @@ static void test_unknown_key_ignored(void)
 	CU_ASSERT_EQUAL(c.run, 3);
 }
 
+static void test_part(void)
+{
+	struct mdw_chunk in = {7, MDW_PH_EMBEDDINGS, 3, 1, 100, MDW_PART_CASE}, out;
+	char buf[256], err[256], desc[128];
+	int n = mdw_chunk_encode(&in, buf, sizeof buf);
+	CU_ASSERT_EQUAL_FATAL(mdw_chunk_decode(buf, (size_t)n, &out, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(out.part, MDW_PART_CASE);
+	mdw_chunk_describe(&in, desc, sizeof desc);
+	CU_ASSERT_STRING_EQUAL(desc, "embeddings #3 case ids 1..100");
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:embeddings", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		expect_refused(kv, 6, "lacks field part");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
+				    "part", "s:case"};
+		expect_refused(kv, 7, "field part on a chunk of phase cases");
+	}
+	{
+		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:embeddings", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
+				    "part", "s:doctor"};
+		expect_refused(kv, 7, "field part is not");
+	}
+}
+
 static const struct unit_test tests[] = {
+	{"embedding parts", test_part},
 	{"round trip", test_round_trip},
 	{"malformed bodies refused", test_malformed},
 	{"unknown keys ignored", test_unknown_key_ignored},

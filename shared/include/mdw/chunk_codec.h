@@ -1,7 +1,8 @@
 /*
  * The chunk message body: a versioned msgpack map
  *   {"v": 1, "run": R, "phase": "patients", "chunk": N, "lo": L, "hi": H}
- * (inclusive id bounds). Decoding treats the body as hostile input: any
+ * (inclusive id bounds), plus "part": "patient"|"case"|"project" for the
+ * embeddings phase, whose chunks cover one kind of entity by target id. Decoding treats the body as hostile input: any
  * body that is not exactly such a map is refused with a reason, so that the
  * worker can dead-letter it; it never crashes.
  */
@@ -16,11 +17,18 @@
 #define MDW_CHUNK_VERSION 1
 #define MDW_CHUNK_MAX_BODY 4096
 
+/* What an embeddings chunk covers (MDW_PART_NONE for the relational phases). */
+enum mdw_part { MDW_PART_NONE, MDW_PART_PATIENT, MDW_PART_CASE, MDW_PART_PROJECT, MDW_NPARTS };
+
+/* "patient", "case", "project" (NULL for MDW_PART_NONE). */
+extern const char *const mdw_part_names[MDW_NPARTS];
+
 struct mdw_chunk {
 	int64_t run;
 	enum mdw_phase_id phase;
 	int32_t chunk_no;
 	int64_t lo, hi;
+	enum mdw_part part;
 };
 
 /* Encode C into OUT (at most OUTLEN bytes); returns the length, or -1 if it does not fit. */

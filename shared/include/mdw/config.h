@@ -43,6 +43,8 @@ struct mdw_config {
 	char *aws_region;
 	char *report_path;
 	long long poll_ms;
+	char *metrics_addr;
+	char *metrics_token;
 	/* mdwctl only */
 	long long scale;
 	long long seed;

@@ -1,0 +1,294 @@
+/* Prometheus metrics (see metrics.h). */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "metrics.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "mdw/phase.h"
+#include "mdw/queue.h"
+
+static struct MHD_Daemon *daemon_;
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *snapshot;
+static char bearer[512];
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 8192;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t errlen)
+{
+	struct sb b = {0};
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *res;
+	static const char *const states[] = {"pending", "running", "done", "dead"};
+	static const char *const outcomes[] = {"read", "inserted", "existing", "merged", "rejected"};
+	int redis_up = 0;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	res = pgx_query(tgt,
+			"SELECT phase, status, count(*), sum(rows_read), sum(rows_inserted), sum(rows_existing), "
+			"sum(rows_merged), sum(rows_rejected) FROM mdw.chunks WHERE run_id = $1 GROUP BY phase, status",
+			1, p, err, errlen, NULL);
+	if (!res)
+		return NULL;
+	sb_printf(&b, "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64 "\n",
+		  run);
+	sb_printf(&b, "# HELP mdw_chunks Chunks by phase and ledger state.\n# TYPE mdw_chunks gauge\n");
+	for (int ph = 0; ph < MDW_NPHASES; ph++)
+		for (int s = 0; s < 4; s++) {
+			long long n = 0;
+			for (int i = 0; i < PQntuples(res); i++)
+				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), states[s]))
+					n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+			sb_printf(&b, "mdw_chunks{phase=\"%s\",state=\"%s\"} %lld\n", mdw_phases[ph].name, states[s], n);
+		}
+	sb_printf(&b, "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
+	for (int ph = 0; ph < MDW_NPHASES; ph++)
+		for (int o = 0; o < 5; o++) {
+			long long n = 0;
+			for (int i = 0; i < PQntuples(res); i++)
+				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), "done"))
+					n = strtoll(PQgetvalue(res, i, 3 + o), NULL, 10);
+			sb_printf(&b, "mdw_rows_total{phase=\"%s\",outcome=\"%s\"} %lld\n", mdw_phases[ph].name, outcomes[o], n);
+		}
+	PQclear(res);
+
+	res = pgx_query(tgt,
+			"SELECT phase, extract(epoch FROM finished_at - started_at) FROM mdw.chunks "
+			"WHERE run_id = $1 AND status = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL",
+			1, p, err, errlen, NULL);
+	if (!res) {
+		free(b.p);
+		return NULL;
+	}
+	sb_printf(&b, "# HELP mdw_chunk_duration_seconds Time from a chunk's last start to its commit.\n"
+		      "# TYPE mdw_chunk_duration_seconds histogram\n");
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		long long cnt[NBUCKETS + 1] = {0}, total = 0;
+		double sum = 0;
+		for (int i = 0; i < PQntuples(res); i++) {
+			double d;
+			if (strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name))
+				continue;
+			d = strtod(PQgetvalue(res, i, 1), NULL);
+			if (d < 0)
+				d = 0;
+			sum += d;
+			total++;
+			for (size_t k = 0; k < NBUCKETS; k++)
+				if (d <= buckets[k])
+					cnt[k]++;
+		}
+		for (size_t k = 0; k < NBUCKETS; k++)
+			sb_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %lld\n", mdw_phases[ph].name,
+				  buckets[k], cnt[k]);
+		sb_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %lld\n", mdw_phases[ph].name, total);
+		sb_printf(&b, "mdw_chunk_duration_seconds_sum{phase=\"%s\"} %.6f\n", mdw_phases[ph].name, sum);
+		sb_printf(&b, "mdw_chunk_duration_seconds_count{phase=\"%s\"} %lld\n", mdw_phases[ph].name, total);
+	}
+	PQclear(res);
+
+	if (r) {
+		char key[128];
+		long long live = 0;
+		int up = 1;
+		struct timeval tv;
+		redisReply *rep;
+
+		gettimeofday(&tv, NULL);
+		sb_printf(&b, "# HELP mdw_queue_length Entries in the phase's stream (queued and in workers' hands).\n"
+			      "# TYPE mdw_queue_length gauge\n");
+		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
+			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
+			rep = rds_cmd(r, "XLEN %s", key);
+			up = rep != NULL;
+			if (rep)
+				sb_printf(&b, "mdw_queue_length{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
+					  rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0);
+			freeReplyObject(rep);
+		}
+		sb_printf(&b, "# HELP mdw_queue_pending Entries delivered to a worker and not yet acknowledged.\n"
+			      "# TYPE mdw_queue_pending gauge\n");
+		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
+			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
+			rep = rds_cmd(r, "XPENDING %s " MDWQ_GROUP, key);
+			up = rep != NULL;
+			if (rep)
+				sb_printf(&b, "mdw_queue_pending{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
+					  rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+							  rep->element[0]->type == REDIS_REPLY_INTEGER
+						  ? rep->element[0]->integer
+						  : 0);
+			freeReplyObject(rep);
+		}
+		mdwq_key(key, sizeof key, run, "workers", NULL);
+		if (up && (rep = rds_cmd(r, "HVALS %s", key))) {
+			for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+				if ((double)tv.tv_sec * 1000 - strtod(rep->element[i]->str, NULL) < 10000)
+					live++;
+			freeReplyObject(rep);
+		} else {
+			up = 0;
+		}
+		sb_printf(&b, "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
+			      "# TYPE mdw_workers_live gauge\nmdw_workers_live %lld\n",
+			  live);
+		redis_up = up;
+	}
+	sb_printf(&b, "# HELP mdw_redis_up Whether Redis answered this snapshot's queue queries.\n"
+		      "# TYPE mdw_redis_up gauge\nmdw_redis_up %d\n",
+		  redis_up);
+	if (b.oom) {
+		free(b.p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return b.p;
+}
+
+void metrics_update(PGconn *tgt, struct rds *r, int64_t run)
+{
+	char err[256];
+	char *text = metrics_render(tgt, r, run, err, sizeof err);
+
+	if (!text) {
+		mdw_debug("run=%" PRId64 " msg=\"metrics not refreshed\" error=\"%s\"", run, err);
+		return;
+	}
+	pthread_mutex_lock(&snap_lock);
+	free(snapshot);
+	snapshot = text;
+	pthread_mutex_unlock(&snap_lock);
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **ptr)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	const char *body;
+	unsigned code = MHD_HTTP_OK;
+	char *copy = NULL;
+
+	(void)cls, (void)version, (void)upload, (void)upload_size, (void)ptr;
+	if (strcmp(method, "GET") != 0) {
+		body = "method not allowed\n";
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+	} else if (strcmp(url, "/metrics") != 0) {
+		body = "not found: try /metrics\n";
+		code = MHD_HTTP_NOT_FOUND;
+	} else if (bearer[0] && !(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
+				   strcmp(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), bearer) == 0)) {
+		body = "unauthorized\n";
+		code = MHD_HTTP_UNAUTHORIZED;
+	} else {
+		pthread_mutex_lock(&snap_lock);
+		copy = strdup(snapshot ? snapshot : "# no data yet\n");
+		pthread_mutex_unlock(&snap_lock);
+		body = copy ? copy : "";
+	}
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	free(copy);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type",
+				code == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain");
+	ret = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int metrics_start(const char *addr, const char *token, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	const char *colon = strrchr(addr, ':');
+	char host[64] = "127.0.0.1";
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof host) {
+		snprintf(err, errlen, "invalid MDW_METRICS_ADDR \"%.60s\": expected [IPv4 address]:port", addr);
+		return -1;
+	}
+	if (colon > addr) {
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = 0;
+	}
+	port = strtol(colon + 1, &end, 10);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "invalid MDW_METRICS_ADDR \"%.60s\": expected [IPv4 address]:port", addr);
+		return -1;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	if (token && token[0])
+		snprintf(bearer, sizeof bearer, "Bearer %s", token);
+	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, answer, NULL,
+				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	if (!daemon_) {
+		snprintf(err, errlen, "cannot serve metrics on %s:%ld (address in use?)", host, port);
+		return -1;
+	}
+	mdw_info("msg=\"serving metrics\" addr=%s:%ld auth=%s", host, port, bearer[0] ? "bearer" : "none");
+	return 0;
+}
+
+void metrics_stop(void)
+{
+	if (daemon_)
+		MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	pthread_mutex_lock(&snap_lock);
+	free(snapshot);
+	snapshot = NULL;
+	pthread_mutex_unlock(&snap_lock);
+}

@@ -1,0 +1,239 @@
+/* The progress report (see report.h): built as JSON, rendered to Markdown. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord.h"
+#include "mdw/pgx.h"
+#include "report.h"
+
+static const char *const report_status[] = {"not_started", "in_progress", "in_progress", "in_progress", "completed",
+					    "failed"};
+
+static void iso_time(double t, char *out, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *rejects_by_reason(PGconn *tgt, int64_t run, const char *phase, char *err, size_t errlen)
+{
+	char id[24];
+	const char *p[2] = {id, phase};
+	json_t *o = json_object();
+	PGresult *r;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	r = pgx_query(tgt,
+		      "SELECT reason, count(*) FROM mdw.rejects WHERE run_id = $1 AND phase = $2 GROUP BY reason "
+		      "ORDER BY count(*) DESC, reason",
+		      2, p, err, errlen, NULL);
+	if (!r) {
+		json_decref(o);
+		return NULL;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		json_object_set_new(o, PQgetvalue(r, i, 0), json_integer(strtoll(PQgetvalue(r, i, 1), NULL, 10)));
+	PQclear(r);
+	return o;
+}
+
+static const char *next_step(const struct phase_stat *ps, const char *run_status, int *all_done)
+{
+	int failed = 0, started = 0, dead = 0;
+
+	*all_done = 1;
+	for (int i = 0; i < MDW_NPHASES; i++) {
+		if (ps[i].state == PS_NONE && !strcmp(run_status, "complete"))
+			continue;
+		if (ps[i].state == PS_FAILED)
+			failed = 1;
+		if (ps[i].dead)
+			dead = 1;
+		if (ps[i].state != PS_NONE)
+			started = 1;
+		if (ps[i].state != PS_COMPLETE)
+			*all_done = 0;
+	}
+	if (dead)
+		return "Inspect the dead chunks (mdwctl dead), fix their cause, then mdwctl retry-dead and start the "
+		       "coordinator again: it resumes the run.";
+	if (failed)
+		return "A phase failed validation: read its error below and mdwctl validate, fix the cause, then start "
+		       "the coordinator again.";
+	if (*all_done)
+		return "The run is complete and every phase validated: review the rejects by reason (mdw.rejects).";
+	if (!started)
+		return "Start the coordinator and workers (README quickstart).";
+	return "The run is in progress: watch it with mdwctl status --watch.";
+}
+
+json_t *report_build(PGconn *tgt, int64_t run, char *err, size_t errlen)
+{
+	struct phase_stat ps[MDW_NPHASES];
+	json_t *root, *phases;
+	char ts[32];
+	int all_done;
+
+	char id[24], run_status[32] = "";
+	const char *p[1] = {id};
+	PGresult *r;
+
+	if (coord_load_stats(tgt, run, ps, err, errlen) < 0)
+		return NULL;
+	snprintf(id, sizeof id, "%" PRId64, run);
+	if (!(r = pgx_query(tgt, "SELECT status FROM mdw.runs WHERE id = $1", 1, p, err, errlen, NULL)))
+		return NULL;
+	if (PQntuples(r))
+		snprintf(run_status, sizeof run_status, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	root = json_object();
+	phases = json_array();
+	iso_time((double)time(NULL), ts, sizeof ts);
+	json_object_set_new(root, "run", json_integer(run));
+	json_object_set_new(root, "generatedAt", json_string(ts));
+	json_object_set_new(root, "runStatus", json_string(run_status));
+	for (int i = 0; i < MDW_NPHASES; i++) {
+		const struct phase_stat *s = &ps[i];
+		json_t *o = json_object(), *rej;
+		long long current = s->read, expected = s->source_rows;
+		double pct = expected > 0 ? 100.0 * (double)current / (double)expected : (s->state == PS_COMPLETE ? 100 : 0);
+
+		json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
+		json_object_set_new(o, "entityType", json_string(mdw_phases[i].entity));
+		json_object_set_new(o, "sourceTable", mdw_phases[i].source ? json_string(mdw_phases[i].source) : json_null());
+		json_object_set_new(o, "targetTable", json_string(mdw_phases[i].target));
+		json_object_set_new(o, "expectedCount", json_integer(expected));
+		json_object_set_new(o, "currentCount", json_integer(current));
+		json_object_set_new(o, "remaining", json_integer(expected > current ? expected - current : 0));
+		json_object_set_new(o, "progressPercentage", json_real((double)(long long)(pct * 10 + 0.5) / 10));
+		json_object_set_new(o, "status", json_string(report_status[s->state]));
+		if (s->completed_at > 0) {
+			iso_time(s->completed_at, ts, sizeof ts);
+			json_object_set_new(o, "completedAt", json_string(ts));
+		} else {
+			json_object_set_new(o, "completedAt", json_null());
+		}
+		json_object_set_new(o, "errors", json_integer(s->rejected + s->dead));
+		json_object_set_new(o, "inserted", json_integer(s->inserted));
+		json_object_set_new(o, "existing", json_integer(s->existing));
+		json_object_set_new(o, "merged", json_integer(s->merged));
+		json_object_set_new(o, "rejected", json_integer(s->rejected));
+		json_object_set_new(o, "chunks", json_integer(s->total));
+		json_object_set_new(o, "chunksDone", json_integer(s->done));
+		json_object_set_new(o, "chunksDead", json_integer(s->dead));
+		json_object_set_new(o, "seconds", json_real(s->busy_s));
+		json_object_set_new(o, "rowsPerSecond", json_real(s->busy_s > 0 ? (double)(long long)(s->read / s->busy_s) : 0));
+		json_object_set_new(o, "failure", s->error[0] ? json_string(s->error) : json_null());
+		rej = rejects_by_reason(tgt, run, mdw_phases[i].name, err, errlen);
+		if (!rej) {
+			json_decref(o);
+			json_decref(phases);
+			json_decref(root);
+			return NULL;
+		}
+		json_object_set_new(o, "rejectsByReason", rej);
+		json_array_append_new(phases, o);
+	}
+	json_object_set_new(root, "phases", phases);
+	json_object_set_new(root, "nextStep", json_string(next_step(ps, run_status, &all_done)));
+	json_object_set_new(root, "complete", json_boolean(all_done));
+	return root;
+}
+
+static void render_md(json_t *root, FILE *f)
+{
+	size_t i;
+	json_t *ph;
+
+	fprintf(f, "# Migration progress report\n\nRun %lld (%s), generated %s.\n\n**Next step:** %s\n\n",
+		(long long)json_integer_value(json_object_get(root, "run")),
+		json_string_value(json_object_get(root, "runStatus")),
+		json_string_value(json_object_get(root, "generatedAt")),
+		json_string_value(json_object_get(root, "nextStep")));
+	fprintf(f, "| phase | entityType | status | expectedCount | currentCount | remaining | progress | inserted | "
+		   "existing | merged | rejected | dead chunks | seconds | rows/s | completedAt |\n"
+		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+		const char *done = json_string_value(json_object_get(ph, "completedAt"));
+		fprintf(f, "| %s | %s | %s | %lld | %lld | %lld | %.1f%% | %lld | %lld | %lld | %lld | %lld | %.1f | %.0f | %s |\n",
+			json_string_value(json_object_get(ph, "phase")),
+			json_string_value(json_object_get(ph, "entityType")),
+			json_string_value(json_object_get(ph, "status")),
+			(long long)json_integer_value(json_object_get(ph, "expectedCount")),
+			(long long)json_integer_value(json_object_get(ph, "currentCount")),
+			(long long)json_integer_value(json_object_get(ph, "remaining")),
+			json_real_value(json_object_get(ph, "progressPercentage")),
+			(long long)json_integer_value(json_object_get(ph, "inserted")),
+			(long long)json_integer_value(json_object_get(ph, "existing")),
+			(long long)json_integer_value(json_object_get(ph, "merged")),
+			(long long)json_integer_value(json_object_get(ph, "rejected")),
+			(long long)json_integer_value(json_object_get(ph, "chunksDead")),
+			json_real_value(json_object_get(ph, "seconds")), json_real_value(json_object_get(ph, "rowsPerSecond")),
+			done ? done : "-");
+	}
+	fprintf(f, "\n## Rejects by reason\n\nCounts only; the rows themselves are in `mdw.rejects` in the target "
+		   "database.\n\n| phase | reason | rows |\n|---|---|---:|\n");
+	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(ph, "rejectsByReason"), k, v)
+			fprintf(f, "| %s | %s | %lld |\n", json_string_value(json_object_get(ph, "phase")), k,
+				(long long)json_integer_value(v));
+	}
+	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+		const char *why = json_string_value(json_object_get(ph, "failure"));
+		if (why)
+			fprintf(f, "\n**%s failed:** %s\n", json_string_value(json_object_get(ph, "phase")), why);
+	}
+}
+
+/* Write via a temporary file and rename, so readers never see half a report. */
+static int write_atomic(const char *path, json_t *root, int md, char *err, size_t errlen)
+{
+	char tmp[4096];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (!(f = fopen(tmp, "w"))) {
+		snprintf(err, errlen, "cannot write %s", tmp);
+		return -1;
+	}
+	if (md)
+		render_md(root, f);
+	else
+		json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	ok = !ferror(f);
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot write %s", path);
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int report_write(PGconn *tgt, int64_t run, const char *path, char *err, size_t errlen)
+{
+	json_t *root = report_build(tgt, run, err, errlen);
+	char jpath[4096];
+	const char *dot = strrchr(path, '.');
+	int rc;
+
+	if (!root)
+		return -1;
+	if (dot && strcmp(dot, ".md") == 0)
+		snprintf(jpath, sizeof jpath, "%.*s.json", (int)(dot - path), path);
+	else
+		snprintf(jpath, sizeof jpath, "%s.json", path);
+	rc = write_atomic(path, root, 1, err, errlen);
+	if (rc == 0)
+		rc = write_atomic(jpath, root, 0, err, errlen);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,408 @@
+/*
+ * CUnit: the phase transforms, without a server: fake legacy rows built with
+ * libpq's PGresult constructors go through each phase's transform(), and the
+ * staged COPY line (or the reject reason) is compared exactly. Also the
+ * workflow steps normalizer on its own.
+ */
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "phase_ops.h"
+#include "steps_json.h"
+
+extern const struct phase_ops phase_practices, phase_profiles, phase_patients, phase_cases, phase_projects,
+	phase_practice_members, phase_case_states, phase_workflow_templates;
+
+#define TS "2020-01-01 00:00:00+00"
+#define TS2 "2020-01-02 00:00:00+00"
+#define N NULL /* SQL NULL */
+
+/* The columns of SQL's select list: commas outside parentheses before the first top-level FROM, plus one. */
+static int select_columns(const char *sql)
+{
+	int depth = 0, n = 1;
+	for (const char *p = sql; *p; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')')
+			depth--;
+		else if (depth == 0 && *p == ',')
+			n++;
+		else if (depth == 0 && strncmp(p, " FROM ", 6) == 0)
+			return n;
+	}
+	return -1;
+}
+
+/* The columns of a stage table: commas inside its DDL's outer parentheses, plus one. */
+static int stage_columns(const char *ddl)
+{
+	const char *p = strchr(ddl, '(');
+	int depth = 0, n = 1;
+	for (; p && *p; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return n;
+		else if (depth == 1 && *p == ',')
+			n++;
+	}
+	return -1;
+}
+
+static char result[4096];
+static char detail[256];
+
+/*
+ * Transform one fake row of N text values (NULL: SQL NULL) with OPS. Returns
+ * the staged COPY text, or "reject:<reason>" (the detail in `detail`).
+ */
+static const char *xform(const struct phase_ops *ops, const char *const *vals, int n)
+{
+	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc att[16];
+	char names[16][16];
+	struct rowbuf b;
+	struct mdw_reject_info rej = {0};
+	int rc, tabs = 0;
+
+	CU_ASSERT_FATAL(r != NULL && n <= 16);
+	CU_ASSERT_EQUAL(n, select_columns(ops->source_sql));
+	for (int i = 0; i < n; i++) {
+		snprintf(names[i], sizeof names[i], "c%d", i);
+		att[i] = (PGresAttDesc){.name = names[i], .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
+	}
+	CU_ASSERT_FATAL(PQsetResultAttrs(r, n, att));
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_FATAL(PQsetvalue(r, 0, i, (char *)vals[i], vals[i] ? (int)strlen(vals[i]) : -1));
+	rb_init(&b);
+	rc = ops->transform(r, 0, &b, &rej);
+	detail[0] = 0;
+	if (rc == MDW_ROW_REJECTED) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rej.reason);
+		snprintf(result, sizeof result, "reject:%s", rej.reason);
+		snprintf(detail, sizeof detail, "%s", rej.detail);
+		CU_ASSERT(detail[0] != 0);
+	} else {
+		CU_ASSERT_EQUAL(rc, MDW_ROW_STAGED);
+		CU_ASSERT_FALSE(b.oom);
+		CU_ASSERT_FATAL(b.len < sizeof result);
+		memcpy(result, b.p, b.len);
+		result[b.len] = 0;
+		/* one line, as many fields as the stage table has columns */
+		for (size_t i = 0; i < b.len; i++)
+			tabs += b.p[i] == '\t';
+		CU_ASSERT_EQUAL(tabs + 1, stage_columns(ops->stage_ddl));
+		CU_ASSERT(b.len > 0 && b.p[b.len - 1] == '\n' && memchr(b.p, '\n', b.len) == b.p + b.len - 1);
+	}
+	rb_free(&b);
+	PQclear(r);
+	return result;
+}
+
+#define ROW(...) ((const char *const[]){__VA_ARGS__}), (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+#define X(ops, ...) xform(&(ops), ROW(__VA_ARGS__))
+
+/* ---------------------------------------------------------------- practices */
+
+#define OFFICE(name, country, email) X(phase_practices, "1", name, N, "", " City ", N, N, country, N, email, "t", TS)
+
+static void test_practices(void)
+{
+	CU_ASSERT_STRING_EQUAL(OFFICE("  Main  ", "us", " Info@X.COM "),
+			       "1\tMain\t\\N\t\\N\tCity\t\\N\t\\N\tUS\t\\N\tinfo@x.com\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(OFFICE("Main", "USA", "nope"),
+			       "1\tMain\t\\N\t\\N\tCity\t\\N\t\\N\t\\N\t\\N\t\\N\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(OFFICE(" \t ", "us", N), "reject:missing_name");
+	CU_ASSERT_STRING_EQUAL(OFFICE("", "us", N), "reject:missing_name");
+}
+
+static void test_copy_escaping(void)
+{
+	CU_ASSERT_STRING_EQUAL(OFFICE("a\tb\nc\\d\re", N, N),
+			       "1\ta\\tb\\nc\\\\d\\re\t\\N\t\\N\tCity\t\\N\t\\N\t\\N\t\\N\t\\N\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_cases, "7", N, "x\\N", "0", "0", "line1\nline2\ttab", TS, TS2),
+			       "7\t\\N\tC-0000000007\tinitial_treatment\tdraft\tx\\\\N\tline1\\nline2\\ttab\t" TS "\t" TS2
+			       "\n");
+}
+
+/* ---------------------------------------------------------------- profiles */
+
+#define USER(email, super, staff, member) X(phase_profiles, "10", email, " Ann ", "", super, staff, "t", N, TS, member)
+
+static void test_profiles(void)
+{
+	CU_ASSERT_STRING_EQUAL(USER("a@x.com", "f", "f", "f"), "10\ta@x.com\tAnn\t\tuser\tt\t\\N\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(USER("  John.Doe@Example.COM \t", "f", "f", "f"),
+			       "10\tjohn.doe@example.com\tAnn\t\tuser\tt\t\\N\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(USER("", "f", "f", "f"), "reject:missing_email");
+	CU_ASSERT_STRING_EQUAL(USER("   ", "f", "f", "f"), "reject:missing_email");
+	CU_ASSERT_STRING_EQUAL(USER(N, "f", "f", "f"), "reject:missing_email");
+	CU_ASSERT_STRING_EQUAL(USER("nope", "f", "f", "f"), "reject:invalid_email");
+	CU_ASSERT_STRING_EQUAL(USER("a@b", "f", "f", "f"), "reject:invalid_email");
+	CU_ASSERT_STRING_EQUAL(USER("a b@x.com", "f", "f", "f"), "reject:invalid_email");
+	CU_ASSERT_STRING_EQUAL(USER("a@@x.com", "f", "f", "f"), "reject:invalid_email");
+	CU_ASSERT_PTR_NULL(strstr(detail, "a@@x.com"));
+}
+
+static void test_profile_roles(void)
+{
+	CU_ASSERT_PTR_NOT_NULL(strstr(USER("a@x.com", "t", "t", "t"), "\tadmin\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(USER("a@x.com", "f", "t", "t"), "\tstaff\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(USER("a@x.com", "f", "f", "t"), "\tdoctor\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(USER("a@x.com", "f", "f", "f"), "\tuser\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(USER("a@x.com", N, N, N), "\tuser\t"));
+}
+
+/* ---------------------------------------------------------------- patients */
+
+#define PATIENT(birth, sex, status) X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2)
+
+static void test_patients(void)
+{
+	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "f", "1"),
+			       "20\t1\t10\tPat\tDoe\t1990-05-01\tfemale\tin_treatment\tf\tt\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "m", "0"), "20\t1\t10\tPat\tDoe\t\\N\tmale\tnew\tf\tt\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "", "4"), "20\t1\t10\tPat\tDoe\t\\N\t\\N\tarchived\tf\tt\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "5"), "reject:unknown_patient_status");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "-1"), "reject:unknown_patient_status");
+	CU_ASSERT_STRING_EQUAL(detail, "status code -1 is not 0-4");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, N), "reject:unknown_patient_status");
+}
+
+static void test_patient_flags(void)
+{
+	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "x", "2"),
+			       "20\t1\t10\tPat\tDoe\t1990-05-01\t\\N\tretention\tf\tt\t{invalid_sex}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT("1850-01-01", "m", "3"),
+			       "20\t1\t10\tPat\tDoe\t\\N\tmale\tcompleted\tf\tt\t{invalid_birthdate}\t" TS "\t" TS2 "\n");
+	/* after the record's creation */
+	CU_ASSERT_STRING_EQUAL(PATIENT("2030-01-01", "?", "3"), "20\t1\t10\tPat\tDoe\t\\N\t\\N\tcompleted\tf\tt\t"
+								"{invalid_birthdate,invalid_sex}\t" TS "\t" TS2 "\n");
+}
+
+/* ---------------------------------------------------------------- cases */
+
+#define CASE(id, patient, name, type, status, notes) X(phase_cases, id, patient, name, type, status, notes, TS, TS2)
+
+static void test_cases(void)
+{
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "  Aligners ", "0", "1", " keep as is "),
+			       "30\t20\tC-0000000030\tinitial_treatment\tsubmitted\tAligners\t keep as is \t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(CASE("31", N, "   ", "5", "5", ""),
+			       "31\t\\N\tC-0000000031\ttreatment_plan\tcancelled\tUntitled case\t\\N\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(CASE("32", N, "n", "1", "2", N),
+			       "32\t\\N\tC-0000000032\trefinement\tin_production\tn\t\\N\t" TS "\t" TS2 "\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "2", "3", N), "\tretainer\tshipped\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "3", "4", N), "\treplacement_aligners\tdelivered\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "4", "0", N), "\tintraoral_scan\tdraft\t"));
+}
+
+static void test_case_number(void)
+{
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("1", N, "n", "0", "0", N), "\tC-0000000001\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("123456789", N, "n", "0", "0", N), "\tC-0123456789\t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("2147483647", N, "n", "0", "0", N), "\tC-2147483647\t"));
+	/* deterministic: the same project, the same number */
+	CU_ASSERT_STRING_EQUAL(CASE("77", N, "n", "0", "0", N), "77\t\\N\tC-0000000077\tinitial_treatment\tdraft\tn\t\\N\t" TS
+								"\t" TS2 "\n");
+}
+
+static void test_case_rejects(void)
+{
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", "6", "1", N), "reject:unknown_case_type");
+	CU_ASSERT_STRING_EQUAL(detail, "type code 6 is not 0-5");
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", "-1", "1", N), "reject:unknown_case_type");
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", N, "1", N), "reject:unknown_case_type");
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", "1", "6", N), "reject:unknown_case_status");
+	CU_ASSERT_STRING_EQUAL(detail, "status code 6 is not 0-5");
+	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", "1", "32767", N), "reject:unknown_case_status");
+}
+
+/* ---------------------------------------------------------------- projects */
+
+#define UID "6f1c2a4e-0b7d-4c1e-9a55-0d3e8b7f1a20"
+#define PROJECT(name, type, size) X(phase_projects, "30", UID, "10", name, type, size, TS, TS2)
+
+static void test_projects(void)
+{
+	CU_ASSERT_STRING_EQUAL(PROJECT(" Scan ", "4", "123"),
+			       "30\t" UID "\t10\tScan\tintraoral_scan\t123\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT(" ", "0", N),
+			       "30\t" UID "\t10\tUntitled project\tinitial_treatment\t\\N\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "1", "0"), "30\t" UID "\t10\tp\trefinement\t0\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_projects, "31", UID, N, "p", "5", N, TS, TS2),
+			       "31\t" UID "\t\\N\tp\ttreatment_plan\t\\N\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "7", "1"), "reject:unknown_case_type");
+}
+
+static void test_project_sizes(void)
+{
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "-5"),
+			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "-9223372036854775808"),
+			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "9223372036854775807"),
+			       "30\t" UID "\t10\tp\tretainer\t9223372036854775807\t{}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "9007199254740993"), /* 2^53 + 1: no double on the way */
+			       "30\t" UID "\t10\tp\tretainer\t9007199254740993\t{}\t" TS "\t" TS2 "\n");
+}
+
+/* ---------------------------------------------------------------- practice_members, case_states */
+
+static void test_practice_members(void)
+{
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "100", "1", "10"), "100\t1\t10\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "101", N, N), "101\t\\N\t\\N\n");
+}
+
+#define STATE(status, actor, note) X(phase_case_states, "40", "30", status, actor, TS, note)
+
+static void test_case_states(void)
+{
+	CU_ASSERT_STRING_EQUAL(STATE("3", N, "n\to"), "40\t30\t\\N\tshipped\t" TS "\tn\\to\n");
+	CU_ASSERT_STRING_EQUAL(STATE("0", "10", N), "40\t30\t10\tdraft\t" TS "\t\\N\n");
+	CU_ASSERT_STRING_EQUAL(STATE("5", "10", ""), "40\t30\t10\tcancelled\t" TS "\t\n");
+	CU_ASSERT_STRING_EQUAL(STATE("6", N, N), "reject:unknown_state");
+	CU_ASSERT_STRING_EQUAL(detail, "status code 6 is not 0-5");
+	CU_ASSERT_STRING_EQUAL(STATE("-3", N, N), "reject:unknown_state");
+	CU_ASSERT_STRING_EQUAL(STATE(N, N, N), "reject:unknown_state");
+}
+
+/* ---------------------------------------------------------------- workflow_templates */
+
+#define TEMPLATE(office, name, steps) X(phase_workflow_templates, "50", office, name, steps, "t", TS)
+
+static void test_templates(void)
+{
+	CU_ASSERT_STRING_EQUAL(TEMPLATE(N, " Standard ", "[ {\"name\": \"Scan\", \"days\": 3},\n {\"name\": \"Print\"} ]"),
+			       "50\t\\N\tStandard\t[{\"name\":\"Scan\",\"days\":3},{\"name\":\"Print\"}]\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "Standard", N), "50\t1\tStandard\t[]\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "[\"a\\\\b\"]"), "50\t1\tS\t[\"a\\\\\\\\b\"]\tt\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "51", N, "S", "[]", "f", TS), "51\t\\N\tS\t[]\tf\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "   ", "[]"), "reject:missing_name");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", N, "[]"), "reject:missing_name");
+}
+
+static void test_template_bad_steps(void)
+{
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "[{\"name\": \"secret\""), "reject:invalid_steps_json");
+	CU_ASSERT_PTR_NOT_NULL(strstr(detail, "not valid JSON"));
+	CU_ASSERT_PTR_NULL(strstr(detail, "secret"));
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "{\"name\": \"secret\"}"), "reject:invalid_steps_json");
+	CU_ASSERT_STRING_EQUAL(detail, "steps is a JSON object, not an array");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "42"), "reject:invalid_steps_json");
+	CU_ASSERT_STRING_EQUAL(detail, "steps is a JSON number, not an array");
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "secret"), "reject:invalid_steps_json");
+	CU_ASSERT_PTR_NULL(strstr(detail, "secret"));
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", ""), "reject:invalid_steps_json");
+	/* the name is checked first */
+	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "", "{}"), "reject:missing_name");
+}
+
+/* ---------------------------------------------------------------- wt_normalize_steps */
+
+/* Normalize IN: the output, or "error:<why>". */
+static const char *norm(const char *in)
+{
+	static char buf[1024];
+	char why[256] = "", *out = (char *)"unset";
+	int rc = wt_normalize_steps(in, &out, why, sizeof why);
+
+	CU_ASSERT(rc == 0 || rc == -1);
+	if (rc == 0) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+		snprintf(buf, sizeof buf, "%s", out);
+		free(out);
+	} else {
+		CU_ASSERT_PTR_NULL(out);
+		CU_ASSERT(why[0] != 0);
+		snprintf(buf, sizeof buf, "error:%s", why);
+	}
+	return buf;
+}
+
+static void test_steps_normalize(void)
+{
+	CU_ASSERT_STRING_EQUAL(norm(NULL), "[]");
+	CU_ASSERT_STRING_EQUAL(norm("[]"), "[]");
+	CU_ASSERT_STRING_EQUAL(norm(" \n[ ]\t"), "[]");
+	CU_ASSERT_STRING_EQUAL(norm("[{\"b\": 1, \"a\": [true, false, null]}]"), "[{\"b\":1,\"a\":[true,false,null]}]");
+	/* duplicate keys: accepted, the last wins (as in jsonb) */
+	CU_ASSERT_STRING_EQUAL(norm("[{\"a\": 1, \"a\": 2}]"), "[{\"a\":2}]");
+	/* reals keep their shortest form */
+	CU_ASSERT_STRING_EQUAL(norm("[0.1, 2.5, -0.5, 1.0, 1e2, 3]"), "[0.1,2.5,-0.5,1.0,100.0,3]");
+	CU_ASSERT_STRING_EQUAL(norm("[0.3333333333333333]"), "[0.3333333333333333]");
+	CU_ASSERT_STRING_EQUAL(norm("[0.1, 0.3333333333333333]"), "[0.1,0.3333333333333333]");
+	CU_ASSERT_STRING_EQUAL(norm("[9223372036854775807, -9223372036854775808]"),
+			       "[9223372036854775807,-9223372036854775808]");
+	/* UTF-8 stays UTF-8; escapes are decoded and re-encoded only where JSON needs them */
+	CU_ASSERT_STRING_EQUAL(norm("[\"caf\\u00e9\", \"\xc3\xa9\", \"a\\/b\", \"t\\tq\\\"\"]"),
+			       "[\"caf\xc3\xa9\",\"\xc3\xa9\",\"a/b\",\"t\\tq\\\"\"]");
+}
+
+static void test_steps_errors(void)
+{
+	CU_ASSERT_STRING_EQUAL(norm("{}"), "error:steps is a JSON object, not an array");
+	CU_ASSERT_STRING_EQUAL(norm("42"), "error:steps is a JSON number, not an array");
+	CU_ASSERT_STRING_EQUAL(norm("-1.5"), "error:steps is a JSON number, not an array");
+	CU_ASSERT_STRING_EQUAL(norm("\"[]\""), "error:steps is a JSON string, not an array");
+	CU_ASSERT_STRING_EQUAL(norm("true"), "error:steps is a JSON boolean, not an array");
+	CU_ASSERT_STRING_EQUAL(norm("null"), "error:steps is JSON null, not an array");
+	CU_ASSERT_STRING_EQUAL(norm(""), "error:steps is blank, not JSON");
+	CU_ASSERT_STRING_EQUAL(norm(" \t\n"), "error:steps is blank, not JSON");
+	CU_ASSERT_STRING_EQUAL(norm("[1,"), "error:steps is not valid JSON (line 1, column 3)");
+	CU_ASSERT_EQUAL(strncmp(norm("[1] [2]"), "error:steps is not valid JSON", 29), 0);
+	CU_ASSERT_EQUAL(strncmp(norm("[1,]"), "error:steps is not valid JSON", 29), 0);
+	CU_ASSERT_EQUAL(strncmp(norm("['a']"), "error:steps is not valid JSON", 29), 0);
+	CU_ASSERT_EQUAL(strncmp(norm("[\"\\u0000\"]"), "error:steps is not valid JSON", 29), 0);
+	CU_ASSERT_EQUAL(strncmp(norm("[\"\\udc00\"]"), "error:steps is not valid JSON", 29), 0);
+	CU_ASSERT_STRING_EQUAL(norm("[\"\xff\"]"), "error:steps is not valid UTF-8");
+	CU_ASSERT_EQUAL(strncmp(norm("[99999999999999999999]"), "error:steps holds a number out of range", 39), 0);
+	CU_ASSERT_EQUAL(strncmp(norm("[1e400]"), "error:steps holds a number out of range", 39), 0);
+	/* never the text itself */
+	CU_ASSERT_PTR_NULL(strstr(norm("[\"secret\" \"x\"]"), "secret"));
+	CU_ASSERT_PTR_NULL(strstr(norm("secret"), "secret"));
+	CU_ASSERT_PTR_NULL(strstr(norm("[secret]"), "secret"));
+}
+
+static void test_steps_deep(void)
+{
+	/* far deeper than any parser allows: rejected, no crash */
+	size_t n = 100000;
+	char *s = malloc(n + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(s, '[', n);
+	s[n] = 0;
+	CU_ASSERT_EQUAL(strncmp(norm(s), "error:", 6), 0);
+	free(s);
+}
+
+static const struct unit_test tests[] = {
+	{"practices: trim, country, email, missing_name", test_practices},
+	{"COPY escaping of tab, newline, backslash", test_copy_escaping},
+	{"profiles: email normalized, missing_email, invalid_email", test_profiles},
+	{"profiles: roles admin, staff, doctor, user", test_profile_roles},
+	{"patients: mapping, unknown_patient_status", test_patients},
+	{"patients: invalid_sex and invalid_birthdate flags", test_patient_flags},
+	{"cases: mapping, Untitled case, notes", test_cases},
+	{"cases: case_number C-%010d", test_case_number},
+	{"cases: unknown_case_type, unknown_case_status", test_case_rejects},
+	{"projects: mapping, Untitled project, unknown_case_type", test_projects},
+	{"projects: negative_size flag, huge sizes exact", test_project_sizes},
+	{"practice_members: ids staged", test_practice_members},
+	{"case_states: mapping, unknown_state", test_case_states},
+	{"workflow_templates: steps normalized, NULL steps, missing_name", test_templates},
+	{"workflow_templates: invalid_steps_json", test_template_bad_steps},
+	{"wt_normalize_steps: normal forms", test_steps_normalize},
+	{"wt_normalize_steps: rejections", test_steps_errors},
+	{"wt_normalize_steps: deep nesting", test_steps_deep},
+	{NULL, NULL},
+};
+
+int main(void)
+{
+	return run_suite("transforms", tests);
+}

@@ -1,0 +1,525 @@
+/*
+ * The embeddings phase's chunk: one kind of entity (patient, case, project)
+ * over a range of target ids.
+ *
+ *  1. Outside any transaction: build each entity's text (clinical content
+ *     only: no names, birth dates or emails), cut it to the model's limits,
+ *     hash it (model, dimensions, text), and find the hashes that
+ *     ai_embeddings lacks. Claim each missing hash in Redis (SET NX with the
+ *     lease) so that two workers never pay for the same text; embed the
+ *     claimed ones and commit them at once (an embedding is content-addressed
+ *     and paid for: it is kept even if the chunk fails later); wait for the
+ *     ones claimed by others to appear (or take over their expired claims).
+ *  2. In the chunk's ledger transaction: link every entity to its hash in
+ *     ai_embedding_sources with its practice, write rejects, record counts.
+ *
+ * Outcomes per entity: inserted (this chunk embedded its text), existing
+ * (its link already held this hash), merged (its text was already embedded:
+ * deduplicated), rejected (the provider refused the text).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "chunk.h"
+#include "mdw/embed_text.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "mdw/queue.h"
+#include "mdw/rds.h"
+#include "provider.h"
+
+/* The text of each part: $1 lo, $2 hi over the target ids. Columns: id, practice_id, text. */
+static const char *const text_sql[MDW_NPARTS] = {
+	NULL,
+	"SELECT p.id, p.practice_id, 'Patient record. Status: ' || p.status || '.' || "
+	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
+	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
+	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
+	"ORDER BY c.created_at, c.id) FROM cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
+	"FROM patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id",
+	"SELECT id, practice_id, 'Case type: ' || case_type || '. Status: ' || status || '. Clinical notes: ' || "
+	"coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
+	"SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM projects "
+	"WHERE id BETWEEN $1 AND $2 ORDER BY id",
+};
+
+/* The table each part reads (the rejects' source_table). */
+static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
+
+struct entity {
+	long long id;
+	const char *practice; /* text or NULL, points into the result */
+	const char *text;
+	size_t len;
+	char hash[65];
+	int cut;
+	int rejected;
+	char why[256];
+};
+
+struct ejob {
+	struct chunk_ctx *ctx;
+	const struct mdw_chunk *c;
+	PGresult *rows;
+	struct entity *e;
+	int n;
+	char **missing; /* distinct hashes absent from ai_embeddings */
+	int nmissing;
+	unsigned char *embedded_here; /* per missing hash: embedded by this chunk */
+	char run[24];
+};
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void touch(struct ejob *j)
+{
+	if (j->ctx->touch)
+		j->ctx->touch(j->ctx->touch_arg);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A '{a,b,c}' text array literal of the hashes (hex only: no quoting needed). */
+static char *hash_array(char **h, int n)
+{
+	char *s = malloc((size_t)n * 66 + 3), *p = s;
+	if (!s)
+		return NULL;
+	*p++ = '{';
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", h[i]);
+	*p++ = '}';
+	*p = 0;
+	return s;
+}
+
+/* Which of HASHES[0..n) ai_embeddings holds: sets PRESENT[i]. */
+static int present_hashes(struct ejob *j, char **hashes, int n, unsigned char *present, char *err, size_t errlen,
+			  int *transient)
+{
+	char *arr = hash_array(hashes, n);
+	const char *p[1] = {arr};
+	PGresult *r;
+
+	if (!arr) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = pgx_query(j->ctx->tgt, "SELECT sha256_hash FROM ai_embeddings WHERE sha256_hash = ANY($1::text[])", 1, p,
+		      err, errlen, transient);
+	free(arr);
+	if (!r)
+		return -1;
+	memset(present, 0, (size_t)n);
+	for (int i = 0; i < PQntuples(r); i++) {
+		char *key = PQgetvalue(r, i, 0);
+		char **hit = bsearch(&key, hashes, (size_t)n, sizeof *hashes, cmp_str);
+		if (hit)
+			present[hit - hashes] = 1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Store the embeddings of ITEMS (hashes HASHES) in their own transaction. */
+static int store(struct ejob *j, struct embed_item *items, char **hashes, int n, const char *model, char *err,
+		 size_t errlen, int *transient)
+{
+	struct rowbuf b;
+	char vec[MDW_EMBED_DIMS * 16 + 4];
+	int has_vector = mdw_schema_has_vector(j->ctx->tgt, err, errlen), rc = -1;
+	const char *p[1] = {j->run};
+
+	if (has_vector < 0) {
+		*transient = PQstatus(j->ctx->tgt) != CONNECTION_OK;
+		return -1;
+	}
+	rb_init(&b);
+	for (int i = 0; i < n; i++) {
+		size_t o = 0;
+		if (items[i].rejected)
+			continue;
+		vec[o++] = '{';
+		for (int d = 0; d < MDW_EMBED_DIMS; d++)
+			o += (size_t)snprintf(vec + o, sizeof vec - o, "%s%.9g", d ? "," : "", (double)items[i].vec[d]);
+		vec[o++] = '}';
+		vec[o] = 0;
+		rb_str(&b, hashes[i]);
+		rb_str(&b, model);
+		rb_str(&b, vec);
+		rb_int(&b, items[i].tokens);
+		rb_end(&b);
+	}
+	if (b.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (pgx_exec(j->ctx->tgt, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+		goto out;
+	if (pgx_exec(j->ctx->tgt,
+		     "CREATE TEMP TABLE IF NOT EXISTS stage_embeddings (sha256_hash text, model_id text, embedding real[], "
+		     "token_count integer) ON COMMIT DELETE ROWS",
+		     0, NULL, err, errlen, transient) < 0 ||
+	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN", &b, err, errlen, transient) < 0 ||
+	    pgx_exec(j->ctx->tgt,
+		     has_vector ? "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, token_count, "
+				  "mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, token_count, $1::bigint "
+				  "FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING"
+				: "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, token_count, "
+				  "mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, $1::bigint "
+				  "FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING",
+		     1, p, err, errlen, transient) < 0 ||
+	    pgx_exec(j->ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0) {
+		if (PQstatus(j->ctx->tgt) == CONNECTION_OK)
+			PQclear(PQexec(j->ctx->tgt, "ROLLBACK"));
+		goto out;
+	}
+	rc = 0;
+out:
+	rb_free(&b);
+	return rc;
+}
+
+/* Claim HASH for this worker in Redis for the lease. 1 claimed, 0 held by another, -1 Redis error. */
+static int claim_hash(struct ejob *j, const char *hash)
+{
+	char key[160];
+	redisReply *rep;
+	int got;
+
+	snprintf(key, sizeof key, "mdw:{%s}:embedding:%s", j->run, hash);
+	rep = rds_cmd(j->ctx->redis, "SET %s %s NX PX %lld", key, j->ctx->worker_id, j->ctx->lease_ms);
+	if (!rep)
+		return -1;
+	got = rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	return got;
+}
+
+static void release_hash(struct ejob *j, const char *hash)
+{
+	char key[160];
+	snprintf(key, sizeof key, "mdw:{%s}:embedding:%s", j->run, hash);
+	freeReplyObject(rds_cmd(j->ctx->redis, "DEL %s", key));
+}
+
+/* Step 1: make every distinct text of the chunk present in ai_embeddings (or rejected). */
+static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transient)
+{
+	const char *model = provider_model(j->ctx->provider);
+	unsigned char *present = calloc((size_t)j->nmissing + 1, 1);
+	int *todo = calloc((size_t)j->nmissing + 1, sizeof *todo);
+	struct embed_item *items = NULL;
+	char **todo_hash = calloc((size_t)j->nmissing + 1, sizeof *todo_hash);
+	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
+	int rc = -1;
+
+	if (!present || !todo || !todo_hash) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		int ntodo = 0, waiting = 0;
+
+		if (present_hashes(j, j->missing, j->nmissing, present, err, errlen, transient) < 0)
+			goto out;
+		for (int i = 0; i < j->nmissing; i++) {
+			int got;
+			if (present[i] || j->embedded_here[i] == 2) /* 2: rejected by the provider */
+				continue;
+			got = claim_hash(j, j->missing[i]);
+			if (got < 0) {
+				snprintf(err, errlen, "%s", j->ctx->redis->errstr);
+				*transient = 1;
+				goto out;
+			}
+			if (got)
+				todo[ntodo++] = i;
+			else
+				waiting++;
+		}
+		if (ntodo > 0) {
+			int prc;
+			free(items);
+			items = calloc((size_t)ntodo, sizeof *items);
+			if (!items) {
+				snprintf(err, errlen, "out of memory");
+				goto release;
+			}
+			for (int k = 0; k < ntodo; k++) {
+				/* the text of the first entity holding this hash */
+				for (int e = 0; e < j->n; e++)
+					if (!strcmp(j->e[e].hash, j->missing[todo[k]])) {
+						items[k].text = j->e[e].text;
+						items[k].len = j->e[e].len;
+						break;
+					}
+				todo_hash[k] = j->missing[todo[k]];
+			}
+			prc = provider_embed(j->ctx->provider, items, ntodo, err, errlen);
+			if (prc != PROVIDER_OK) {
+				*transient = prc == PROVIDER_TRANSIENT;
+				goto release;
+			}
+			if (store(j, items, todo_hash, ntodo, model, err, errlen, transient) < 0)
+				goto release;
+			for (int k = 0; k < ntodo; k++) {
+				j->embedded_here[todo[k]] = items[k].rejected ? 2 : 1;
+				if (items[k].rejected)
+					for (int e = 0; e < j->n; e++)
+						if (!strcmp(j->e[e].hash, todo_hash[k])) {
+							j->e[e].rejected = 1;
+							snprintf(j->e[e].why, sizeof j->e[e].why, "%s", items[k].why);
+						}
+				release_hash(j, todo_hash[k]);
+			}
+			touch(j);
+			continue;
+		}
+		if (!waiting)
+			break;
+		if (now_s() > deadline) {
+			snprintf(err, errlen, "%d texts claimed by other workers did not appear in time", waiting);
+			*transient = 1;
+			goto out;
+		}
+		/* another worker is embedding these texts: wait for them (or for its claim to expire) */
+		for (int k = 0; k < 3; k++) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+			touch(j);
+		}
+	}
+	rc = 0;
+	goto out;
+release:
+	for (int k = 0; k < j->nmissing; k++)
+		if (todo_hash[k])
+			release_hash(j, todo_hash[k]);
+out:
+	free(present);
+	free(todo);
+	free(todo_hash);
+	free(items);
+	return rc;
+}
+
+/* Read the entities and their texts; hash them; list the distinct hashes ai_embeddings lacks. */
+static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
+{
+	char lo[24], hi[24];
+	const char *p[2] = {lo, hi};
+	const char *model = provider_model(j->ctx->provider);
+	char **distinct;
+	unsigned char *present;
+	int nd = 0, cuts = 0;
+
+	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
+	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
+	if (!(j->rows = pgx_query(j->ctx->tgt, text_sql[j->c->part], 2, p, err, errlen, transient)))
+		return -1;
+	j->n = PQntuples(j->rows);
+	j->e = calloc((size_t)j->n + 1, sizeof *j->e);
+	distinct = calloc((size_t)j->n + 1, sizeof *distinct);
+	if (!j->e || !distinct) {
+		free(distinct);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < j->n; i++) {
+		struct entity *e = &j->e[i];
+		e->id = strtoll(PQgetvalue(j->rows, i, 0), NULL, 10);
+		e->practice = PQgetisnull(j->rows, i, 1) ? NULL : PQgetvalue(j->rows, i, 1);
+		e->text = PQgetvalue(j->rows, i, 2);
+		e->len = embed_truncate(e->text, (size_t)PQgetlength(j->rows, i, 2), EMBED_TITAN_MAX_CHARS,
+					EMBED_TITAN_MAX_TOKENS, &e->cut);
+		cuts += e->cut;
+		if (embed_hash(model, MDW_EMBED_DIMS, e->text, e->len, e->hash) < 0) {
+			free(distinct);
+			snprintf(err, errlen, "hashing failed");
+			return -1;
+		}
+		distinct[nd++] = e->hash;
+	}
+	if (cuts)
+		mdw_info("phase=embeddings chunk=%d part=%s msg=\"texts cut to the model's input limit\" cut=%d",
+			 (int)j->c->chunk_no, mdw_part_names[j->c->part], cuts);
+	qsort(distinct, (size_t)nd, sizeof *distinct, cmp_str);
+	{
+		int u = 0;
+		for (int i = 0; i < nd; i++)
+			if (u == 0 || strcmp(distinct[u - 1], distinct[i]))
+				distinct[u++] = distinct[i];
+		nd = u;
+	}
+	present = calloc((size_t)nd + 1, 1);
+	if (!present || present_hashes(j, distinct, nd, present, err, errlen, transient) < 0) {
+		free(present);
+		free(distinct);
+		return -1;
+	}
+	j->missing = distinct;
+	for (int i = 0; i < nd; i++)
+		if (!present[i])
+			j->missing[j->nmissing++] = distinct[i];
+	free(present);
+	j->embedded_here = calloc((size_t)j->nmissing + 1, 1);
+	if (!j->embedded_here) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 2, inside the ledger transaction: links, rejects, counts. */
+static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
+{
+	const char *type = mdw_part_names[j->c->part];
+	char lo[24], hi[24];
+	const char *p[4] = {type, lo, hi, j->run};
+	struct rowbuf links, rej;
+	PGresult *r;
+	int rc = -1;
+	char **first = calloc((size_t)j->nmissing + 1, sizeof *first); /* first entity per hash embedded here */
+
+	rb_init(&links);
+	rb_init(&rej);
+	if (!first) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
+	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
+	if (!(r = pgx_query(j->ctx->tgt,
+			    "SELECT content_id, sha256_hash FROM ai_embedding_sources WHERE content_type = $1 "
+			    "AND content_id BETWEEN $2 AND $3",
+			    3, p, err, errlen, transient)))
+		goto out;
+	n->read = j->n;
+	for (int i = 0; i < j->n; i++) {
+		struct entity *e = &j->e[i];
+		int existing = 0;
+		if (e->rejected) {
+			char src[128];
+			snprintf(src, sizeof src, "{\"id\": %lld, \"content_type\": \"%s\"}", e->id, type);
+			rb_str(&rej, j->run);
+			rb_str(&rej, "embeddings");
+			rb_str(&rej, part_tables[j->c->part]);
+			rb_int(&rej, e->id);
+			rb_str(&rej, "provider_rejected");
+			rb_str(&rej, e->why);
+			rb_str(&rej, src);
+			rb_end(&rej);
+			n->rejected++;
+			continue;
+		}
+		for (int k = 0; k < PQntuples(r); k++)
+			if (strtoll(PQgetvalue(r, k, 0), NULL, 10) == e->id && !strcmp(PQgetvalue(r, k, 1), e->hash))
+				existing = 1;
+		if (existing) {
+			n->existing++;
+			continue;
+		}
+		{
+			char **hit = bsearch(&(char *){e->hash}, j->missing, (size_t)j->nmissing, sizeof *j->missing, cmp_str);
+			int idx = hit ? (int)(hit - j->missing) : -1;
+			if (idx >= 0 && j->embedded_here[idx] == 1 && !first[idx]) {
+				first[idx] = e->hash;
+				n->inserted++;
+			} else {
+				n->merged++;
+			}
+		}
+		rb_int(&links, e->id);
+		rb_str(&links, e->practice);
+		rb_str(&links, e->hash);
+		rb_end(&links);
+	}
+	PQclear(r);
+	if (links.oom || rej.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (pgx_exec(j->ctx->tgt,
+		     "CREATE TEMP TABLE IF NOT EXISTS stage_links (content_id bigint, practice_id bigint, sha256_hash text) "
+		     "ON COMMIT DELETE ROWS",
+		     0, NULL, err, errlen, transient) < 0 ||
+	    chunk_copy_in(j->ctx->tgt, "COPY stage_links FROM STDIN", &links, err, errlen, transient) < 0)
+		goto out;
+	{
+		const char *q[2] = {type, j->run};
+		if (pgx_exec(j->ctx->tgt,
+			     "INSERT INTO ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
+			     "SELECT $1, content_id, practice_id, sha256_hash, $2::bigint FROM stage_links "
+			     "ON CONFLICT (content_type, content_id) DO UPDATE SET sha256_hash = EXCLUDED.sha256_hash, "
+			     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id",
+			     2, q, err, errlen, transient) < 0)
+			goto out;
+	}
+	if (rej.len && chunk_copy_in(j->ctx->tgt,
+				     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
+				     "FROM STDIN",
+				     &rej, err, errlen, transient) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(first);
+	rb_free(&links);
+	rb_free(&rej);
+	return rc;
+}
+
+enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				      char *err, size_t errlen)
+{
+	struct ejob j = {.ctx = ctx, .c = c};
+	struct mdw_counts n = {0};
+	enum chunk_result res;
+	int transient = 0, already;
+
+	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
+	if (!ctx->provider || !ctx->redis) {
+		snprintf(err, errlen, "no embedding provider");
+		return CHUNK_FAILED;
+	}
+	res = chunk_claim(ctx, c, err, errlen);
+	if (res != CHUNK_DONE)
+		return res;
+	res = CHUNK_FAILED;
+	if (prepare(&j, err, errlen, &transient) < 0 || ensure_embedded(&j, err, errlen, &transient) < 0)
+		goto fail;
+	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
+		goto fail;
+	if (already) {
+		res = CHUNK_ALREADY;
+		goto out;
+	}
+	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, err, errlen, &transient) < 0) {
+		if (PQstatus(ctx->tgt) == CONNECTION_OK)
+			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+		goto fail;
+	}
+	*counts = n;
+	res = CHUNK_DONE;
+	goto out;
+fail:
+	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+out:
+	PQclear(j.rows);
+	free(j.e);
+	free(j.missing);
+	free(j.embedded_here);
+	return res;
+}
