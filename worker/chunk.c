@@ -515,3 +515,14 @@ int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, cha
 			"WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status <> 'done'",
 			4, p, e, elen, NULL);
 }
+
+void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err)
+{
+	char run[24], e[256];
+	const char *p[3] = {run, mdw_phases[c->phase].name, err};
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	if (pgx_exec(tgt, "UPDATE mdw.run_phases SET status = 'failed', error = $3 WHERE run_id = $1 AND phase = $2", 3,
+		     p, e, sizeof e, NULL) < 0)
+		mdw_warn("phase=%s msg=\"cannot mark the phase failed\" error=\"%s\"", p[1], e);
+}

@@ -32,6 +32,7 @@ struct chunk_ctx {
 	struct provider *provider; /* embeddings only */
 	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
+	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);
 	void *touch_arg;
@@ -59,6 +60,9 @@ enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_ch
 
 /* Record ERR as the chunk's last_error (best effort, own transaction). */
 void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err);
+
+/* Mark the chunk's phase failed with ERR (a fatal error: the coordinator then ends the run). */
+void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err);
 
 /* Mark the chunk dead with ERR in the ledger. 0 or -1. */
 int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen);

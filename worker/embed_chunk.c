@@ -134,13 +134,14 @@ static int present_hashes(struct ejob *j, char **hashes, int n, unsigned char *p
 }
 
 /* Store the embeddings of ITEMS (hashes HASHES) in their own transaction. */
-static int store(struct ejob *j, struct embed_item *items, char **hashes, int n, const char *model, char *err,
-		 size_t errlen, int *transient)
+static int store(struct ejob *j, struct embed_item *items, char **hashes, int n, const char *model,
+		 unsigned char *inserted, char *err, size_t errlen, int *transient)
 {
 	struct rowbuf b;
 	char vec[MDW_EMBED_DIMS * 16 + 4];
 	int has_vector = mdw_schema_has_vector(j->ctx->tgt, err, errlen), rc = -1;
 	const char *p[1] = {j->run};
+	PGresult *r = NULL;
 
 	if (has_vector < 0) {
 		*transient = PQstatus(j->ctx->tgt) != CONNECTION_OK;
@@ -173,19 +174,30 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		     "token_count integer) ON COMMIT DELETE ROWS",
 		     0, NULL, err, errlen, transient) < 0 ||
 	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN", &b, err, errlen, transient) < 0 ||
-	    pgx_exec(j->ctx->tgt,
-		     has_vector ? "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, token_count, "
-				  "mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, token_count, $1::bigint "
-				  "FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING"
-				: "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, token_count, "
-				  "mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, $1::bigint "
-				  "FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING",
-		     1, p, err, errlen, transient) < 0 ||
+	    !(r = pgx_query(j->ctx->tgt,
+			    has_vector ? "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, "
+					 "token_count, $1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
+					 "RETURNING sha256_hash"
+				       : "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, "
+					 "$1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
+					 "RETURNING sha256_hash",
+			    1, p, err, errlen, transient)) ||
 	    pgx_exec(j->ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0) {
+		PQclear(r);
 		if (PQstatus(j->ctx->tgt) == CONNECTION_OK)
 			PQclear(PQexec(j->ctx->tgt, "ROLLBACK"));
 		goto out;
 	}
+	memset(inserted, 0, (size_t)n);
+	for (int i = 0; i < PQntuples(r); i++)
+		for (int k = 0; k < n; k++)
+			if (!inserted[k] && !strcmp(PQgetvalue(r, i, 0), hashes[k])) {
+				inserted[k] = 1;
+				break;
+			}
+	PQclear(r);
 	rc = 0;
 out:
 	rb_free(&b);
@@ -223,6 +235,7 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 	int *todo = calloc((size_t)j->nmissing + 1, sizeof *todo);
 	struct embed_item *items = NULL;
 	char **todo_hash = calloc((size_t)j->nmissing + 1, sizeof *todo_hash);
+	unsigned char *stored = NULL;
 	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
 	int rc = -1;
 
@@ -237,7 +250,7 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 			goto out;
 		for (int i = 0; i < j->nmissing; i++) {
 			int got;
-			if (present[i] || j->embedded_here[i] == 2) /* 2: rejected by the provider */
+			if (present[i] || j->embedded_here[i] >= 2) /* rejected, or already stored by another */
 				continue;
 			got = claim_hash(j, j->missing[i]);
 			if (got < 0) {
@@ -249,6 +262,36 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 				todo[ntodo++] = i;
 			else
 				waiting++;
+		}
+		if (ntodo > 0) {
+			/* a text embedded and released by another worker between our check and our claim */
+			char **claimed = calloc((size_t)ntodo, sizeof *claimed);
+			unsigned char *now_present = calloc((size_t)ntodo, 1);
+			int keep = 0;
+			if (!claimed || !now_present) {
+				free(claimed);
+				free(now_present);
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			for (int k = 0; k < ntodo; k++)
+				claimed[k] = j->missing[todo[k]];
+			if (present_hashes(j, claimed, ntodo, now_present, err, errlen, transient) < 0) {
+				free(claimed);
+				free(now_present);
+				for (int k = 0; k < ntodo; k++)
+					release_hash(j, j->missing[todo[k]]);
+				goto out;
+			}
+			for (int k = 0; k < ntodo; k++) {
+				if (now_present[k])
+					release_hash(j, j->missing[todo[k]]);
+				else
+					todo[keep++] = todo[k];
+			}
+			free(claimed);
+			free(now_present);
+			ntodo = keep;
 		}
 		if (ntodo > 0) {
 			int prc;
@@ -271,12 +314,18 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 			prc = provider_embed(j->ctx->provider, items, ntodo, err, errlen);
 			if (prc != PROVIDER_OK) {
 				*transient = prc == PROVIDER_TRANSIENT;
+				j->ctx->fatal = prc == PROVIDER_FATAL;
 				goto release;
 			}
-			if (store(j, items, todo_hash, ntodo, model, err, errlen, transient) < 0)
+			if (!(stored = calloc((size_t)ntodo, 1))) {
+				snprintf(err, errlen, "out of memory");
+				goto release;
+			}
+			if (store(j, items, todo_hash, ntodo, model, stored, err, errlen, transient) < 0)
 				goto release;
 			for (int k = 0; k < ntodo; k++) {
-				j->embedded_here[todo[k]] = items[k].rejected ? 2 : 1;
+				/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
+				j->embedded_here[todo[k]] = items[k].rejected ? 2 : stored[k] ? 1 : 3;
 				if (items[k].rejected)
 					for (int e = 0; e < j->n; e++)
 						if (!strcmp(j->e[e].hash, todo_hash[k])) {
@@ -284,7 +333,10 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 							snprintf(j->e[e].why, sizeof j->e[e].why, "%s", items[k].why);
 						}
 				release_hash(j, todo_hash[k]);
+				todo_hash[k] = NULL;
 			}
+			free(stored);
+			stored = NULL;
 			touch(j);
 			continue;
 		}
@@ -309,6 +361,7 @@ release:
 		if (todo_hash[k])
 			release_hash(j, todo_hash[k]);
 out:
+	free(stored);
 	free(present);
 	free(todo);
 	free(todo_hash);

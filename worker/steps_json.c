@@ -3,13 +3,16 @@
  * back compact with the member order kept (see steps_json.h).
  *
  * Scalars and keys are printed by json_dumps (JSON_COMPACT); the containers
- * are walked here so that each real is printed with the fewest significant
- * digits that give it back exactly: "0.1" stays "0.1", where json_dumps's
- * one precision for the whole document (17 by default) would print
- * "0.10000000000000001", a different number to jsonb. Duplicate keys are allowed (the last one
- * wins, as in Postgres jsonb). jansson rejects what jsonb also rejects
- * (\u0000, lone surrogates, invalid UTF-8), and in addition integers beyond
- * 64 bits and reals beyond double range: those are reported as out of range.
+ * are walked here, in their stored order (jansson keeps object members in
+ * insertion order since 2.8, what JSON_PRESERVE_ORDER used to ask for), so
+ * that each real gets the fewest significant digits that give it back
+ * exactly: "0.1" stays "0.1", where json_dumps's one precision for the
+ * whole document (17 by default) would print "0.10000000000000001", a
+ * different number to jsonb (a real with more digits than a double holds
+ * comes out as the nearest double). Duplicate keys are allowed (the last one wins,
+ * as in jsonb). jansson rejects what jsonb rejects too (\u0000, lone
+ * surrogates, invalid UTF-8, trailing text), and in addition integers beyond
+ * 64 bits and reals beyond the double range: reported as out of range.
  * Messages never quote the input (it is row content).
  */
 #include <jansson.h>
@@ -127,6 +130,42 @@ static void dump(struct out *o, json_t *j)
 	}
 }
 
+/*
+ * jansson's parser reports a failed allocation as a syntax error, which
+ * would reject a good row for good. So the parse runs with an allocator that
+ * forwards to the installed one and notes a failure.
+ */
+static json_malloc_t next_malloc;
+static int alloc_failed;
+
+static void *noting_malloc(size_t n)
+{
+	void *p = next_malloc(n);
+	if (!p)
+		alloc_failed = 1;
+	return p;
+}
+
+static json_t *parse(const char *in, json_error_t *e, int *oom)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_t *j;
+
+	json_get_alloc_funcs(&m, &f);
+	next_malloc = m;
+	alloc_failed = 0;
+	json_set_alloc_funcs(noting_malloc, f);
+	j = json_loads(in, JSON_DECODE_ANY, e);
+	json_set_alloc_funcs(m, f);
+	*oom = alloc_failed || (!j && json_error_code(e) == json_error_out_of_memory);
+	if (j && *oom) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 static const char *type_name(json_t *j)
 {
 	switch (json_typeof(j)) {
@@ -154,6 +193,7 @@ int wt_normalize_steps(const char *in, char **out, char *why, size_t whylen)
 	json_error_t e;
 	json_t *j;
 	struct out o = {0};
+	int oom;
 
 	*out = NULL;
 	if (!in) {
@@ -164,11 +204,11 @@ int wt_normalize_steps(const char *in, char **out, char *why, size_t whylen)
 		snprintf(why, whylen, "steps is blank, not JSON");
 		return -1;
 	}
-	j = json_loads(in, JSON_DECODE_ANY, &e);
+	j = parse(in, &e, &oom);
+	if (oom)
+		return -2;
 	if (!j) {
 		switch (json_error_code(&e)) {
-		case json_error_out_of_memory:
-			return -2;
 		case json_error_invalid_utf8:
 			snprintf(why, whylen, "steps is not valid UTF-8");
 			break;

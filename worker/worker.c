@@ -317,6 +317,21 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			dead_letter(w, phase, id, desc, body, blen, why, deliveries);
 			break;
 		}
+		if (res == CHUNK_FAILED && ctx.fatal) {
+			/* retrying cannot help and would only repeat the refused calls: fail the phase, stop */
+			char e[256], fatal[600];
+			snprintf(fatal, sizeof fatal, "fatal: %s", why);
+			mdw_error("worker=%s phase=%s chunk=%d msg=\"fatal error: chunk dead, phase failed, worker stopping\" "
+				  "error=\"%s\"",
+				  w->id, phase, (int)c.chunk_no, why);
+			if (chunk_mark_dead(w->tgt, &c, fatal, e, sizeof e) == 0) {
+				chunk_fail_phase(w->tgt, &c, fatal);
+				dead_letter(w, phase, id, desc, body, blen, fatal, deliveries);
+			}
+			w->stopping = 1;
+			w->exit_code = 3;
+			break;
+		}
 		if (res == CHUNK_FAILED) {
 			mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
 				  "deliveries=%lld",

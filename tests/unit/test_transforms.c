@@ -4,6 +4,7 @@
  * staged COPY line (or the reject reason) is compared exactly. Also the
  * workflow steps normalizer on its own.
  */
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +60,14 @@ static char detail[256];
  * Transform one fake row of N text values (NULL: SQL NULL) with OPS. Returns
  * the staged COPY text, or "reject:<reason>" (the detail in `detail`).
  */
-static const char *xform(const struct phase_ops *ops, const char *const *vals, int n)
+/* A result of one row of N text columns (VALS[i] NULL: SQL NULL), as a server would send it. */
+static PGresult *fake_row(const char *const *vals, int n)
 {
 	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
 	PGresAttDesc att[16];
 	char names[16][16];
-	struct rowbuf b;
-	struct mdw_reject_info rej = {0};
-	int rc, tabs = 0;
 
 	CU_ASSERT_FATAL(r != NULL && n <= 16);
-	CU_ASSERT_EQUAL(n, select_columns(ops->source_sql));
 	for (int i = 0; i < n; i++) {
 		snprintf(names[i], sizeof names[i], "c%d", i);
 		att[i] = (PGresAttDesc){.name = names[i], .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
@@ -77,6 +75,17 @@ static const char *xform(const struct phase_ops *ops, const char *const *vals, i
 	CU_ASSERT_FATAL(PQsetResultAttrs(r, n, att));
 	for (int i = 0; i < n; i++)
 		CU_ASSERT_FATAL(PQsetvalue(r, 0, i, (char *)vals[i], vals[i] ? (int)strlen(vals[i]) : -1));
+	return r;
+}
+
+static const char *xform(const struct phase_ops *ops, const char *const *vals, int n)
+{
+	PGresult *r = fake_row(vals, n);
+	struct rowbuf b;
+	struct mdw_reject_info rej = {0};
+	int rc, tabs = 0;
+
+	CU_ASSERT_EQUAL(n, select_columns(ops->source_sql));
 	rb_init(&b);
 	rc = ops->transform(r, 0, &b, &rej);
 	detail[0] = 0;
@@ -102,7 +111,10 @@ static const char *xform(const struct phase_ops *ops, const char *const *vals, i
 	return result;
 }
 
-#define ROW(...) ((const char *const[]){__VA_ARGS__}), (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+/* ROW("a", N, ...): the values and their count, as fake_row() and xform() take them */
+#define ROW(...)                              \
+	((const char *const[]){__VA_ARGS__}), \
+		(int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
 #define X(ops, ...) xform(&(ops), ROW(__VA_ARGS__))
 
 /* ---------------------------------------------------------------- practices */
@@ -158,7 +170,8 @@ static void test_profile_roles(void)
 
 /* ---------------------------------------------------------------- patients */
 
-#define PATIENT(birth, sex, status) X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2)
+#define PATIENT(birth, sex, status) \
+	X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2)
 
 static void test_patients(void)
 {
@@ -335,7 +348,10 @@ static void test_steps_normalize(void)
 	/* reals keep their shortest form */
 	CU_ASSERT_STRING_EQUAL(norm("[0.1, 2.5, -0.5, 1.0, 1e2, 3]"), "[0.1,2.5,-0.5,1.0,100.0,3]");
 	CU_ASSERT_STRING_EQUAL(norm("[0.3333333333333333]"), "[0.3333333333333333]");
-	CU_ASSERT_STRING_EQUAL(norm("[0.1, 0.3333333333333333]"), "[0.1,0.3333333333333333]");
+	/* each real its own precision: 889.362 does not become 889.36199999999997 */
+	CU_ASSERT_STRING_EQUAL(norm("[889.362, 0.08298469466133271]"), "[889.362,0.08298469466133271]");
+	CU_ASSERT_STRING_EQUAL(norm("[123456.75, 1e-7, 1e20, 0.30000000000000004]"),
+			       "[123456.75,1e-7,1e20,0.30000000000000004]");
 	CU_ASSERT_STRING_EQUAL(norm("[9223372036854775807, -9223372036854775808]"),
 			       "[9223372036854775807,-9223372036854775808]");
 	/* UTF-8 stays UTF-8; escapes are decoded and re-encoded only where JSON needs them */
@@ -380,6 +396,56 @@ static void test_steps_deep(void)
 	free(s);
 }
 
+static int alloc_budget;
+
+static void *failing_malloc(size_t n)
+{
+	return alloc_budget-- > 0 ? malloc(n) : NULL;
+}
+
+static void test_steps_oom(void)
+{
+	const char *in = "[{\"name\": \"Scan\", \"days\": 3, \"x\": [0.1, \"caf\\u00e9\"]}, 1]";
+	int ok = 0;
+
+	/* every allocation failure of jansson: out of memory (-2), never a rejection, nothing leaked */
+	for (int budget = 0; budget < 200 && !ok; budget++) {
+		char why[256], *out = NULL;
+		int rc;
+		alloc_budget = budget;
+		json_set_alloc_funcs(failing_malloc, free);
+		rc = wt_normalize_steps(in, &out, why, sizeof why);
+		json_set_alloc_funcs(malloc, free);
+		CU_ASSERT(rc == 0 || rc == -2);
+		if (rc == 0) {
+			CU_ASSERT_STRING_EQUAL(out, "[{\"name\":\"Scan\",\"days\":3,\"x\":[0.1,\"caf\xc3\xa9\"]},1]");
+			ok = 1;
+		} else {
+			CU_ASSERT_PTR_NULL(out);
+		}
+		free(out);
+	}
+	CU_ASSERT_TRUE(ok);
+}
+
+static void test_template_oom(void)
+{
+	PGresult *r = fake_row(ROW("50", "1", "S", "[1, 2]", "t", TS));
+	struct rowbuf b;
+	struct mdw_reject_info rej = {0};
+
+	/* out of memory is not the row's fault: no reject, the buffer marked so that the chunk fails and is retried */
+	rb_init(&b);
+	alloc_budget = 0;
+	json_set_alloc_funcs(failing_malloc, free);
+	CU_ASSERT_EQUAL(phase_workflow_templates.transform(r, 0, &b, &rej), MDW_ROW_STAGED);
+	json_set_alloc_funcs(malloc, free);
+	CU_ASSERT_TRUE(b.oom);
+	CU_ASSERT_PTR_NULL(rej.reason);
+	rb_free(&b);
+	PQclear(r);
+}
+
 static const struct unit_test tests[] = {
 	{"practices: trim, country, email, missing_name", test_practices},
 	{"COPY escaping of tab, newline, backslash", test_copy_escaping},
@@ -399,6 +465,8 @@ static const struct unit_test tests[] = {
 	{"wt_normalize_steps: normal forms", test_steps_normalize},
 	{"wt_normalize_steps: rejections", test_steps_errors},
 	{"wt_normalize_steps: deep nesting", test_steps_deep},
+	{"wt_normalize_steps: out of memory", test_steps_oom},
+	{"workflow_templates: out of memory fails the chunk, rejects nothing", test_template_oom},
 	{NULL, NULL},
 };
 
