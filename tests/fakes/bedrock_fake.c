@@ -28,11 +28,11 @@
 #include "mdw/log.h"
 
 struct bf_config bf_cfg = {
-	.port = 0,
-	.bind = "127.0.0.1",
-	.region = "us-east-1",
-	.access_key = "AKIDEXAMPLE",
-	.secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    .port = 0,
+    .bind = "127.0.0.1",
+    .region = "us-east-1",
+    .access_key = "AKIDEXAMPLE",
+    .secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 };
 
 enum opt_type { OPT_LONG, OPT_ULL, OPT_DOUBLE, OPT_STR, OPT_FLAG };
@@ -44,21 +44,22 @@ static const struct opt {
 	double lo, hi;
 	const char *help;
 } OPTS[] = {
-	{"--port", OPT_LONG, &bf_cfg.port, 0, 65535, "N     TCP port; 0 picks a free one (default 0)"},
-	{"--bind", OPT_STR, &bf_cfg.bind, 0, 0, "ADDR  listen address (default 127.0.0.1; ::1 for IPv6)"},
-	{"--region", OPT_STR, &bf_cfg.region, 0, 0, "R     region the SigV4 scope must name (default us-east-1)"},
-	{"--access-key", OPT_STR, &bf_cfg.access_key, 0, 0, "ID    accepted access key id (default AKIDEXAMPLE)"},
-	{"--secret-key", OPT_STR, &bf_cfg.secret_key, 0, 0, "KEY   its secret (default the AWS docs' example)"},
-	{"--api-key", OPT_STR, &bf_cfg.api_key, 0, 0, "K     require 'Authorization: Bearer K' on /v1/embeddings"},
-	{"--rpm", OPT_LONG, &bf_cfg.rpm, 0, 1e9, "Q     requests per 60 s window (0 = unlimited)"},
-	{"--tpm", OPT_LONG, &bf_cfg.tpm, 0, 1e12, "T     input tokens per 60 s window (0 = unlimited)"},
-	{"--latency-ms", OPT_LONG, &bf_cfg.latency_ms, 0, 600000, "L  added to every model answer"},
-	{"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R  fraction answered 500 or 503"},
-	{"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1, "R  fraction answered 200 with a bad body"},
-	{"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
-	{"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
-	{"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},
-	{"--verbose", OPT_FLAG, &bf_cfg.verbose, 0, 0, "      log the expected canonical request on a signature mismatch"},
+    {"--port", OPT_LONG, &bf_cfg.port, 0, 65535, "N     TCP port; 0 picks a free one (default 0)"},
+    {"--bind", OPT_STR, &bf_cfg.bind, 0, 0, "ADDR  listen address (default 127.0.0.1; ::1 for IPv6)"},
+    {"--region", OPT_STR, &bf_cfg.region, 0, 0, "R     region the SigV4 scope must name (default us-east-1)"},
+    {"--access-key", OPT_STR, &bf_cfg.access_key, 0, 0, "ID    accepted access key id (default AKIDEXAMPLE)"},
+    {"--secret-key", OPT_STR, &bf_cfg.secret_key, 0, 0, "KEY   its secret (default the AWS docs' example)"},
+    {"--api-key", OPT_STR, &bf_cfg.api_key, 0, 0, "K     require 'Authorization: Bearer K' on /v1/embeddings"},
+    {"--rpm", OPT_LONG, &bf_cfg.rpm, 0, 1e9, "Q     requests per 60 s window (0 = unlimited)"},
+    {"--tpm", OPT_LONG, &bf_cfg.tpm, 0, 1e12, "T     input tokens per 60 s window (0 = unlimited)"},
+    {"--latency-ms", OPT_LONG, &bf_cfg.latency_ms, 0, 600000, "L     added to every model answer (ms)"},
+    {"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
+    {"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
+     "R     fraction answered 200 with a bad body (0..1)"},
+    {"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
+    {"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
+    {"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},
+    {"--verbose", OPT_FLAG, &bf_cfg.verbose, 0, 0, "      log the expected canonical request on a signature mismatch"},
 };
 #define NOPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -103,14 +104,16 @@ static int parse_args(int argc, char **argv)
 		} else if (o->type == OPT_ULL) {
 			unsigned long long n = strtoull(v, &end, 10);
 			if (errno || end == v || *end || *v == '-') {
-				fprintf(stderr, "bedrock-fake: invalid %s \"%s\": expected an unsigned integer\n", o->name, v);
+				fprintf(stderr, "bedrock-fake: invalid %s \"%s\": expected an unsigned integer\n",
+					o->name, v);
 				return -1;
 			}
 			*(unsigned long long *)o->dst = n;
 		} else if (o->type == OPT_LONG) {
 			long n = strtol(v, &end, 10);
 			if (errno || end == v || *end || n < o->lo || n > o->hi) {
-				fprintf(stderr, "bedrock-fake: invalid %s \"%s\": expected an integer from %.0f to %.0f\n",
+				fprintf(stderr,
+					"bedrock-fake: invalid %s \"%s\": expected an integer from %.0f to %.0f\n",
 					o->name, v, o->lo, o->hi);
 				return -1;
 			}
@@ -197,7 +200,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* Route of PATH (length PLEN, wire form); fills R->model for InvokeModel. */
@@ -256,9 +262,10 @@ static void log_path(const char *path, size_t plen, char *out, size_t outlen)
 	size_t o = 0;
 	for (size_t i = 0; i < plen && o + 1 < outlen; i++) {
 		char c = path[i];
-		out[o++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/%._-:~", c)
-				   ? c
-				   : '?';
+		out[o++] =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/%._-:~", c)
+			? c
+			: '?';
 	}
 	out[o] = '\0';
 }
@@ -338,7 +345,8 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_req *r, c
 	struct bf_request rq = {method, path, q ? q + 1 : "", hbuf, hl.n, r->body ? r->body : "", r->len};
 
 	if (r->too_large) {
-		bf_aws_error(&a, 413, BF_VALIDATION, "ValidationException", "Request body is larger than 1048576 bytes.");
+		bf_aws_error(&a, 413, BF_VALIDATION, "ValidationException",
+			     "Request body is larger than 1048576 bytes.");
 		snprintf(a.reason, sizeof a.reason, "body over 1 MiB");
 	} else if (r->route == R_STATS && get) {
 		a.status = 200;
@@ -488,7 +496,8 @@ int main(int argc, char **argv)
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE,
 			     (size_t)1024 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "bedrock-fake: cannot listen on %s:%ld: %s\n", bf_cfg.bind, bf_cfg.port, strerror(errno));
+		fprintf(stderr, "bedrock-fake: cannot listen on %s:%ld: %s\n", bf_cfg.bind, bf_cfg.port,
+			strerror(errno));
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

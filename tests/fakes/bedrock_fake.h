@@ -96,7 +96,14 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a);
 
 /* --- fake_state.c --- */
 
-enum bf_fault { BF_FAULT_NONE, BF_FAULT_500, BF_FAULT_503, BF_FAULT_TRUNCATED, BF_FAULT_SHORT_VECTOR, BF_FAULT_NOT_JSON };
+enum bf_fault {
+	BF_FAULT_NONE,
+	BF_FAULT_500,
+	BF_FAULT_503,
+	BF_FAULT_TRUNCATED,
+	BF_FAULT_SHORT_VECTOR,
+	BF_FAULT_NOT_JSON
+};
 
 /* Prepare locks and tables; 0, or -1 when out of memory. */
 int bf_state_init(void);

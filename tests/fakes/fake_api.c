@@ -330,7 +330,8 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 		openai_invalid(a, "'model' is required and must be a non-empty string.", "no model");
 		goto done;
 	}
-	if ((v = json_object_get(root, "encoding_format")) && !(json_is_string(v) && !strcmp(json_string_value(v), "float"))) {
+	if ((v = json_object_get(root, "encoding_format")) &&
+	    !(json_is_string(v) && !strcmp(json_string_value(v), "float"))) {
 		openai_invalid(a, "'encoding_format' must be \"float\" here.", "encoding_format not float");
 		goto done;
 	}

@@ -26,8 +26,8 @@
 #define SKEW_S 300
 
 static const char MSG_MISMATCH[] =
-	"The request signature we calculated does not match the signature you provided. Check your AWS Secret "
-	"Access Key and signing method. Consult the service documentation for details.";
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+    "Access Key and signing method. Consult the service documentation for details.";
 
 static int deny(struct bf_answer *a, enum bf_outcome o, const char *type, const char *msg, const char *reason)
 {
@@ -143,9 +143,10 @@ int bf_sigcheck(const struct bf_request *rq, struct bf_answer *a)
 	for (char *p = strtok_r(cred, "/", &save); p && nscope < 5; p = strtok_r(NULL, "/", &save))
 		scope[nscope++] = p;
 	if (nscope != 5 || strtok_r(NULL, "/", &save))
-		return deny(a, BF_BAD_SIGNATURE, "IncompleteSignatureException",
-			    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term.",
-			    "malformed Credential");
+		return deny(
+		    a, BF_BAD_SIGNATURE, "IncompleteSignatureException",
+		    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term.",
+		    "malformed Credential");
 	if (strcmp(scope[0], bf_cfg.access_key) != 0)
 		return deny(a, BF_UNRECOGNIZED_KEY, "UnrecognizedClientException",
 			    "The security token included in the request is invalid.", "unknown access key id");
@@ -171,11 +172,12 @@ int bf_sigcheck(const struct bf_request *rq, struct bf_answer *a)
 		return deny(a, BF_BAD_SIGNATURE, "InvalidSignatureException",
 			    "Credential should be scoped with a valid terminator: 'aws4_request'.", "wrong terminator");
 	if (t < now - SKEW_S || t > now + SKEW_S) {
-		char now_s[17];
+		char now_s[17], edge[17];
 		sigv4_amz_date(now, now_s);
+		sigv4_amz_date(t < now ? now - SKEW_S : now + SKEW_S, edge);
 		snprintf(msg, sizeof msg, "Signature %s: %s is %s than %s (%s %s 5 min.)",
 			 t < now ? "expired" : "not yet current", amz_date, t < now ? "now earlier" : "still later",
-			 now_s, now_s, t < now ? "-" : "+");
+			 edge, now_s, t < now ? "-" : "+");
 		return deny(a, BF_BAD_SIGNATURE, "InvalidSignatureException", msg, "X-Amz-Date over 5 min from now");
 	}
 
@@ -216,7 +218,8 @@ int bf_sigcheck(const struct bf_request *rq, struct bf_answer *a)
 	}
 	if (!host)
 		return deny(a, BF_BAD_SIGNATURE, "InvalidSignatureException",
-			    "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", "host not signed");
+			    "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+			    "host not signed");
 
 	memset(&creds, 0, sizeof creds);
 	snprintf(creds.access_key, sizeof creds.access_key, "%s", bf_cfg.access_key);
@@ -237,7 +240,8 @@ int bf_sigcheck(const struct bf_request *rq, struct bf_answer *a)
 	{
 		struct sigv4_request sr = {rq->method, rq->path, rq->query, hd, nh, rq->body, rq->body_len};
 		if (sigv4_sign(&creds, bf_cfg.region, "bedrock", amz_date, &sr, flags, &out, err, sizeof err) < 0) {
-			deny(a, BF_BAD_SIGNATURE, "InvalidSignatureException", MSG_MISMATCH, "request cannot be signed");
+			deny(a, BF_BAD_SIGNATURE, "InvalidSignatureException", MSG_MISMATCH,
+			     "request cannot be signed");
 			goto done;
 		}
 	}

@@ -162,7 +162,7 @@ static int seen_add(const unsigned char key[32])
 	size_t i;
 
 	if (2 * (seen_len + 1) > seen_cap) {
-		unsigned char (*n)[32] = calloc(seen_cap * 2, sizeof *n);
+		unsigned char(*n)[32] = calloc(seen_cap * 2, sizeof *n);
 		if (n) {
 			for (size_t j = 0; j < seen_cap; j++)
 				if (memcmp(seen[j], zero, 32))

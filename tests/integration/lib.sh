@@ -26,25 +26,27 @@ tq() { psql -X -q -t -A -d "$TARGET_DB" -c "$1"; }
 
 fresh_dbs() {
   for db in "$LEGACY_DB" "$TARGET_DB"; do
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
   done
   rcli FLUSHDB >/dev/null
 }
 
 fresh_target() {
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $TARGET_DB WITH (FORCE)" -c "CREATE DATABASE $TARGET_DB" >/dev/null
+  psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $TARGET_DB WITH (FORCE)" -c "CREATE DATABASE $TARGET_DB" >/dev/null
   rcli FLUSHDB >/dev/null
 }
 
+# Start a worker in the background; prints its pid (safe inside $(...): the
+# worker's stdout is not the caller's pipe). Every pid is recorded for cleanup.
 start_worker() { # id [extra args]
   local id=$1; shift
-  "$BUILD/mdw-worker" --worker-id "$id" "$@" 2>>"$LOGS/worker-$id.log" &
-  PIDS+=($!)
+  "$BUILD/mdw-worker" --worker-id "$id" "$@" >/dev/null 2>>"$LOGS/worker-$id.log" &
+  echo $! >>"$LOGS/pids"
   echo $!
 }
 
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}" $(cat "$LOGS/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -53,10 +55,10 @@ assert_eq() { # what expected actual
   ok "$1 = $3"
 }
 
-wait_for() { # seconds description command...
+wait_for() { # seconds description 'shell condition' (evaluated at each try)
   local t=$1 what=$2; shift 2
   for _ in $(seq 1 $((t * 10))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
+    if eval "$1" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
   fail "timed out after ${t}s waiting for $what"

@@ -23,7 +23,7 @@ start_coord() {
 rcli XADD 'mdw:{1}:q:practices' '*' desc poison body 'not msgpack at all' >/dev/null
 
 start_coord --new-run
-wait_for 20 "profiles planned" test "$(tq "SELECT count(*) FROM mdw.chunks WHERE phase = 'profiles'")" -gt 5
+wait_for 20 "profiles planned" 'test "$(tq "SELECT count(*) FROM mdw.chunks WHERE phase = '"'profiles'"'")" -gt 5'
 
 # 1. a worker dies holding a chunk: hold profiles chunk 3's ledger row so that
 # the worker blocks inside it, kill -9 the worker, then release the row
@@ -32,8 +32,8 @@ psql -X -q -d "$TARGET_DB" -c "BEGIN; SELECT 1 FROM mdw.chunks WHERE run_id = 1 
 LOCKER=$!
 sleep 0.5
 VICTIM=$(start_worker victim)
-wait_for 30 "the victim blocked on chunk 3" test "$(tq "SELECT count(*) FROM pg_stat_activity
-  WHERE application_name = 'mdw-worker' AND wait_event_type = 'Lock'")" -ge 1
+wait_for 30 "the victim blocked on chunk 3" 'test "$(tq "SELECT count(*) FROM pg_stat_activity
+  WHERE application_name = '"'mdw-worker'"' AND wait_event_type = '"'Lock'"'")" -ge 1'
 kill -9 "$VICTIM"
 ok "worker killed -9 while holding profiles chunk 3"
 wait "$LOCKER" || true
@@ -41,13 +41,13 @@ start_worker w1 >/dev/null
 start_worker w2 >/dev/null
 
 # 2. the coordinator dies once patients is planned, and is started again
-wait_for 60 "patients planned" test "$(tq "SELECT count(*) FROM mdw.chunks WHERE phase = 'patients'")" -gt 0
+wait_for 60 "patients planned" 'test "$(tq "SELECT count(*) FROM mdw.chunks WHERE phase = '"'patients'"'")" -gt 0'
 kill -9 "$COORD"
 ok "coordinator killed -9 mid-run"
 start_coord
 
 # the poison message was dead-lettered with its reason (before Redis loses it)
-wait_for 20 "the dead letter" test "$(rcli XLEN 'mdw:{1}:dead')" = 1
+wait_for 20 "the dead letter" 'test "$(rcli XLEN "mdw:{1}:dead")" = 1'
 rcli XRANGE 'mdw:{1}:dead' - + | grep -q 'undecodable body' || fail "the poison message's reason is missing"
 ok "poison message dead-lettered with its reason"
 

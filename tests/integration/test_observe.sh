@@ -16,7 +16,7 @@ start_worker w1 --exit-when-done >/dev/null
   2>"$LOGS/coordinator.log" &
 COORD=$!
 PIDS+=($COORD)
-wait_for 20 "metrics endpoint" curl -sf -H "Authorization: Bearer s3cr3t" "http://127.0.0.1:$PORT/metrics"
+wait_for 20 "metrics endpoint" 'curl -sf -H "Authorization: Bearer s3cr3t" "http://127.0.0.1:$PORT/metrics"'
 assert_eq "metrics without the token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")"
 i=0
 while kill -0 "$COORD" 2>/dev/null && [ $i -lt 200 ]; do
