@@ -14,7 +14,7 @@ export MDW_POLL_MS=100
 PIDS+=($!)
 wait_for 10 "the fake" 'test -s "$LOGS/fake.port"'
 FAKE="http://127.0.0.1:$(cat "$LOGS/fake.port")"
-stats() { curl -sf "$FAKE/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+stats() { curl -sf "$FAKE/stats" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # relational phases first (offline)
 start_worker r1 --exit-when-done >/dev/null
@@ -54,7 +54,8 @@ assert_eq "re-run inserts" 0 "$(tq "SELECT sum(rows_inserted) FROM mdw.chunks WH
 tq "UPDATE cases SET clinical_notes = 'A text never embedded before' WHERE id = (SELECT min(id) FROM cases)" >/dev/null
 before=$(stats requests)
 export AWS_SECRET_ACCESS_KEY=wrong-secret
-W=$(start_worker bad --exit-when-done)
+start_worker bad --exit-when-done >/dev/null
+W=$(tail -n 1 "$LOGS/pids")
 "$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coord-emb.log" && rc=0 || rc=$?
 [ "$rc" -ne 0 ] || fail "the run with refused credentials exited 0"
 wait "$W" && wrc=0 || wrc=$?

@@ -27,7 +27,7 @@ done
 wait "$COORD" && rc=0 || rc=$?
 assert_eq "coordinator exit code" 0 "$rc"
 [ "$i" -ge 3 ] || fail "only $i scrapes during the run"
-python3 - "$LOGS" "$i" <<'PY'
+/usr/bin/python3 - "$LOGS" "$i" <<'PY'
 import sys
 from prometheus_client.parser import text_string_to_metric_families
 logs, n = sys.argv[1], int(sys.argv[2])
@@ -47,7 +47,7 @@ PY
 # status --json and the report agree with the ledger and the target
 "$BUILD/mdwctl" status --json >"$LOGS/status.json"
 "$BUILD/mdwctl" report >/dev/null
-python3 - "$LOGS" "$TARGET_DB" <<'PY'
+/usr/bin/python3 - "$LOGS" "$TARGET_DB" <<'PY'
 import json, subprocess, sys
 logs, db = sys.argv[1], sys.argv[2]
 def q(sql):

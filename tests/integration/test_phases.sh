@@ -48,10 +48,14 @@ done
 tq "SELECT detail FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'" | grep -q 'was rejected' \
   || fail "no orphan detail names a rejected parent"
 ok "orphan details name rejected parents"
-# merged users still resolve: their patients point at the merged profile
-assert_eq "patients of merged users resolved" 0 "$(tq "SELECT count(*) FROM patients p
-  WHERE p.profile_id IS NULL AND p.legacy_id IN (SELECT legacy_id FROM patients)
-  AND EXISTS (SELECT 1 FROM profile_legacy_users u WHERE u.merged) AND false")"
+# merged users still resolve: patients of a merged user point at the profile it was merged into
+merged_ids=$(tq "SELECT string_agg(legacy_id::text, ',') FROM mdw.merges WHERE phase = 'profiles'")
+pairs=$(lq "SELECT string_agg(format('(%s,%s)', id, doctor_id), ',') FROM dispatch_patient WHERE doctor_id IN ($merged_ids)")
+[ -n "$pairs" ] || fail "no legacy patient has a merged doctor: the check would prove nothing"
+assert_eq "patients of merged doctors not on the merged profile" 0 "$(tq "SELECT count(*) FROM (VALUES $pairs) v(pid, doc)
+  JOIN patients p ON p.legacy_id = v.pid JOIN profile_legacy_users u ON u.legacy_user_id = v.doc
+  WHERE p.profile_id IS DISTINCT FROM u.profile_id OR NOT u.merged")"
+ok "patients of merged doctors: $(tq "SELECT count(*) FROM (VALUES $pairs) v(pid, doc) JOIN patients p ON p.legacy_id = v.pid") checked"
 # foreign keys hold (declared ones are enforced; check the derived ones)
 assert_eq "cases in another practice than their patient" 0 "$(tq "SELECT count(*) FROM cases c JOIN patients p
   ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM p.practice_id")"
