@@ -74,6 +74,84 @@ static int get_int(const msgpack_object *v, int64_t *out)
 	return -1;
 }
 
+static uint64_t be(const unsigned char *p, int k);
+
+/*
+ * Walk the msgpack framing of BUF without building objects and refuse any
+ * array or map that claims more elements than bytes remain: msgpack-c would
+ * otherwise allocate for the claimed count first (a 5-byte body can claim
+ * 4 billion entries). Returns the bytes used by one object, or -1.
+ */
+static long frame(const unsigned char *p, size_t len, int depth)
+{
+	size_t off = 1;
+	uint64_t n = 0, skip = 0;
+	int container = 0; /* 1 array, 2 map */
+	unsigned char t;
+
+	if (len == 0 || depth > 32)
+		return -1;
+	t = p[0];
+/* a big-endian length of K bytes at OFF; a truncated one reads as "more than the body" */
+#define BE(k) (len < off + (k) ? (uint64_t)len + 1 : be(p + off, k))
+	if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+		return 1;
+	if ((t & 0xe0) == 0xa0)
+		skip = t & 0x1f;
+	else if ((t & 0xf0) == 0x90)
+		n = t & 0x0f, container = 1;
+	else if ((t & 0xf0) == 0x80)
+		n = t & 0x0f, container = 2;
+	else
+		switch (t) {
+		case 0xcc: case 0xd0: skip = 1; break;
+		case 0xcd: case 0xd1: skip = 2; break;
+		case 0xce: case 0xd2: case 0xca: skip = 4; break;
+		case 0xcf: case 0xd3: case 0xcb: skip = 8; break;
+		case 0xd4: skip = 2; break;
+		case 0xd5: skip = 3; break;
+		case 0xd6: skip = 5; break;
+		case 0xd7: skip = 9; break;
+		case 0xd8: skip = 17; break;
+		case 0xc4: case 0xd9: skip = BE(1); off += 1; break;
+		case 0xc5: case 0xda: skip = BE(2); off += 2; break;
+		case 0xc6: case 0xdb: skip = BE(4); off += 4; break;
+		case 0xc7: skip = BE(1); off += 1; skip += 1; break;
+		case 0xc8: skip = BE(2); off += 2; skip += 1; break;
+		case 0xc9: skip = BE(4); off += 4; skip += 1; break;
+		case 0xdc: n = BE(2); off += 2; container = 1; break;
+		case 0xdd: n = BE(4); off += 4; container = 1; break;
+		case 0xde: n = BE(2); off += 2; container = 2; break;
+		case 0xdf: n = BE(4); off += 4; container = 2; break;
+		default: return -1;
+		}
+	if (!container) {
+		if (off > len || skip > len - off)
+			return -1;
+		return (long)(off + skip);
+	}
+	if (off > len || n > len - off || (container == 2 && 2 * n > len - off))
+		return -1;
+	if (container == 2)
+		n *= 2;
+	for (uint64_t k = 0; k < n; k++) {
+		long used = frame(p + off, len - off, depth + 1);
+		if (used < 0)
+			return -1;
+		off += (size_t)used;
+	}
+	return (long)off;
+#undef BE
+}
+
+static uint64_t be(const unsigned char *p, int k)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < k; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 enum { F_V = 1, F_RUN = 2, F_PHASE = 4, F_CHUNK = 8, F_LO = 16, F_HI = 32, F_ALL = 63, F_PART = 64 };
 
 int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err, size_t errlen)
@@ -87,6 +165,17 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 	if (len == 0 || len > MDW_CHUNK_MAX_BODY) {
 		snprintf(err, errlen, "body is %zu bytes: expected 1 to %d", len, MDW_CHUNK_MAX_BODY);
 		return -1;
+	}
+	{
+		long used = frame((const unsigned char *)buf, len, 0);
+		if (used < 0) {
+			snprintf(err, errlen, "body is not msgpack, or truncated msgpack");
+			return -1;
+		}
+		if ((size_t)used != len) {
+			snprintf(err, errlen, "body has %zu trailing bytes after the map", len - (size_t)used);
+			return -1;
+		}
 	}
 	msgpack_unpacked_init(&u);
 	switch (msgpack_unpack_next(&u, buf, len, &off)) {
@@ -117,7 +206,8 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 			snprintf(err, errlen, "body has a key that is not a short string");
 			goto out;
 		}
-		memcpy(key, k->via.str.ptr, k->via.str.size);
+		if (k->via.str.size) /* an empty string's pointer may be NULL */
+			memcpy(key, k->via.str.ptr, k->via.str.size);
 		key[k->via.str.size] = 0;
 		if (!strcmp(key, "phase")) {
 			char name[64];
@@ -126,7 +216,8 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 				snprintf(err, errlen, "field phase is not a phase name");
 				goto out;
 			}
-			memcpy(name, v->via.str.ptr, v->via.str.size);
+			if (v->via.str.size)
+				memcpy(name, v->via.str.ptr, v->via.str.size);
 			name[v->via.str.size] = 0;
 			if (memchr(name, 0, v->via.str.size) || !(ph = mdw_phase_find(name))) {
 				snprintf(err, errlen, "field phase names no known phase");
@@ -137,7 +228,7 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 		} else if (!strcmp(key, "part")) {
 			int found = 0;
 			for (int p = 1; p < MDW_NPARTS && v->type == MSGPACK_OBJECT_STR; p++)
-				if (v->via.str.size == strlen(mdw_part_names[p]) &&
+				if (v->via.str.size == strlen(mdw_part_names[p]) && v->via.str.size &&
 				    !memcmp(v->via.str.ptr, mdw_part_names[p], v->via.str.size)) {
 					c->part = (enum mdw_part)p;
 					found = 1;

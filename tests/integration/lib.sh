@@ -63,3 +63,12 @@ wait_for() { # seconds description 'shell condition' (evaluated at each try)
   done
   fail "timed out after ${t}s waiting for $what"
 }
+
+# End a test: no sanitizer report in any log (the suite also runs under
+# ASan+UBSan, see run-tests), then the closing line.
+finish() {
+  if grep -l -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$LOGS"/*.log 2>/dev/null; then
+    fail "sanitizer reports in the logs above"
+  fi
+  echo "1 passed, 0 failed"
+}

@@ -87,4 +87,4 @@ assert_eq "second run exit code" 0 "$rc"
 assert_eq "second run inserts" 0 "$(tq "SELECT sum(rows_inserted) FROM mdw.chunks WHERE run_id = 2")"
 assert_eq "second run reads" "$(tq "SELECT sum(rows_read) FROM mdw.chunks WHERE run_id = 1")" \
   "$(tq "SELECT sum(rows_existing + rows_rejected) FROM mdw.chunks WHERE run_id = 2")"
-echo "1 passed, 0 failed"
+finish

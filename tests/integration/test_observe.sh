@@ -75,4 +75,4 @@ ok "Markdown report written"
 "$BUILD/mdwctl" status >"$LOGS/status.txt"
 grep -q 'patients .*complete .*\[####################\]' "$LOGS/status.txt" || fail "status: $(cat "$LOGS/status.txt")"
 ok "status shows progress bars"
-echo "1 passed, 0 failed"
+finish

@@ -43,4 +43,4 @@ if grep -F -f "$LOGS/phi.txt" "$LOGS/all-logs.txt" >"$LOGS/phi-hits.txt"; then
   fail "patient data in the logs: $(head -3 "$LOGS/phi-hits.txt")"
 fi
 ok "no name, email, birth date or note fragment in $(wc -l <"$LOGS/all-logs.txt") log lines"
-echo "1 passed, 0 failed"
+finish
