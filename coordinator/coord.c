@@ -350,6 +350,9 @@ static int step(struct coord *c, int *code)
 		*code = 3;
 		return 1;
 	}
+	if (lr < 0)
+		mdw_warn("run=%" PRId64 " msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"", c->run,
+			 c->r.errstr);
 	if (lr == 0) {
 		char run[24];
 		snprintf(run, sizeof run, "%" PRId64, c->run);

@@ -46,6 +46,8 @@ int lock_acquire(struct rds *r, const char *token, char *holder, size_t holderle
 			return -1;
 		snprintf(holder, holderlen, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "(expired)");
 		freeReplyObject(rep);
+		if (strcmp(holder, token) == 0)
+			return 0; /* ours already */
 		if (!holder_is_gone(holder))
 			return 1;
 		/* a coordinator of this host that died (kill -9): its lock is stale */
@@ -62,6 +64,12 @@ int lock_refresh(struct rds *r, const char *token, char *holder, size_t holderle
 
 	if (!rep)
 		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		/* e.g. an ACL that forbids a command of the script: say so, do not pretend the lock is lost */
+		snprintf(r->errstr, sizeof r->errstr, "lock refresh failed: %s", rep->str);
+		freeReplyObject(rep);
+		return -1;
+	}
 	ok = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
 	freeReplyObject(rep);
 	if (ok)

@@ -45,12 +45,18 @@ struct mdw_config {
 	long long poll_ms;
 	char *metrics_addr;
 	char *metrics_token;
+	char *backup_dir;
+	char *pg_dump;
+	int incremental;
 	/* mdwctl only */
 	long long scale;
 	long long seed;
 	char *phase;
 	int json;
 	int watch;
+	long long run_id;
+	int cascade;
+	int dry_run;
 	int help;
 };
 

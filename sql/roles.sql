@@ -1,0 +1,38 @@
+-- Least-privilege roles for mdw-migrate. Run with psql AFTER the target schema
+-- exists (`mdwctl schema`), as a superuser or the databases' owner:
+--
+--   psql -v legacy_db=mdw_legacy -v target_db=mdw_target -f sql/roles.sql
+--
+-- Roles (create passwords or certificates for them as your site requires;
+-- e.g. ALTER ROLE mdw_worker PASSWORD '...'):
+--   mdw_worker    the workers: SELECT on the seven legacy tables; in the target,
+--                 SELECT/INSERT on the application tables (UPDATE only on the
+--                 embedding links, which follow a changed text), the mdw ledger
+--                 (update chunk rows, insert rejects and merges), temporary
+--                 staging tables. No DDL, no DELETE, nothing else.
+--   mdw_readonly  mdwctl status/report/validate and dashboards: SELECT only.
+-- The coordinator applies the schema, so it runs as the target's owner.
+\set ON_ERROR_STOP on
+SELECT 'CREATE ROLE mdw_worker LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mdw_worker') \gexec
+SELECT 'CREATE ROLE mdw_readonly LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mdw_readonly') \gexec
+
+\connect :legacy_db
+GRANT CONNECT ON DATABASE :"legacy_db" TO mdw_worker;
+GRANT USAGE ON SCHEMA public TO mdw_worker;
+GRANT SELECT ON auth_user, dispatch_office, dispatch_office_doctors, dispatch_patient, dispatch_project,
+    dispatch_state, dispatch_template TO mdw_worker;
+
+\connect :target_db
+GRANT CONNECT, TEMPORARY ON DATABASE :"target_db" TO mdw_worker;
+GRANT CONNECT ON DATABASE :"target_db" TO mdw_readonly;
+GRANT USAGE ON SCHEMA public, mdw TO mdw_worker, mdw_readonly;
+GRANT SELECT, INSERT ON practices, profiles, profile_legacy_users, patients, cases, projects, practice_members,
+    case_states, workflow_templates, ai_embeddings, ai_embedding_sources TO mdw_worker;
+GRANT UPDATE (sha256_hash, practice_id, mdw_run_id) ON ai_embedding_sources TO mdw_worker;
+GRANT SELECT ON mdw.runs TO mdw_worker;
+GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
+    rows_existing, rows_merged, rows_rejected) ON mdw.chunks TO mdw_worker;
+GRANT SELECT, UPDATE (status, error) ON mdw.run_phases TO mdw_worker;
+GRANT SELECT, INSERT ON mdw.rejects, mdw.merges TO mdw_worker;
+GRANT USAGE ON SEQUENCE mdw.rejects_id_seq TO mdw_worker;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, mdw TO mdw_readonly;
