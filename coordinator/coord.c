@@ -7,7 +7,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "coord.h"
+#include "incremental.h"
 #include "lock.h"
 #include "mdw/backoff.h"
 #include "mdw/log.h"
@@ -16,6 +18,7 @@
 #include "metrics.h"
 #include "planner.h"
 #include "report.h"
+#include "rollback.h"
 
 #define RECONCILE_S 5.0
 
@@ -146,6 +149,8 @@ static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "
 static int walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
 		size_t errlen)
 {
+	if (c->cfg.incremental)
+		return incr_walk(c, ph, plan, parts, err, errlen);
 	if (ph != MDW_PH_EMBEDDINGS) {
 		if (plan_table(plan, c->src, mdw_phases[ph].source, c->cfg.chunk_rows, err, errlen) < 0)
 			return -1;
@@ -380,6 +385,16 @@ static int step(struct coord *c, int *code)
 			}
 		}
 		if (s->state == PS_NONE && needs_ok) {
+			char why[1024];
+			if (backup_phase(c, (enum mdw_phase_id)ph, why, sizeof why) < 0) {
+				/* the phase has written nothing: the run resumes (and dumps again) on the next start */
+				mdw_error("run=%" PRId64 " phase=%s msg=\"backup failed: the phase does not start\" error=\"%s\"",
+					  c->run, mdw_phases[ph].name, why);
+				finish_run(c, "failed", why);
+				write_report(c);
+				*code = 1;
+				return 1;
+			}
 			if (plan_phase(c, (enum mdw_phase_id)ph) < 0)
 				return -1;
 			progress_possible = 1;
@@ -482,6 +497,16 @@ int coord_main(struct coord *c)
 	if (open_run(c, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot open a run\" error=\"%s\"", err);
 		goto out;
+	}
+	{
+		int reopened;
+		if (incr_open(c, err, sizeof err) < 0 || (reopened = rollback_reopen(c->tgt, c->run, err, sizeof err)) < 0) {
+			mdw_error("run=%" PRId64 " msg=\"cannot open the run\" error=\"%s\"", c->run, err);
+			goto out;
+		}
+		if (reopened)
+			mdw_info("run=%" PRId64 " msg=\"rolled-back phases of the run are planned again\" phases=%d", c->run,
+				 reopened);
 	}
 	/* a resumed run keeps its phase list */
 	if (mdw_phase_parse_list(c->cfg.phases, &c->selected, err, sizeof err) < 0) {

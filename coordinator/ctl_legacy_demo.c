@@ -32,7 +32,8 @@ int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv)
 	    pgx_exec(c, "SELECT set_config('mdw.scale', $1, false), set_config('mdw.seed', $2, false)", 2, p, err,
 		     sizeof err, NULL) < 0 ||
 	    pgx_exec(c, mdw_sql_get("legacy/schema.sql"), 0, NULL, err, sizeof err, NULL) < 0 ||
-	    pgx_exec(c, mdw_sql_get("legacy/demo.sql"), 0, NULL, err, sizeof err, NULL) < 0) {
+	    pgx_exec(c, mdw_sql_get("legacy/demo.sql"), 0, NULL, err, sizeof err, NULL) < 0 ||
+	    (cfg->dirty && pgx_exec(c, mdw_sql_get("legacy/dirty.sql"), 0, NULL, err, sizeof err, NULL) < 0)) {
 		fprintf(stderr, "mdwctl legacy-demo: %s\n", err);
 		goto out;
 	}
@@ -47,9 +48,9 @@ int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv)
 		fprintf(stderr, "mdwctl legacy-demo: %s\n", err);
 		goto out;
 	}
-	printf("legacy demo data at scale %s (seed %s) in %.1f s: auth_user %s, dispatch_office %s, dispatch_patient %s, "
+	printf("legacy demo data%s at scale %s (seed %s) in %.1f s: auth_user %s, dispatch_office %s, dispatch_patient %s, "
 	       "dispatch_project %s, dispatch_office_doctors %s, dispatch_state %s, dispatch_template %s\n",
-	       scale, seed, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6, PQgetvalue(r, 0, 0),
+	       cfg->dirty ? " (dirty)" : "", scale, seed, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6, PQgetvalue(r, 0, 0),
 	       PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
 	       PQgetvalue(r, 0, 6));
 	PQclear(r);

@@ -17,6 +17,9 @@ static const struct ctl_command commands[] = {
 	{"queue", ctl_queue, "per phase stream: length, pending, consumers, oldest idle"},
 	{"dead", ctl_dead, "list dead-lettered chunks with their errors"},
 	{"retry-dead", ctl_retry_dead, "put dead-lettered chunks back on their queues (--phase P)"},
+	{"rollback", ctl_rollback,
+	 "remove the rows that runs inserted for a phase and reset its ledger (--phase P, --run R, --cascade, --dry-run)"},
+	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

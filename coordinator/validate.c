@@ -7,6 +7,7 @@
  *      inserted (nothing counted twice, nothing unrecorded);
  *   3. the target holds one row per accepted legacy row: source rows minus
  *      rejects minus rows merged into another (the operators' COUNT(*));
+ *      for an incremental run, within the id ranges of its chunks;
  *   4. the checks in the table below, each a query that must return 0:
  *      references that the schema cannot declare, and keys that must be
  *      unique (the operators' COUNT(DISTINCT ...)).
@@ -115,21 +116,30 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 /* Checks 2-4. Returns 1, 0 (WHY), -1. */
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
-	char id[24], err[512], sql[512];
+	char id[24], err[512], sql[1536];
 	const char *p[2] = {id, mdw_phases[phase].name};
 	const char *t = mdw_phases[phase].target;
 	PGresult *r;
 	long long ins_ledger, ins_rows, rejected, merged, rows;
 
 	snprintf(id, sizeof id, "%" PRId64, run);
-	/* table and column names come from the phase table, never from input */
+	/*
+	 * Table and column names come from the phase table, never from input.
+	 * An incremental run read only its chunks' ranges: checks 3 counts the
+	 * rows and merges of those ranges (a full run's ranges cover every id).
+	 */
+#define IN_RUN_RANGES(col)                                                                                             \
+	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
+	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                 \
+	" BETWEEN k.lo AND k.hi))"
 	snprintf(sql, sizeof sql,
 		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
 		 "(SELECT count(*) FROM %s WHERE mdw_run_id = $1::bigint), "
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
-		 "(SELECT count(*) FROM mdw.merges WHERE phase = $2), "
-		 "(SELECT count(*) FROM %s WHERE %s IS NOT NULL)",
-		 t, t, legacy_col(phase));
+		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), "
+		 "(SELECT count(*) FROM %s t WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ")",
+		 t, t, legacy_col(phase), legacy_col(phase));
+#undef IN_RUN_RANGES
 	if (!(r = pgx_query(tgt, sql, 2, p, err, sizeof err, NULL))) {
 		snprintf(why, whylen, "cannot count %s: %s", t, err);
 		return -1;

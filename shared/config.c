@@ -88,6 +88,8 @@ static const struct cfg_entry cfg_table[] = {
 	 "legacy-demo: scale factor (1 = the production snapshot's row counts)"},
 	{NULL, "seed", CFG_INT, "42", 0, 2147483647, NULL, OFF(seed), K,
 	 "legacy-demo: seed of the deterministic generator"},
+	{NULL, "dirty", CFG_BOOL, "0", 0, 1, NULL, OFF(dirty), K,
+	 "legacy-demo: raise every dirt kind to a high rate and add extreme rows (sql/legacy/dirty.sql)"},
 	{NULL, "phase", CFG_STR, "", 0, 0, NULL, OFF(phase), K,
 	 "limit a command to one phase"},
 	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), K,

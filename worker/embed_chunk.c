@@ -311,29 +311,37 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 					}
 				todo_hash[k] = j->missing[todo[k]];
 			}
-			prc = provider_embed(j->ctx->provider, items, ntodo, err, errlen);
-			if (prc != PROVIDER_OK) {
-				*transient = prc == PROVIDER_TRANSIENT;
-				j->ctx->fatal = prc == PROVIDER_FATAL;
-				goto release;
-			}
 			if (!(stored = calloc((size_t)ntodo, 1))) {
 				snprintf(err, errlen, "out of memory");
 				goto release;
 			}
-			if (store(j, items, todo_hash, ntodo, model, stored, err, errlen, transient) < 0)
-				goto release;
-			for (int k = 0; k < ntodo; k++) {
-				/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
-				j->embedded_here[todo[k]] = items[k].rejected ? 2 : stored[k] ? 1 : 3;
-				if (items[k].rejected)
-					for (int e = 0; e < j->n; e++)
-						if (!strcmp(j->e[e].hash, todo_hash[k])) {
-							j->e[e].rejected = 1;
-							snprintf(j->e[e].why, sizeof j->e[e].why, "%s", items[k].why);
-						}
-				release_hash(j, todo_hash[k]);
-				todo_hash[k] = NULL;
+			/*
+			 * In slices, each stored as soon as it is answered: a worker that dies, or a
+			 * database that goes away, loses at most one slice of paid answers.
+			 */
+			for (int s0 = 0; s0 < ntodo; s0 += j->ctx->embed_slice) {
+				int sn = ntodo - s0 < j->ctx->embed_slice ? ntodo - s0 : j->ctx->embed_slice;
+				prc = provider_embed(j->ctx->provider, items + s0, sn, err, errlen);
+				if (prc != PROVIDER_OK) {
+					*transient = prc == PROVIDER_TRANSIENT;
+					j->ctx->fatal = prc == PROVIDER_FATAL;
+					goto release;
+				}
+				if (store(j, items + s0, todo_hash + s0, sn, model, stored + s0, err, errlen, transient) < 0)
+					goto release;
+				for (int k = s0; k < s0 + sn; k++) {
+					/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
+					j->embedded_here[todo[k]] = items[k].rejected ? 2 : stored[k] ? 1 : 3;
+					if (items[k].rejected)
+						for (int e = 0; e < j->n; e++)
+							if (!strcmp(j->e[e].hash, todo_hash[k])) {
+								j->e[e].rejected = 1;
+								snprintf(j->e[e].why, sizeof j->e[e].why, "%s", items[k].why);
+							}
+					release_hash(j, todo_hash[k]);
+					todo_hash[k] = NULL;
+				}
+				touch(j);
 			}
 			free(stored);
 			stored = NULL;

@@ -265,7 +265,8 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 	mdw_backoff_reset(&w->bo);
 	for (;;) {
 		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
-					.redis = &w->r, .lease_ms = w->cfg.lease_ms};
+					.redis = &w->r, .lease_ms = w->cfg.lease_ms,
+					.embed_slice = (int)w->cfg.embed_concurrency * 2};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		enum chunk_result res;

@@ -51,6 +51,7 @@ struct mdw_config {
 	/* mdwctl only */
 	long long scale;
 	long long seed;
+	int dirty;
 	char *phase;
 	int json;
 	int watch;
