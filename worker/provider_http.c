@@ -153,10 +153,11 @@ static void check_done(struct http_provider *h);
 static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sockw *s = (struct sockw *)w;
+	struct http_provider *h = s->h; /* S may be freed by curl's socket callback below */
 	int running, action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	(void)loop;
-	curl_multi_socket_action(s->h->multi, s->fd, action, &running);
-	check_done(s->h);
+	curl_multi_socket_action(h->multi, s->fd, action, &running);
+	check_done(h);
 }
 
 static void on_curl_timer(struct ev_loop *loop, ev_timer *t, int revents)

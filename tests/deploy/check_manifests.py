@@ -180,8 +180,8 @@ check(re.search(r"(^|\s)deploy/build(\s|$)", build_runs) is not None,
       "Dockerfile build stage does not run deploy/build")
 for script in ("run-tests", "run-demo"):
     text = read(script)
-    check("deploy/build" in text and "cmake -S" not in text, f"{script} builds with deploy/build",
-          f"{script} does not build with deploy/build")
+    check(re.search(r"^deploy/build build$", text, re.M) and not re.search(r"-B build(\s|$)", text),
+          f"{script} builds with deploy/build", f"{script} does not build with deploy/build")
 
 install_deps = read("deploy", "local", "install-deps")
 m = re.search(r"^PKGS=\((.*?)^\)", install_deps, re.S | re.M)
@@ -202,7 +202,7 @@ check(not any(p.endswith("-dev") or p in ("build-essential", "cmake", "gcc", "cl
 
 def needed_packages():
     """Debian packages holding the shared libraries that the binaries link directly."""
-    pkgs, unknown = set(), []
+    libs, unknown = {}, []
     for prog in ("mdw-coordinator", "mdw-worker", "mdwctl", "bedrock-fake"):
         exe = os.path.join(BUILD, prog)
         needed = re.findall(r"\(NEEDED\).*\[(.+?)\]",
@@ -210,19 +210,24 @@ def needed_packages():
         ldd = dict(re.findall(r"^\s*(\S+) => (\S+)", subprocess.run(["ldd", exe], capture_output=True,
                                                                     text=True).stdout, re.M))
         for lib in needed:
-            p = ldd.get(lib)
-            if not p:
-                unknown.append(lib)
-                continue
-            real = os.path.realpath(p)
-            cands = {real, p, re.sub(r"^/usr", "", real), re.sub(r"^/usr", "", p)}
-            for c in cands:
-                r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
-                if r.returncode == 0:
-                    pkgs.add(r.stdout.split(":")[0])
-                    break
+            if lib in ldd:
+                libs[lib] = ldd[lib]
             else:
                 unknown.append(lib)
+    # dpkg knows a file by the path its package ships (/lib or /usr/lib: usrmerge)
+    cands = {}
+    for lib, p in libs.items():
+        real = os.path.realpath(p)
+        for c in {p, real, re.sub(r"^/usr", "", p), re.sub(r"^/usr", "", real)}:
+            cands[c] = lib
+    out = subprocess.run(["dpkg", "-S", *sorted(cands)], capture_output=True, text=True).stdout
+    pkgs, found = set(), set()
+    for line in out.splitlines():
+        pkg, _, f = line.partition(": ")
+        if f in cands:
+            pkgs.add(pkg.split(":")[0])
+            found.add(cands[f])
+    unknown += sorted(set(libs) - found)
     return pkgs, unknown
 
 
@@ -266,7 +271,7 @@ check(git_ignored(".env") and not git_ignored(".env.example"), ".env is git-igno
       ".env must be git-ignored and .env.example not")
 
 with open(COMPOSE_CONFIG) as f:
-    compose = yaml.safe_load(f)
+    compose = yaml.safe_load(f) or {}
 svcs = compose.get("services", {})
 check(set(svcs) == {"legacy-db", "legacy-init", "target-db", "redis", "coordinator", "worker", "bedrock-fake"},
       f"compose services: {', '.join(sorted(svcs))}", f"compose services are {sorted(svcs)}")
@@ -364,7 +369,7 @@ check(env_of("coordinator").get("MDW_METRICS_ADDR", "").startswith("0.0.0.0:"),
       "coordinator: MDW_METRICS_ADDR is not 0.0.0.0:PORT")
 
 raw = read("docker-compose.yml")
-secret_pat = re.compile(r'(password=|_PASSWORD:\s*|"--requirepass",\s*"|REDISCLI_AUTH:\s*|redis://:)')
+secret_pat = re.compile(r'(password=|^\s*[A-Z_]*PASSWORD:\s*|"--requirepass",\s*"|^\s*REDISCLI_AUTH:\s*|redis://:)')
 literal = []
 for line in raw.splitlines():
     if line.strip().startswith("#"):

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh" "$1" embeddings
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
+thin_projects
 export MDW_POLL_MS=100
 
 "$BUILD/bedrock-fake" --port 0 --ready-file "$LOGS/fake.port" --quiet >"$LOGS/fake.log" 2>&1 &

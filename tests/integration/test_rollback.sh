@@ -41,7 +41,12 @@ pre_rows() { # a digest of the rows that existed before the migration
   tq "SELECT md5((SELECT string_agg(t::text, '|' ORDER BY id) FROM practices t WHERE mdw_run_id IS NULL) ||
       (SELECT string_agg(t::text, '|' ORDER BY id) FROM profiles t WHERE mdw_run_id IS NULL))"
 }
-rollback() { "$BUILD/mdwctl" rollback "$@" >"$LOGS/rollback.out" 2>"$LOGS/rollback.err"; }
+rollback() { # mdwctl rollback ARGS, output in rollback.out and .err
+  local t0=$SECONDS rc=0
+  "$BUILD/mdwctl" rollback "$@" >"$LOGS/rollback.out" 2>"$LOGS/rollback.err" || rc=$?
+  echo "rollback $* took $((SECONDS - t0))s (exit $rc)" >>"$LOGS/timing.txt"
+  return $rc
+}
 restore_count() { # dump table: rows of TABLE after pg_restore of DUMP into an empty database
   psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $RESTORE_DB WITH (FORCE)" \
     -c "CREATE DATABASE $RESTORE_DB" >/dev/null
@@ -149,7 +154,7 @@ jids=$(tq "SELECT string_agg(legacy_id::text, ',') FROM (SELECT legacy_id FROM p
 maxp=$(lq "SELECT max(id) FROM dispatch_patient")
 lq "INSERT INTO dispatch_patient SELECT $maxp + row_number() OVER (ORDER BY id), doctor_id, office_id, first_name,
   last_name, birthdate, sex, status, archived, suspended, now(), now() FROM dispatch_patient WHERE id IN ($pids)"
-lq "INSERT INTO dispatch_project SELECT max_id + k, gen_random_uuid(), CASE WHEN k <= 200 THEN $maxp + k ELSE patient_id
+lq "INSERT INTO dispatch_project SELECT max_id + k, gen_random_uuid(), CASE WHEN k <= 200 THEN $maxp + 1 + (k - 1) % 100 ELSE patient_id
   END, creator_id, name, type, status, size, notes, now(), now()
   FROM (SELECT *, row_number() OVER (ORDER BY id) k, (SELECT max(id) FROM dispatch_project) max_id
         FROM dispatch_project WHERE id IN ($jids)) p"
