@@ -178,6 +178,25 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		} else {
 			up = 0;
 		}
+		mdwq_key(key, sizeof key, run, "embed", NULL);
+		if (up && (rep = rds_cmd(r, "HGETALL %s", key))) {
+			static const char *const outcomes[] = {"ok", "throttled", "failed"};
+			long long v[4] = {0, 0, 0, 0};
+			for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2)
+				for (int k = 0; k < 4; k++)
+					if (!strcmp(rep->element[i]->str, k < 3 ? outcomes[k] : "limiter_waits"))
+						v[k] = strtoll(rep->element[i + 1]->str, NULL, 10);
+			freeReplyObject(rep);
+			sb_printf(&b, "# HELP mdw_embed_requests_total Embedding provider requests by outcome.\n"
+				      "# TYPE mdw_embed_requests_total counter\n");
+			for (int k = 0; k < 3; k++)
+				sb_printf(&b, "mdw_embed_requests_total{outcome=\"%s\"} %lld\n", outcomes[k], v[k]);
+			sb_printf(&b, "# HELP mdw_ratelimit_waits_total Times a worker waited for the shared rate limiter.\n"
+				      "# TYPE mdw_ratelimit_waits_total counter\nmdw_ratelimit_waits_total %lld\n",
+				  v[3]);
+		} else {
+			up = 0;
+		}
 		sb_printf(&b, "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
 			      "# TYPE mdw_workers_live gauge\nmdw_workers_live %lld\n",
 			  live);

@@ -62,6 +62,8 @@ static const struct cfg_entry cfg_table[] = {
 	 "entities per embedding chunk"},
 	{"MDW_EMBED_CONCURRENCY", "embed-concurrency", CFG_INT, "16", 1, 1024, NULL, OFF(embed_concurrency), W,
 	 "embedding requests in flight per worker"},
+	{"MDW_EMBED_IDENTIFIERS", "embed-identifiers", CFG_BOOL, "0", 0, 1, NULL, OFF(embed_identifiers), W,
+	 "add the patient's name and birth year to patient texts (off: clinical content only, the minimum necessary)"},
 	{"MDW_RATE_RPM", "rate-rpm", CFG_INT, "6000", 1, 100000000, NULL, OFF(rate_rpm), C | W,
 	 "cluster-wide embedding requests per minute"},
 	{"MDW_RATE_TPM", "rate-tpm", CFG_INT, "300000", 1, 1000000000, NULL, OFF(rate_tpm), C | W,

@@ -33,6 +33,7 @@ struct chunk_ctx {
 	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
 	int embed_slice; /* embeddings stored every this many answers */
+	int embed_identifiers; /* patient texts carry name and birth year */
 	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);

@@ -56,14 +56,15 @@ int provider_embed(struct provider *p, struct embed_item *items, int n, char *er
 	return PROVIDER_OK;
 }
 
-void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed)
+void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed,
+		     long long *waits)
 {
 	if (!p->local) {
-		http_provider_counts(p->http, ok, throttled, failed);
+		http_provider_counts(p->http, ok, throttled, failed, waits);
 		return;
 	}
 	*ok = p->ok;
-	*throttled = *failed = 0;
+	*throttled = *failed = *waits = 0;
 }
 
 void provider_close(struct provider *p)

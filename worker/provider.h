@@ -41,8 +41,9 @@ const char *provider_model(const struct provider *p);
 /* Embed ITEMS[0..N). Returns PROVIDER_OK, or a failure with ERR (then no item counts as done). */
 int provider_embed(struct provider *p, struct embed_item *items, int n, char *err, size_t errlen);
 
-/* Requests made, by outcome, since open (for logs and metrics). */
-void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed);
+/* Requests made, by outcome, and rate-limiter waits, since open (for logs and metrics). */
+void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed,
+		     long long *waits);
 
 void provider_close(struct provider *p);
 

@@ -85,7 +85,7 @@ struct http_provider {
 	int failure; /* PROVIDER_* of the batch */
 	char err[512];
 	struct mdw_backoff bo;
-	long long ok, throttled, failed;
+	long long ok, throttled, failed, waits;
 };
 
 static void pump(struct http_provider *h);
@@ -450,6 +450,7 @@ static void pump(struct http_provider *h)
 			break;
 		}
 		if (wait_ms > 0) {
+			h->waits++;
 			h->waiting = 1;
 			ev_timer_set(&h->wait_timer, wait_ms / 1000.0, 0.);
 			ev_timer_start(h->loop, &h->wait_timer);
@@ -602,11 +603,13 @@ const char *http_provider_model(const struct http_provider *h)
 	return h->model;
 }
 
-void http_provider_counts(const struct http_provider *h, long long *ok, long long *throttled, long long *failed)
+void http_provider_counts(const struct http_provider *h, long long *ok, long long *throttled, long long *failed,
+			  long long *waits)
 {
 	*ok = h->ok;
 	*throttled = h->throttled;
 	*failed = h->failed;
+	*waits = h->waits;
 }
 
 void http_provider_close(struct http_provider *h)

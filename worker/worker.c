@@ -209,6 +209,27 @@ static void ledger_error(struct worker *w, const struct mdw_chunk *c, char *out,
 	PQclear(r);
 }
 
+/*
+ * Add this worker's embedding request counts since the last call to the
+ * run's hash mdw:{RUN}:embed (read by the coordinator's /metrics).
+ */
+static void publish_embed_counts(struct worker *w)
+{
+	long long now[4], *last = w->embed_published;
+	static const char *const names[4] = {"ok", "throttled", "failed", "limiter_waits"};
+	char key[128];
+
+	provider_counts(w->provider, &now[0], &now[1], &now[2], &now[3]);
+	mdwq_key(key, sizeof key, w->run, "embed", NULL);
+	for (int i = 0; i < 4; i++)
+		if (now[i] > last[i]) {
+			redisReply *rep = rds_cmd(&w->r, "HINCRBY %s %s %lld", key, names[i], now[i] - last[i]);
+			if (rep && rep->type == REDIS_REPLY_INTEGER)
+				last[i] = now[i];
+			freeReplyObject(rep);
+		}
+}
+
 /* Handle one entry of PHASE's stream. */
 static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
 {
@@ -266,13 +287,15 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 	for (;;) {
 		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
 					.redis = &w->r, .lease_ms = w->cfg.lease_ms,
-					.embed_slice = (int)w->cfg.embed_concurrency * 2};
+					.embed_slice = (int)w->cfg.embed_concurrency * 2,
+					.embed_identifiers = w->cfg.embed_identifiers};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		enum chunk_result res;
 
 		if (c.phase == MDW_PH_EMBEDDINGS && (!w->provider || w->provider_run != w->run)) {
 			provider_close(w->provider);
+			memset(w->embed_published, 0, sizeof w->embed_published);
 			w->provider = provider_open(&w->cfg, w->loop, &w->r, w->run, why, sizeof why);
 			w->provider_run = w->run;
 			if (!w->provider) {
@@ -356,6 +379,8 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			}
 		}
 	}
+	if (w->provider)
+		publish_embed_counts(w);
 	w->busy = 0;
 	heartbeat(w);
 }

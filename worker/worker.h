@@ -35,6 +35,7 @@ struct worker {
 	double last_autoclaim, last_run_check;
 	struct provider *provider; /* opened at the first embeddings chunk of a run */
 	int64_t provider_run;
+	long long embed_published[4]; /* request counts already added to mdw:{RUN}:embed */
 	long long chunks_done;
 };
 

@@ -145,7 +145,7 @@ for i in 1 2; do
 done
 wait_for 60 "the coordinator's health check" 'health coordinator $COORD'
 ok "coordinator healthy: $(health coordinator "$COORD")"
-health coordinator "$COORD" MDW_METRICS_TOKEN=wrong >/dev/null && fail "the health check passes with a wrong metrics token"
+health coordinator "$COORD" MDW_METRICS_TOKEN=wrong >/dev/null 2>&1 && fail "the health check passes with a wrong metrics token"
 ok "coordinator health check fails with a wrong metrics token"
 for p in "${WORKERS[@]}"; do health worker "$p" >/dev/null || fail "worker $p unhealthy"; done
 ok "both workers healthy"

@@ -37,6 +37,7 @@ struct mdw_config {
 	char *embed_model;
 	long long embed_batch;
 	long long embed_concurrency;
+	int embed_identifiers;
 	long long rate_rpm;
 	long long rate_tpm;
 	char *bedrock_endpoint;

@@ -6,6 +6,9 @@
  *   mdw:{RUN}:dead        dead letters (phase, id, desc, body, error, deliveries)
  *   mdw:{RUN}:workers     hash: worker id -> "unix_ms phase#chunk" or "unix_ms idle"
  *   mdw:{RUN}:phase:PHASE hash mirroring the phase's progress
+ *   mdw:{RUN}:embed       hash: embedding requests by outcome, limiter waits (all workers)
+ *   mdw:{RUN}:rate        the shared rate limiter's state (ratelimit.h)
+ *   mdw:{RUN}:embedding:HASH  a text being embedded, claimed by one worker for the lease
  *   mdw:current-run, mdw:lock:coordinator
  *
  * An acknowledged entry is also deleted, so a stream holds exactly the
