@@ -163,6 +163,7 @@ static int run_dump(struct coord *c, const char *path, char *const *argv, char *
 	if (pid == 0) {
 		/* the child: only async-signal-safe calls until exec */
 		int devnull = open("/dev/null", O_RDWR);
+		umask(077); /* the dump holds patient data: owner only */
 		if (devnull >= 0) {
 			dup2(devnull, 0);
 			dup2(devnull, 1);

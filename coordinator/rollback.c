@@ -204,7 +204,7 @@ static void names_array(unsigned mask, char *buf, size_t len)
 		snprintf(buf + o, len - o, "}");
 }
 
-/* Refuse while a dependent outside the rollback has rows from the migration, or a phase is in flight. */
+/* Refuse while a dependent has rows from the migration (unless cascading), or it or the phase is in flight. */
 static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 {
 	unsigned deps = rollback_dependents(phase);
@@ -251,7 +251,8 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 	}
 	if (x->o->cascade)
 		*set |= deps;
-	names_array(*set, names, sizeof names);
+	/* a dependent in flight could reference the rows meanwhile, cascading or not */
+	names_array(*set | deps, names, sizeof names);
 	if (!(r = rbq(x,
 		      "SELECT phase, run_id, status FROM mdw.run_phases WHERE phase = ANY($1::text[]) "
 		      "AND status IN ('planning', 'running', 'validating') ORDER BY run_id DESC LIMIT 1",

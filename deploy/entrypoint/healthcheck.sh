@@ -15,6 +15,19 @@
 # process; the local test points it at the process it started).
 # Exit 0 healthy, 1 unhealthy, with one line saying why.
 set -uo pipefail
+
+# Internal: --http-get HOST PORT PATH, the request of http_get below.
+if [ "${1:-}" = --http-get ]; then
+  exec 3<>"/dev/tcp/$2/$3" || exit 1
+  auth=
+  if [ -n "${MDW_HC_TOKEN:-}" ]; then auth="Authorization: Bearer $MDW_HC_TOKEN"$'\r\n'; fi
+  printf 'GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n' "$4" "$2" "$auth" >&3
+  IFS= read -r status <&3 || exit 1
+  case "$status" in "HTTP/1."?" 200"*) exit 0 ;; esac
+  echo "${status%$'\r'}" >&2
+  exit 1
+fi
+
 pid=${MDW_HEALTH_PID:-1}
 
 unhealthy() { echo "unhealthy: $*"; exit 1; }
@@ -37,18 +50,10 @@ flag() {
   return 1
 }
 
-# http_get HOST PORT PATH [TOKEN]: exit 0 when the answer's status is 200.
+# http_get HOST PORT PATH [TOKEN]: exit 0 when the answer's status is 200
+# (the request runs in a copy of this script, under a 5 s timeout).
 http_get() {
-  local host=$1 port=$2 path=$3 token=${4:-}
-  MDW_HC_TOKEN=$token timeout 5 bash -c '
-    exec 3<>"/dev/tcp/$0/$1" || exit 1
-    auth=
-    if [ -n "$MDW_HC_TOKEN" ]; then auth="Authorization: Bearer $MDW_HC_TOKEN"$'"'"'\r\n'"'"'; fi
-    printf "GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n" "$2" "$0" "$auth" >&3
-    IFS= read -r status <&3 || exit 1
-    case "$status" in "HTTP/1."?" 200"*) exit 0 ;; esac
-    echo "${status%$'"'"'\r'"'"'}" >&2
-    exit 1' "$host" "$port" "$path"
+  MDW_HC_TOKEN=${4:-} timeout 5 "${BASH_SOURCE[0]}" --http-get "$1" "$2" "$3"
 }
 
 # A listen address as the place to connect to: a wildcard or empty address

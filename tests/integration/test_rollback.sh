@@ -26,7 +26,7 @@ migrate() { # log-name [coordinator args]: a run with two workers; fails the tes
   local name=$1; shift
   start_worker "$name-w1" --exit-when-done >/dev/null
   start_worker "$name-w2" --exit-when-done >/dev/null
-  "$BUILD/mdw-coordinator" --new-run --phases "$RELATIONAL" --backup-dir "$BACKUPS" "$@" 2>"$LOGS/coordinator-$name.log" \
+  "$BUILD/mdw-coordinator" --new-run --phases "$RELATIONAL" "$@" 2>"$LOGS/coordinator-$name.log" \
     && rc=0 || rc=$?
   assert_eq "$name: coordinator exit code" 0 "$rc"
   RUN=$(last_run)
@@ -75,7 +75,7 @@ pre=$(pre_rows)
 ok "before the migration: $pre_practices practices, $pre_profiles profiles"
 
 # ---- run 1, with a backup before each phase
-migrate run1
+migrate run1 --backup-dir "$BACKUPS"
 c1=$(counts)
 i1=$(inserted "$RUN")
 assert_eq "practices that existed count as existing" "$pre_practices" \
@@ -92,12 +92,14 @@ assert_eq "restored pre-phase practices" "$pre_practices" "$(restore_count "$BAC
 assert_eq "restored pre-phase profiles" "$pre_profiles" "$(restore_count "$BACKUPS/1/01-profiles.dump" profiles)"
 assert_eq "restored pre-phase cases" 0 "$(restore_count "$BACKUPS/1/03-cases.dump" cases)"
 # a failed backup stops the phase before it writes, and the run fails
-"$BUILD/mdw-coordinator" --new-run --phases practices --backup-dir /dev/null/nowhere 2>"$LOGS/coordinator-nobackup.log" \
-  && rc=0 || rc=$?
+"$BUILD/mdw-coordinator" --new-run --phases practices --backup-dir "$BACKUPS" --pg-dump false \
+  2>"$LOGS/coordinator-nobackup.log" && rc=0 || rc=$?
 assert_eq "coordinator exit code when the backup fails" 1 "$rc"
 run=$(last_run)
 assert_eq "phases planned after a failed backup" 0 "$(tq "SELECT count(*) FROM mdw.run_phases WHERE run_id = $run")"
-tq "SELECT summary FROM mdw.runs WHERE id = $run" | grep -q 'nowhere' || fail "the run's summary does not say why"
+tq "SELECT summary FROM mdw.runs WHERE id = $run" | grep -q 'false exited with status 1' \
+  || fail "the run's summary does not say why: $(tq "SELECT summary FROM mdw.runs WHERE id = $run")"
+assert_eq "files left by the failed backup" 0 "$(ls "$BACKUPS/$run" | wc -l)"
 ok "a failed backup stops the phase before it writes"
 
 # ---- rollback of projects: projects gone, cases stay
@@ -162,7 +164,7 @@ lq "INSERT INTO dispatch_project SELECT max_id + k, gen_random_uuid(), CASE WHEN
 lq "UPDATE dispatch_patient SET updated_at = now(), first_name = 'Changed' WHERE id IN (SELECT id FROM dispatch_patient
   WHERE id IN ($pids) ORDER BY id LIMIT 5)"
 before=$(tq "SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM patients t")
-migrate run3 --incremental
+migrate run3 --incremental --backup-dir "$BACKUPS"
 assert_eq "rows inserted by the incremental run" "cases=1000 patients=100 projects=1000" "$(inserted "$RUN")"
 assert_eq "the incremental run's source rows" "cases=1000 projects=1000" "$(tq "SELECT string_agg(phase || '=' ||
   source_rows, ' ' ORDER BY phase) FROM mdw.run_phases WHERE run_id = $RUN AND source_rows > 0 AND phase <> 'patients'")"
