@@ -52,10 +52,16 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 	char err[1024], token[160], holder[256], host[128] = "mdwctl";
 	int locked = 0, rc = 1, rb;
 
-	(void)argv;
 	if (argc > 0 || !ph) {
+		unsigned mask;
+		if (argc > 0)
+			snprintf(err, sizeof err, "unexpected argument \"%s\"", argv[0]);
+		else if (!cfg->phase[0])
+			snprintf(err, sizeof err, "--phase is required");
+		else if (mdw_phase_parse_list(cfg->phase, &mask, err, sizeof err) == 0)
+			snprintf(err, sizeof err, "--phase takes one phase");
 		fprintf(stderr, "mdwctl rollback: %s\nusage: mdwctl rollback --phase P [--run R] [--cascade] [--dry-run]\n",
-			argc > 0 ? "unexpected argument" : cfg->phase[0] ? "unknown phase" : "--phase is required");
+			err);
 		return 2;
 	}
 	if (!(c = ctl_target(cfg)))
