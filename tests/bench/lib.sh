@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Shared by tests/bench/run and tests/bench/profile: small helpers, the COPY
+# proxy's pipes, the phase timeline of a mdw-migrate run. Source it; it
+# defines functions and PROXY only.
+
+now() { date +%s.%N; }
+tod() { date -u +%H:%M:%S.%N; } # time of day, as the logs' timestamps
+calc() { awk "BEGIN { printf \"%s\", ($1) }"; }
+# peak RSS in MB and CPU seconds (user + system, summed over files) from /usr/bin/time -v files
+rss_mb() { awk -F': ' '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$1"; }
+cpu_s() { awk -F': ' '/User time/ { u += $2 } /System time/ { s += $2 } END { printf "%.2f", u + s }' "$@"; }
+# the sum of the chunks' own durations (ms= of "chunk done") in worker logs, in seconds
+chunk_seconds() { cat "$@" | awk '/msg="chunk done"/ && match($0, / ms=[0-9]+/) { s += substr($0, RSTART + 4, RLENGTH - 4) } END { printf "%.2f", s / 1000 }'; }
+
+# Per phase: the legacy rows moved as they are (the phase's source columns) and
+# the columns of the target table that receive them.
+PROXY=(
+  "practices|SELECT id, name, address, apt, city, state, zip, country, phone, email, is_active, created_at FROM dispatch_office|legacy_id, name, address, apt, city, state, zip, country, phone, email, is_active, created_at"
+  "profiles|SELECT id, email, first_name, last_name, is_active, last_login, date_joined FROM auth_user|legacy_id, email, first_name, last_name, is_active, last_login, joined_at"
+  "patients|SELECT id, office_id, doctor_id, first_name, last_name, birthdate, sex, status, archived, suspended, created_at, updated_at FROM dispatch_patient|legacy_id, practice_id, profile_id, first_name, last_name, birthdate, sex, status, is_archived, is_suspended, created_at, updated_at"
+  "cases|SELECT id, patient_id, name, type, status, notes, created_at, updated_at FROM dispatch_project|legacy_project_id, patient_id, title, case_type, status, clinical_notes, created_at, updated_at"
+  "projects|SELECT id, uid, creator_id, name, type, size, created_at, updated_at FROM dispatch_project|legacy_id, uid, creator_id, name, asset_type, file_size_bytes, created_at, updated_at"
+  "practice_members|SELECT id, office_id, user_id FROM dispatch_office_doctors|legacy_id, practice_id, profile_id"
+  "case_states|SELECT id, project_id, status, actor_id, changed_at, note FROM dispatch_state|legacy_id, case_id, state, changed_by, created_at, note"
+  "workflow_templates|SELECT id, office_id, name, steps, is_active, created_at FROM dispatch_template|legacy_id, practice_id, name, steps, is_active, created_at"
+)
+
+# Run the proxy's eight pipes one after the other, from database $1 into
+# bench_proxy.* of database $2 (created by proxy_tables). Prints each pipe's seconds.
+proxy_tables() { # target-db
+  local e
+  psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE SCHEMA bench_proxy" >/dev/null
+  for e in "${PROXY[@]}"; do
+    psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE TABLE bench_proxy.${e%%|*} AS SELECT * FROM public.${e%%|*} WITH NO DATA" >/dev/null
+  done
+  # jsonb would parse (check) the steps: moved as text
+  psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "ALTER TABLE bench_proxy.workflow_templates ALTER steps TYPE text" >/dev/null
+}
+proxy_pipes() { # source-db target-db
+  local e name sel cols t0
+  for e in "${PROXY[@]}"; do
+    name=${e%%|*} sel=${e#*|} cols=${sel#*|} sel=${sel%%|*}
+    t0=$(now)
+    psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "COPY ($sel) TO STDOUT" |
+      psql -X -q -v ON_ERROR_STOP=1 -d "$2" -c "COPY bench_proxy.$name ($cols) FROM STDIN"
+    printf '%s %.2f\n' "$name" "$(calc "$(now) - $t0")"
+  done
+}
+
+# Per phase, seconds after the start: planned, first chunk started, last chunk done, complete.
+timeline() { # prefix: logs PREFIX-coordinator.log, PREFIX-worker*.log, PREFIX.t0 (start, as tod)
+  local p=$1
+  cat "$p-coordinator.log" "$p"-worker*.log | awk -v t0="$(cat "$p.t0")" '
+    function sec(ts,  a) { split(ts, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+    function rel(x,  d) { d = x - sec(t0); if (d < -43200) d += 86400; return d }
+    {
+      if (!match($0, /ts=[^ ]+/)) next
+      ts = substr($0, RSTART + 14, 12); t = rel(sec(ts))
+      ph = ""; if (match($0, / phase=[a-z_]+/)) ph = substr($0, RSTART + 7, RLENGTH - 7)
+      if ($0 ~ /msg="new run"/) start = t
+      if ($0 ~ /msg="run complete"/) end = t
+      if (ph == "") next
+      if ($0 ~ /msg="phase planned"/) planned[ph] = t
+      if ($0 ~ /msg="phase complete"/) done[ph] = t
+      if ($0 ~ /msg="chunk done"/) {
+        ms = 0; if (match($0, / ms=[0-9]+/)) ms = substr($0, RSTART + 4, RLENGTH - 4) / 1000
+        if (!(ph in first) || t - ms < first[ph]) first[ph] = t - ms
+        if (!(ph in last) || t > last[ph]) last[ph] = t
+        busy[ph] += ms; chunks[ph]++; total += ms
+      }
+    }
+    END {
+      printf "run opened at %.2f s, complete at %.2f s; chunk-seconds (all workers) %.2f\n", start, end, total
+      printf "%-20s %8s %8s %8s %8s %7s %9s\n", "phase", "planned", "1st start", "last done", "complete", "chunks", "chunk-s"
+      n = split("practices profiles patients cases projects practice_members case_states workflow_templates", o, " ")
+      for (i = 1; i <= n; i++) if (o[i] in planned)
+        printf "%-20s %8.2f %8.2f %8.2f %8.2f %7d %9.2f\n", o[i], planned[o[i]], first[o[i]], last[o[i]], done[o[i]], chunks[o[i]], busy[o[i]]
+    }'
+}
