@@ -151,7 +151,7 @@ for p in "${WORKERS[@]}"; do health worker "$p" >/dev/null || fail "worker $p un
 ok "both workers healthy"
 
 # `docker compose up` again mid-run (e.g. to scale) re-runs legacy-init: it must not touch the data
-wait_for 60 "a phase running" 'ctl status --json | grep -q "\"state\":\"running\""'
+wait_for 60 "a phase running" 'ctl status --json | grep "\"state\":\"running\"" >/dev/null'
 oid=$(lq "SELECT 'dispatch_patient'::regclass::oid")
 (svc legacy-init) >"$LOGS/legacy-init-2.log" 2>&1 || fail "legacy-init mid-run: $(tail -n 3 "$LOGS/legacy-init-2.log")"
 grep -q 'a run is in progress' "$LOGS/legacy-init-2.log" || fail "legacy-init mid-run did not notice the run"

@@ -48,7 +48,7 @@ start_coord
 
 # the poison message was dead-lettered with its reason (before Redis loses it)
 wait_for 20 "the dead letter" 'test "$(rcli XLEN "mdw:{1}:dead")" = 1'
-rcli XRANGE 'mdw:{1}:dead' - + | grep -q 'undecodable body' || fail "the poison message's reason is missing"
+rcli XRANGE 'mdw:{1}:dead' - + | grep 'undecodable body' >/dev/null || fail "the poison message's reason is missing"
 ok "poison message dead-lettered with its reason"
 
 # 3. Redis loses everything

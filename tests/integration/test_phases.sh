@@ -45,9 +45,10 @@ for f in patients:invalid_sex patients:invalid_birthdate projects:negative_size;
   ok "${f%%:*}: $c flagged ${f#*:}"
 done
 # a rejected parent's children name it in their detail
-tq "SELECT detail FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'" | grep -q 'was rejected' \
-  || fail "no orphan detail names a rejected parent"
-ok "orphan details name rejected parents"
+c=$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'
+  AND detail LIKE 'doctor % was rejected (%)'")
+[ "$c" -gt 0 ] || fail "no orphan detail names a rejected parent"
+ok "orphan details name rejected parents: $c"
 # merged users still resolve: patients of a merged user point at the profile it was merged into
 merged_ids=$(tq "SELECT string_agg(legacy_id::text, ',') FROM mdw.merges WHERE phase = 'profiles'")
 pairs=$(lq "SELECT string_agg(format('(%s,%s)', id, doctor_id), ',') FROM dispatch_patient WHERE doctor_id IN ($merged_ids)")

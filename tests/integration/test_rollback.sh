@@ -97,7 +97,7 @@ assert_eq "restored pre-phase cases" 0 "$(restore_count "$BACKUPS/1/03-cases.dum
 assert_eq "coordinator exit code when the backup fails" 1 "$rc"
 run=$(last_run)
 assert_eq "phases planned after a failed backup" 0 "$(tq "SELECT count(*) FROM mdw.run_phases WHERE run_id = $run")"
-tq "SELECT summary FROM mdw.runs WHERE id = $run" | grep -q 'false exited with status 1' \
+tq "SELECT summary FROM mdw.runs WHERE id = $run" | grep 'false exited with status 1' >/dev/null \
   || fail "the run's summary does not say why: $(tq "SELECT summary FROM mdw.runs WHERE id = $run")"
 assert_eq "files left by the failed backup" 0 "$(ls "$BACKUPS/$run" | wc -l)"
 ok "a failed backup stops the phase before it writes"
