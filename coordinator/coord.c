@@ -259,6 +259,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 		if (mdwq_enqueue(&c->r, &ch) < 0)
 			goto queued_later;
 	}
+	mdwq_wake_workers(&c->r, plan.n);
 	rc = 0;
 	goto out;
 queued_later:
@@ -547,7 +548,13 @@ int coord_main(struct coord *c)
 			continue;
 		}
 		mdw_backoff_reset(&bo);
-		mdw_sleep_ms(c->cfg.poll_ms, &coord_stop);
+		{
+			/* until a worker acknowledges a chunk (or poll_ms passes) */
+			char key[128];
+			mdwq_key(key, sizeof key, c->run, "events", NULL);
+			if (mdwq_wait(&c->r, key, c->cfg.poll_ms, 1) < 0)
+				mdw_sleep_ms(c->cfg.poll_ms, &coord_stop);
+		}
 	}
 	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
 	code = 130;

@@ -156,6 +156,7 @@ int ctl_retry_dead(struct mdw_config *cfg, int argc, char **argv)
 		freeReplyObject(rds_cmd(&r, "XDEL %s %s", key, id));
 		retried++;
 	}
+	mdwq_wake_workers(&r, retried);
 	printf("re-enqueued %d dead chunks (%d undecodable dead letters left in place); start the coordinator to "
 	       "resume the run\n",
 	       retried, skipped);

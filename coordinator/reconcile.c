@@ -58,6 +58,7 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 			goto out;
 		requeued++;
 	}
+	mdwq_wake_workers(&c->r, requeued);
 	if (requeued)
 		mdw_info("run=%" PRId64 " phase=%s msg=\"re-enqueued chunks missing from the queue\" chunks=%d", c->run,
 			 name, requeued);

@@ -10,7 +10,10 @@
  *      for an incremental run, within the id ranges of its chunks;
  *   4. the checks in the table below, each a query that must return 0:
  *      references that the schema cannot declare, and keys that must be
- *      unique (the operators' COUNT(DISTINCT ...)).
+ *      unique (the operators' COUNT(DISTINCT ...));
+ *   5. every declared foreign key of the phase's tables resolves, counted
+ *      set-based (mdw.dangling_refs): the workers may have loaded with the
+ *      per-row FK triggers off (MDW_FK_CHECKS=phase).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 
 #include "coord.h"
 #include "mdw/pgx.h"
+#include "rollback.h"
 
 struct check {
 	enum mdw_phase_id phase;
@@ -39,11 +43,9 @@ static const struct check checks[] = {
 	 "p.practice_id"},
 	{MDW_PH_CASES, "case numbers are unique and derived from the legacy project",
 	 "SELECT count(*) FROM cases WHERE case_number <> format('C-%s', lpad(legacy_project_id::text, 10, '0'))"},
-	{MDW_PH_PROJECTS, "a project's practice is its case's practice",
-	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE pr.practice_id IS DISTINCT FROM "
-	 "c.practice_id"},
-	{MDW_PH_PROJECTS, "a project belongs to the case of the same legacy project",
-	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id"},
+	{MDW_PH_PROJECTS, "a project belongs to the case of the same legacy project, in the case's practice",
+	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id "
+	 "OR pr.practice_id IS DISTINCT FROM c.practice_id"},
 	{MDW_PH_PRACTICE_MEMBERS, "(practice, profile) pairs are unique",
 	 "SELECT count(*) - count(DISTINCT (practice_id, profile_id)) FROM practice_members"},
 	{MDW_PH_CASE_STATES, "(case, time) pairs are unique",
@@ -113,7 +115,37 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 	return 1;
 }
 
-/* Checks 2-4. Returns 1, 0 (WHY), -1. */
+/* Check 5 for each table PHASE writes. Returns 1, 0 (WHY), -1; *NFK gets the count of keys checked. */
+static int check_foreign_keys(PGconn *tgt, enum mdw_phase_id phase, int *nfk, char *why, size_t whylen)
+{
+	const char *const *tables = rollback_tables(phase);
+	char err[512];
+
+	*nfk = 0;
+	for (int i = 0; i < 3 && tables[i]; i++) {
+		const char *p[1] = {tables[i]};
+		PGresult *r = pgx_query(tgt, "SELECT constraint_name, parent::text, dangling FROM mdw.dangling_refs($1::regclass)",
+					1, p, err, sizeof err, NULL);
+		if (!r) {
+			snprintf(why, whylen, "cannot check the foreign keys of %s: %s", tables[i], err);
+			return -1;
+		}
+		for (int k = 0; k < PQntuples(r); k++) {
+			long long n = strtoll(PQgetvalue(r, k, 2), NULL, 10);
+			if (n) {
+				snprintf(why, whylen, "%lld %s rows reference no %s row (foreign key %s)", n, tables[i],
+					 PQgetvalue(r, k, 1), PQgetvalue(r, k, 0));
+				PQclear(r);
+				return 0;
+			}
+		}
+		*nfk += PQntuples(r);
+		PQclear(r);
+	}
+	return 1;
+}
+
+/* Checks 2-5. Returns 1, 0 (WHY), -1. */
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
 	char id[24], err[512], sql[1536];
@@ -121,6 +153,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	const char *t = mdw_phases[phase].target;
 	PGresult *r;
 	long long ins_ledger, ins_rows, rejected, merged, rows;
+	int nfk, fk;
 
 	snprintf(id, sizeof id, "%" PRId64, run);
 	/*
@@ -176,9 +209,11 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 			return 0;
 		}
 	}
+	if ((fk = check_foreign_keys(tgt, phase, &nfk, why, whylen)) != 1)
+		return fk;
 	snprintf(why, whylen, "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
-			      "rejected %lld - merged %lld; inserted %lld as counted",
-		 read, t, rows, rejected, merged, ins_rows);
+			      "rejected %lld - merged %lld; inserted %lld as counted; %d foreign keys resolve",
+		 read, t, rows, rejected, merged, ins_rows, nfk);
 	return 1;
 }
 

@@ -75,7 +75,10 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_REPORT_PATH", "report", CFG_STR, "migration_progress_report.md", 0, 0, NULL, OFF(report_path), C | K,
 	 "progress report path (a .json twin is written beside it)"},
 	{"MDW_POLL_MS", "poll-ms", CFG_INT, "500", 10, 60000, NULL, OFF(poll_ms), C | W,
-	 "how often the coordinator checks the ledger and an idle worker polls"},
+	 "longest wait between the coordinator's ledger checks and an idle worker's polls (queue events wake both at once)"},
+	{"MDW_FK_CHECKS", "fk-checks", CFG_ENUM, "phase", 0, 0, "phase|row", OFF(fk_checks), W,
+	 "phase: load with Postgres' per-row foreign-key triggers off (needs SET on session_replication_role; "
+	 "validation then checks every foreign key of the phase set-based); row: Postgres checks each row"},
 	{"MDW_METRICS_ADDR", "metrics-addr", CFG_STR, "", 0, 0, NULL, OFF(metrics_addr), C,
 	 "serve Prometheus /metrics on [address]:port (off when empty; address defaults to 127.0.0.1)"},
 	{"MDW_METRICS_TOKEN", "metrics-token", CFG_SECRET, "", 0, 0, NULL, OFF(metrics_token), C,

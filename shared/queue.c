@@ -59,9 +59,50 @@ int mdwq_ack(struct rds *r, int64_t run, const char *phase, const char *id)
 	char key[128];
 
 	mdwq_key(key, sizeof key, run, "q", phase);
-	if (check(r, rds_cmd(r, "XACK %s " MDWQ_GROUP " %s", key, id), "XACK") < 0)
+	if (check(r, rds_cmd(r, "XACK %s " MDWQ_GROUP " %s", key, id), "XACK") < 0 ||
+	    check(r, rds_cmd(r, "XDEL %s %s", key, id), "XDEL") < 0)
 		return -1;
-	return check(r, rds_cmd(r, "XDEL %s %s", key, id), "XDEL");
+	mdwq_key(key, sizeof key, run, "events", NULL);
+	freeReplyObject(rds_cmd(r, "LPUSH %s 1", key));
+	return 0;
+}
+
+void mdwq_wake_workers(struct rds *r, int n)
+{
+	const char *argv[2 + MDWQ_WAKE_MAX] = {"LPUSH", MDWQ_WAKE};
+
+	if (n <= 0)
+		return;
+	if (n > MDWQ_WAKE_MAX)
+		n = MDWQ_WAKE_MAX;
+	for (int i = 0; i < n; i++)
+		argv[2 + i] = "1";
+	freeReplyObject(rds_cmdv(r, 2 + n, argv, NULL));
+	freeReplyObject(rds_cmd(r, "LTRIM " MDWQ_WAKE " 0 %d", MDWQ_WAKE_MAX - 1));
+}
+
+int mdwq_wait(struct rds *r, const char *key, long ms, int drain)
+{
+	redisReply *rep;
+	int woke;
+
+	if (ms < 1)
+		ms = 1;
+	if (ms > 5000)
+		ms = 5000; /* well inside the connection's read timeout */
+	rep = rds_cmd(r, "BLPOP %s %ld.%03ld", key, ms / 1000, ms % 1000);
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->errstr, sizeof r->errstr, "BLPOP: %s", rep->str);
+		freeReplyObject(rep);
+		return -1;
+	}
+	woke = rep->type == REDIS_REPLY_ARRAY;
+	freeReplyObject(rep);
+	if (woke && drain)
+		freeReplyObject(rds_cmd(r, "DEL %s", key));
+	return woke;
 }
 
 int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase, const char *id, const char *desc,

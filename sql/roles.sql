@@ -9,7 +9,11 @@
 --                 SELECT/INSERT on the application tables (UPDATE only on the
 --                 embedding links, which follow a changed text), the mdw ledger
 --                 (update chunk rows, insert rejects and merges), temporary
---                 staging tables. No DDL, no DELETE, nothing else.
+--                 staging tables. No DDL, no DELETE, nothing else. And (Postgres
+--                 15+) SET on session_replication_role, so that a chunk can
+--                 load with the per-row FK triggers off (MDW_FK_CHECKS=phase;
+--                 the coordinator checks every foreign key set-based before
+--                 the phase completes). Without it, Postgres checks each row.
 --   mdw_readonly  mdwctl status/report/validate and dashboards: SELECT only.
 -- The coordinator applies the schema, so it runs as the target's owner.
 \set ON_ERROR_STOP on
@@ -36,3 +40,7 @@ GRANT SELECT, UPDATE (status, error) ON mdw.run_phases TO mdw_worker;
 GRANT SELECT, INSERT ON mdw.rejects, mdw.merges TO mdw_worker;
 GRANT USAGE ON SEQUENCE mdw.rejects_id_seq TO mdw_worker;
 GRANT SELECT ON ALL TABLES IN SCHEMA public, mdw TO mdw_readonly;
+-- Postgres 15+: lets the worker skip the per-row FK triggers in its own chunk
+-- transactions (SET LOCAL session_replication_role = replica).
+SELECT 'GRANT SET ON PARAMETER session_replication_role TO mdw_worker'
+ WHERE current_setting('server_version_num')::int >= 150000 \gexec

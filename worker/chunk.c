@@ -417,6 +417,16 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 		}
 		in_tx = 1;
 	}
+	/*
+	 * Foreign keys: every parent id this chunk writes comes from a join with
+	 * the parent table in this transaction, and the orphans were rejected
+	 * before; the coordinator's validation checks every foreign key of the
+	 * phase set-based (mdw.dangling_refs). So the per-row FK triggers, a
+	 * third of the server's CPU in a load, are skipped for this transaction.
+	 */
+	if (ctx->fk_by_phase &&
+	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
 
 	/* 2. read the source range */
 	p[0] = j.lo;

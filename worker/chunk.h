@@ -34,6 +34,7 @@ struct chunk_ctx {
 	long long lease_ms;
 	int embed_slice; /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
+	int fk_by_phase; /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
 	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);

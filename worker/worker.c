@@ -84,6 +84,31 @@ static void stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * MDW_FK_CHECKS=phase: can this role skip the per-row FK triggers
+ * (superuser, or GRANT SET ON PARAMETER session_replication_role)? Without
+ * the privilege Postgres checks each row, as with MDW_FK_CHECKS=row.
+ */
+static void probe_fk_mode(struct worker *w)
+{
+	int was = w->fk_by_phase;
+	char err[256];
+
+	w->fk_by_phase = 0;
+	if (strcmp(w->cfg.fk_checks, "phase") != 0)
+		return;
+	if (pgx_exec(w->tgt, "SET session_replication_role = replica", 0, NULL, err, sizeof err, NULL) < 0) {
+		if (was || !w->fk_warned)
+			mdw_warn("worker=%s msg=\"foreign keys checked row by row: the target role may not set "
+				 "session_replication_role (GRANT SET ON PARAMETER, see sql/roles.sql)\" error=\"%s\"",
+				 w->id, err);
+		w->fk_warned = 1;
+		return;
+	}
+	PQclear(PQexec(w->tgt, "RESET session_replication_role"));
+	w->fk_by_phase = 1;
+}
+
 static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *what)
 {
 	char err[512];
@@ -97,6 +122,8 @@ static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *w
 		mdw_warn("worker=%s msg=\"cannot connect to the %s database\" error=\"%s\"", w->id, what, err);
 		return -1;
 	}
+	if (c == &w->tgt)
+		probe_fk_mode(w);
 	return 0;
 }
 
@@ -288,7 +315,8 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
 					.redis = &w->r, .lease_ms = w->cfg.lease_ms,
 					.embed_slice = (int)w->cfg.embed_concurrency * 2,
-					.embed_identifiers = w->cfg.embed_identifiers};
+					.embed_identifiers = w->cfg.embed_identifiers,
+					.fk_by_phase = w->fk_by_phase};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		enum chunk_result res;
@@ -482,7 +510,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		}
 		if (rc == 0)
-			goto again;
+			goto idle;
 	}
 	rc = 0;
 	if (now_s() - w->last_autoclaim > w->cfg.lease_ms / 2000.0) {
@@ -498,11 +526,18 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		mdw_backoff_reset(&w->bo);
 		if (rc > 0)
 			next = 0; /* more work is likely: look again at once */
+		else
+			goto idle;
 	}
 	if (w->stopping) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
+	goto again;
+idle:
+	/* nothing to do: block until the coordinator queues chunks (or poll_ms) */
+	if (mdwq_wait(&w->r, MDWQ_WAKE, w->cfg.poll_ms, 0) >= 0)
+		next = 0;
 again:
 	ev_timer_set(t, next, 0.);
 	ev_timer_start(loop, t);

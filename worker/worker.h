@@ -37,6 +37,8 @@ struct worker {
 	int64_t provider_run;
 	long long embed_published[4]; /* request counts already added to mdw:{RUN}:embed */
 	long long chunks_done;
+	int fk_by_phase; /* the target role may skip per-row FK triggers (probed at connect) */
+	int fk_warned;
 };
 
 /* Set up W from its loaded config. -1 with ERR. */

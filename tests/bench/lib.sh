@@ -77,3 +77,45 @@ timeline() { # prefix: logs PREFIX-coordinator.log, PREFIX-worker*.log, PREFIX.t
         printf "%-20s %8.2f %8.2f %8.2f %8.2f %7d %9.2f\n", o[i], planned[o[i]], first[o[i]], last[o[i]], done[o[i]], chunks[o[i]], busy[o[i]]
     }'
 }
+
+# ------------------------------------------------------------------ private cluster
+# A private Postgres 15 cluster in DIR on 127.0.0.1:PORT, nobody else's load
+# on it (tests/bench/profile; tests/bench/run --server durable). MODE:
+#   fast     the test stack's settings (fsync, synchronous_commit and
+#            full_page_writes off) and autovacuum off: CPU accounting;
+#   durable  Postgres' own durability defaults (fsync, synchronous_commit,
+#            full_page_writes on), as a production warehouse runs: every
+#            commit waits for the disk.
+# Both: shared_buffers 256MB, max_wal_size 2GB. Needs root (initdb runs as
+# postgres). Dies (die) when the cluster cannot start.
+PGBIN=/usr/lib/postgresql/15/bin
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
+private_pg_up() { # dir port mode log
+  local dir=$1 port=$2 mode=$3 log=$4
+  if [ -f "$dir/data/PG_VERSION" ] && [ "$(cat "$dir/mode" 2>/dev/null)" != "$mode" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$log" 2>&1 ||
+      die "initdb failed, see $log"
+    {
+      echo "listen_addresses = '127.0.0.1'"
+      echo "max_connections = 200"
+      echo "shared_buffers = 256MB"
+      echo "maintenance_work_mem = 256MB"
+      echo "max_wal_size = 2GB"
+      echo "log_min_messages = warning"
+      if [ "$mode" = fast ]; then
+        printf '%s\n' "fsync = off" "synchronous_commit = off" "full_page_writes = off" "autovacuum = off"
+      fi
+    } | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+    echo "$mode" >"$dir/mode"
+  fi
+  as_pg mkdir -p "$dir/run"
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o "-p $port -k $dir/run" start >/dev/null ||
+    die "cannot start the private cluster, see $dir/postgres.log"
+}
+private_pg_down() { as_pg "$PGBIN/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true; }

@@ -41,6 +41,19 @@ if psql -X -q -d "$LEGACY_DB" -U mdw_worker -c "UPDATE auth_user SET email = ''"
   fail "mdw_worker may write the legacy database"
 fi
 ok "mdw_worker can neither delete target rows nor write the legacy database"
+# roles.sql grants SET on session_replication_role: loads skip the per-row FK
+# triggers (validation checks the keys); without the grant a worker falls
+# back to per-row checks and says so
+grep 'foreign keys checked row by row' "$LOGS"/worker-least*.log >/dev/null && fail "roles.sql's grant did not suffice"
+psql -X -q -d postgres -c "REVOKE SET ON PARAMETER session_replication_role FROM mdw_worker" >/dev/null
+env "${WORKER_ENV[@]}" "$BUILD/mdw-worker" --worker-id nogrant >/dev/null 2>>"$LOGS/worker-nogrant.log" &
+nogrant=$!
+echo $nogrant >>"$LOGS/pids"
+wait_for 20 "the no-grant worker's fallback warning" "grep 'foreign keys checked row by row' '$LOGS/worker-nogrant.log'"
+kill "$nogrant"
+wait "$nogrant" 2>/dev/null || true
+psql -X -q -d postgres -c "GRANT SET ON PARAMETER session_replication_role TO mdw_worker" >/dev/null
+ok "without SET on session_replication_role a worker checks FKs row by row, and says so"
 
 want=$(printf '%s' "$HOSTILE" | od -An -tx1 | tr -d ' \n')
 for q in "SELECT name FROM practices WHERE legacy_id = (SELECT min(legacy_id) FROM practices)" \

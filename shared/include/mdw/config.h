@@ -44,6 +44,7 @@ struct mdw_config {
 	char *aws_region;
 	char *report_path;
 	long long poll_ms;
+	char *fk_checks;
 	char *metrics_addr;
 	char *metrics_token;
 	char *backup_dir;

@@ -9,7 +9,14 @@
  *   mdw:{RUN}:embed       hash: embedding requests by outcome, limiter waits (all workers)
  *   mdw:{RUN}:rate        the shared rate limiter's state (ratelimit.h)
  *   mdw:{RUN}:embedding:HASH  a text being embedded, claimed by one worker for the lease
+ *   mdw:{RUN}:events      list: a token per chunk acknowledged or dead-lettered; the
+ *                         coordinator blocks on it (BLPOP) instead of sleeping
+ *   mdw:wake              list: a token per chunk queued (at most MDWQ_WAKE_MAX);
+ *                         idle workers block on it (BLPOP) instead of sleeping
  *   mdw:current-run, mdw:lock:coordinator
+ *
+ * The two token lists only shorten waits: a lost or stale token costs at
+ * most one poll interval (MDW_POLL_MS), never a chunk.
  *
  * An acknowledged entry is also deleted, so a stream holds exactly the
  * chunks that are queued or in a worker's hands.
@@ -26,6 +33,8 @@
 #define MDWQ_GROUP "workers"
 #define MDWQ_CURRENT_RUN "mdw:current-run"
 #define MDWQ_LOCK "mdw:lock:coordinator"
+#define MDWQ_WAKE "mdw:wake"
+#define MDWQ_WAKE_MAX 64
 
 /* KIND is "q", "dead", "workers" or "phase"; PHASE only for "q" and "phase". */
 void mdwq_key(char *buf, size_t len, int64_t run, const char *kind, const char *phase);
@@ -36,7 +45,10 @@ __attribute__((warn_unused_result)) int mdwq_ensure_group(struct rds *r, int64_t
 /* Append chunk C to its phase's stream. -1 with r->errstr. */
 __attribute__((warn_unused_result)) int mdwq_enqueue(struct rds *r, const struct mdw_chunk *c);
 
-/* Acknowledge and delete entry ID of PHASE's stream. -1 with r->errstr. */
+/*
+ * Acknowledge and delete entry ID of PHASE's stream, then tell the
+ * coordinator (a token on mdw:{RUN}:events, best effort). -1 with r->errstr.
+ */
 __attribute__((warn_unused_result)) int mdwq_ack(struct rds *r, int64_t run, const char *phase, const char *id);
 
 /*
@@ -53,5 +65,15 @@ __attribute__((warn_unused_result)) int mdwq_dead_letter(struct rds *r, int64_t 
  * with r->errstr, or -2 when the stream or its group does not exist.
  */
 int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *present, int nmax);
+
+/* Wake up to N idle workers: N tokens on mdw:wake (kept to MDWQ_WAKE_MAX). Best effort. */
+void mdwq_wake_workers(struct rds *r, int n);
+
+/*
+ * Wait up to MS milliseconds for a token on list KEY (BLPOP). DRAIN drops
+ * the tokens left after the first. 1 woken, 0 timed out, -1 on a Redis
+ * error (r->errstr; the caller should sleep instead).
+ */
+int mdwq_wait(struct rds *r, const char *key, long ms, int drain);
 
 #endif
