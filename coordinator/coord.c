@@ -348,7 +348,7 @@ static int finish_run(struct coord *c, const char *status, const char *text)
 static int step(struct coord *c, int *code)
 {
 	char err[512], holder[256];
-	int all_complete = 1, progress_possible = 0, lr;
+	int all_complete = 1, progress_possible = 0, changed = 0, lr;
 
 	lr = lock_refresh(&c->r, c->token, holder, sizeof holder);
 	if (lr == 1) {
@@ -405,16 +405,17 @@ static int step(struct coord *c, int *code)
 		if ((s->state == PS_RUNNING || s->state == PS_VALIDATING) && s->done == s->total) {
 			char why[512];
 			int v;
+			double t0 = now_s();
 			set_phase_state(c, ph, "validating", "");
 			v = coord_validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
 			if (v < 0)
 				return -1;
 			set_phase_state(c, ph, v ? "complete" : "failed", why);
 			s->state = v ? PS_COMPLETE : PS_FAILED;
-			write_report(c);
+			changed = 1; /* the report is rewritten once the dependents are planned */
 			if (v)
-				mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\"", c->run,
-					 mdw_phases[ph].name, why);
+				mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\" ms=%.0f", c->run,
+					 mdw_phases[ph].name, why, (now_s() - t0) * 1000);
 			else
 				mdw_error("run=%" PRId64 " phase=%s msg=\"phase failed validation\" why=\"%s\"", c->run,
 					  mdw_phases[ph].name, why);
@@ -425,6 +426,8 @@ static int step(struct coord *c, int *code)
 		    s->state == PS_PLANNING || s->state == PS_VALIDATING)
 			progress_possible = 1;
 	}
+	if (changed && !all_complete)
+		write_report(c); /* (the end of the run writes its own) */
 	mirror(c);
 	if (c->cfg.metrics_addr[0])
 		metrics_update(c->tgt, &c->r, c->run);

@@ -51,7 +51,8 @@ int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err,
 
 /*
  * Validate PHASE of RUN: the accounting balances against the source count
- * taken at planning. Returns 1 valid, 0 invalid (WHY says what), -1 error.
+ * taken at planning, and the checks of validate.c. Returns 1 valid, 0
+ * invalid (WHY says what), -1 error.
  */
 int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen);
 

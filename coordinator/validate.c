@@ -115,47 +115,29 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 	return 1;
 }
 
-/* Check 5 for each table PHASE writes. Returns 1, 0 (WHY), -1; *NFK gets the count of keys checked. */
-static int check_foreign_keys(PGconn *tgt, enum mdw_phase_id phase, int *nfk, char *why, size_t whylen)
-{
-	const char *const *tables = rollback_tables(phase);
-	char err[512];
+#define MAX_JOBS 32
 
-	*nfk = 0;
-	for (int i = 0; i < 3 && tables[i]; i++) {
-		const char *p[1] = {tables[i]};
-		PGresult *r = pgx_query(tgt, "SELECT constraint_name, parent::text, dangling FROM mdw.dangling_refs($1::regclass)",
-					1, p, err, sizeof err, NULL);
-		if (!r) {
-			snprintf(why, whylen, "cannot check the foreign keys of %s: %s", tables[i], err);
-			return -1;
-		}
-		for (int k = 0; k < PQntuples(r); k++) {
-			long long n = strtoll(PQgetvalue(r, k, 2), NULL, 10);
-			if (n) {
-				snprintf(why, whylen, "%lld %s rows reference no %s row (foreign key %s)", n, tables[i],
-					 PQgetvalue(r, k, 1), PQgetvalue(r, k, 0));
-				PQclear(r);
-				return 0;
-			}
-		}
-		*nfk += PQntuples(r);
-		PQclear(r);
-	}
-	return 1;
-}
+/* One query of check_target: SQL with N text parameters, what it checks, its result. */
+struct vjob {
+	const char *sql;
+	int n;
+	const char *params[2];
+	const char *what;
+	PGresult *res;
+};
 
 /* Checks 2-5. Returns 1, 0 (WHY), -1. */
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
-	char id[24], err[512], sql[1536];
-	const char *p[2] = {id, mdw_phases[phase].name};
-	const char *t = mdw_phases[phase].target;
-	PGresult *r;
+	char id[24], err[512], sql[1536], tables[256] = "{";
+	const char *t = mdw_phases[phase].target, *const *written = rollback_tables(phase);
+	struct vjob jobs[MAX_JOBS];
+	PGresult *fks = NULL;
 	long long ins_ledger, ins_rows, rejected, merged, rows;
-	int nfk, fk;
+	int nj = 0, first_check, first_fk, rc = -1;
 
 	snprintf(id, sizeof id, "%" PRId64, run);
+	memset(jobs, 0, sizeof jobs);
 	/*
 	 * Table and column names come from the phase table, never from input.
 	 * An incremental run read only its chunks' ranges: checks 3 counts the
@@ -166,55 +148,85 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                 \
 	" BETWEEN k.lo AND k.hi))"
 	snprintf(sql, sizeof sql,
-		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
-		 "(SELECT count(*) FROM %s WHERE mdw_run_id = $1::bigint), "
+		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
-		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), "
-		 "(SELECT count(*) FROM %s t WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ")",
-		 t, t, legacy_col(phase), legacy_col(phase));
+		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), x.rows "
+		 "FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
+		 "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM %s t) x",
+		 legacy_col(phase), legacy_col(phase), t);
 #undef IN_RUN_RANGES
-	if (!(r = pgx_query(tgt, sql, 2, p, err, sizeof err, NULL))) {
-		snprintf(why, whylen, "cannot count %s: %s", t, err);
-		return -1;
+	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
+	first_check = nj;
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0] && nj < MAX_JOBS; i++)
+		if (checks[i].phase == phase)
+			jobs[nj++] = (struct vjob){checks[i].sql, 0, {NULL}, checks[i].what, NULL};
+	/* check 5: one query per declared foreign key of the tables the phase writes */
+	for (int i = 0; i < 3 && written[i]; i++)
+		snprintf(tables + strlen(tables), sizeof tables - strlen(tables), "%s%s", i ? "," : "", written[i]);
+	strncat(tables, "}", sizeof tables - strlen(tables) - 1);
+	{
+		const char *p[1] = {tables};
+		fks = pgx_query(tgt,
+				"SELECT c.oid, c.conrelid::regclass::text, c.confrelid::regclass::text, c.conname "
+				"FROM pg_constraint c WHERE c.conrelid = ANY ($1::regclass[]) AND c.contype = 'f' ORDER BY 2, 4",
+				1, p, err, sizeof err, NULL);
+		if (!fks) {
+			snprintf(why, whylen, "cannot list the foreign keys of %s: %s", tables, err);
+			return -1;
+		}
 	}
-	ins_ledger = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	ins_rows = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	rejected = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-	merged = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-	rows = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-	PQclear(r);
+	first_fk = nj;
+	for (int k = 0; k < PQntuples(fks) && nj < MAX_JOBS; k++)
+		jobs[nj++] = (struct vjob){"SELECT mdw.fk_dangling($1::oid)", 1, {PQgetvalue(fks, k, 0)},
+					   "a foreign-key check", NULL};
+
+	for (int i = 0; i < nj; i++)
+		if (!(jobs[i].res = pgx_query(tgt, jobs[i].sql, jobs[i].n, jobs[i].params, err, sizeof err, NULL))) {
+			snprintf(why, whylen, "%s failed to run: %s", jobs[i].what, err);
+			goto out;
+		}
+	ins_ledger = strtoll(PQgetvalue(jobs[0].res, 0, 0), NULL, 10);
+	ins_rows = strtoll(PQgetvalue(jobs[0].res, 0, 1), NULL, 10);
+	rejected = strtoll(PQgetvalue(jobs[0].res, 0, 2), NULL, 10);
+	merged = strtoll(PQgetvalue(jobs[0].res, 0, 3), NULL, 10);
+	rows = strtoll(PQgetvalue(jobs[0].res, 0, 4), NULL, 10);
+	rc = 0;
 	if (ins_ledger != ins_rows) {
 		snprintf(why, whylen, "the ledger counts %lld rows inserted, %s holds %lld rows of this run", ins_ledger, t,
 			 ins_rows);
-		return 0;
+		goto out;
 	}
 	if (rows != read - rejected - merged) {
 		snprintf(why, whylen,
 			 "%s holds %lld migrated rows, expected %lld (source %lld - rejected %lld - merged %lld)", t, rows,
 			 read - rejected - merged, read, rejected, merged);
-		return 0;
+		goto out;
 	}
-	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-		long long bad;
-		if (checks[i].phase != phase)
-			continue;
-		if (!(r = pgx_query(tgt, checks[i].sql, 0, NULL, err, sizeof err, NULL))) {
-			snprintf(why, whylen, "check \"%s\" failed to run: %s", checks[i].what, err);
-			return -1;
-		}
-		bad = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
+	for (int i = first_check; i < first_fk; i++) {
+		long long bad = strtoll(PQgetvalue(jobs[i].res, 0, 0), NULL, 10);
 		if (bad) {
-			snprintf(why, whylen, "check \"%s\" fails for %lld rows", checks[i].what, bad);
-			return 0;
+			snprintf(why, whylen, "check \"%s\" fails for %lld rows", jobs[i].what, bad);
+			goto out;
 		}
 	}
-	if ((fk = check_foreign_keys(tgt, phase, &nfk, why, whylen)) != 1)
-		return fk;
+	for (int i = first_fk; i < nj; i++) {
+		long long n = strtoll(PQgetvalue(jobs[i].res, 0, 0), NULL, 10);
+		int k = i - first_fk;
+		if (n) {
+			snprintf(why, whylen, "%lld %s rows reference no %s row (foreign key %s)", n, PQgetvalue(fks, k, 1),
+				 PQgetvalue(fks, k, 2), PQgetvalue(fks, k, 3));
+			goto out;
+		}
+	}
 	snprintf(why, whylen, "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
 			      "rejected %lld - merged %lld; inserted %lld as counted; %d foreign keys resolve",
-		 read, t, rows, rejected, merged, ins_rows, nfk);
-	return 1;
+		 read, t, rows, rejected, merged, ins_rows, nj - first_fk);
+	rc = 1;
+out:
+	for (int i = 0; i < nj; i++)
+		PQclear(jobs[i].res);
+	PQclear(fks);
+	return rc;
 }
 
 int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)

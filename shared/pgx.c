@@ -29,6 +29,12 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
+	/*
+	 * Our statements are short (a chunk's rows, a phase's counts): compiling
+	 * them with JIT cost more than it saved (0.2 s of a 0.47 s count over
+	 * 636k cases). Best effort: a server without JIT ignores it.
+	 */
+	PQclear(PQexec(c, "SET jit = off"));
 	return c;
 }
 

@@ -115,6 +115,7 @@ private_pg_up() { # dir port mode log
     echo "$mode" >"$dir/mode"
   fi
   as_pg mkdir -p "$dir/run"
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0 # left running by an interrupted bench
   as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o "-p $port -k $dir/run" start >/dev/null ||
     die "cannot start the private cluster, see $dir/postgres.log"
 }
