@@ -18,7 +18,8 @@
 enum phase_state { PS_NONE, PS_PLANNING, PS_RUNNING, PS_VALIDATING, PS_COMPLETE, PS_FAILED };
 
 struct phase_stat {
-	enum phase_state state;
+	enum phase_state state; /* a rolled-back phase is PS_NONE: the next run plans it again */
+	int rolled_back;	/* ... and this says why it is not started (mdwctl status) */
 	long long source_rows;
 	long long total, done, dead, pending;
 	long long read, inserted, existing, merged, rejected;

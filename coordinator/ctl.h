@@ -28,8 +28,8 @@ int ctl_backups(struct mdw_config *cfg, int argc, char **argv);
 /* Connect to the target (printing the error). NULL on failure. */
 PGconn *ctl_target(struct mdw_config *cfg);
 
-/* The run to inspect: the newest run in the ledger. 0 if none (message printed). */
-int64_t ctl_current_run(PGconn *tgt);
+/* Run WANT if > 0 (and it exists), else the latest run; 0 with a message on stderr. */
+int64_t ctl_current_run(PGconn *tgt, long long want);
 
 /* Connect to Redis (printing the error). -1 on failure. */
 int ctl_redis(struct mdw_config *cfg, struct rds *r);

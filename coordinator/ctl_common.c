@@ -15,18 +15,24 @@ PGconn *ctl_target(struct mdw_config *cfg)
 	return c;
 }
 
-int64_t ctl_current_run(PGconn *tgt)
+int64_t ctl_current_run(PGconn *tgt, long long want)
 {
-	char err[512];
-	PGresult *r = pgx_query(tgt, "SELECT max(id) FROM mdw.runs", 0, NULL, err, sizeof err, NULL);
+	char err[512], w[24];
+	const char *p[1] = {w};
+	PGresult *r;
 	int64_t run = 0;
 
+	snprintf(w, sizeof w, "%lld", want);
+	r = pgx_query(tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", 1, p, err, sizeof err,
+		      NULL);
 	if (!r) {
 		fprintf(stderr, "mdwctl: cannot read mdw.runs: %s (hint: has a coordinator run here yet?)\n", err);
 		return 0;
 	}
 	if (!PQgetisnull(r, 0, 0))
 		run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	else if (want > 0)
+		fprintf(stderr, "mdwctl: no run %lld in the target database\n", want);
 	else
 		fprintf(stderr, "mdwctl: no run yet in the target database\n");
 	PQclear(r);

@@ -69,7 +69,7 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 	struct phase_stat ps[MDW_NPHASES];
 	struct qinfo q[MDW_NPHASES];
 	char err[512], key[128];
-	int64_t run = ctl_current_run(c);
+	int64_t run = ctl_current_run(c, cfg->run_id);
 	redisReply *workers = NULL;
 	json_t *root = NULL, *arr = NULL;
 	double now = (double)time(NULL);
@@ -100,12 +100,13 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 		const struct phase_stat *s = &ps[i];
 		double frac = s->source_rows > 0 ? (double)s->read / (double)s->source_rows : (s->state == PS_COMPLETE);
 		char b[24], chunks[32], e[32];
+		const char *state = s->state == PS_NONE && s->rolled_back ? "rolled back" : state_names[s->state];
 
 		eta(e, sizeof e, s->source_rows - s->read, s->rate);
 		if (cfg->json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
-			json_object_set_new(o, "state", json_string(state_names[s->state]));
+			json_object_set_new(o, "state", json_string(state));
 			json_object_set_new(o, "progress", json_real(frac));
 			json_object_set_new(o, "chunks", json_integer(s->total));
 			json_object_set_new(o, "chunks_done", json_integer(s->done));
@@ -129,7 +130,7 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 		bar(b, frac, 20);
 		snprintf(chunks, sizeof chunks, "%lld/%lld", s->done, s->total);
 		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %5lld %8.0f %10s\n", mdw_phases[i].name,
-		       state_names[s->state], b, chunks, s->read, s->inserted, s->existing, s->merged, s->rejected, s->dead,
+		       state, b, chunks, s->read, s->inserted, s->existing, s->merged, s->rejected, s->dead,
 		       s->rate, e);
 	}
 	if (cfg->json) {
@@ -215,7 +216,7 @@ int ctl_report(struct mdw_config *cfg, int argc, char **argv)
 	(void)argc, (void)argv;
 	if (!(c = ctl_target(cfg)))
 		return 1;
-	if ((run = ctl_current_run(c))) {
+	if ((run = ctl_current_run(c, cfg->run_id))) {
 		if (report_write(c, run, cfg->report_path, err, sizeof err) < 0)
 			fprintf(stderr, "mdwctl report: %s\n", err);
 		else {
@@ -243,7 +244,7 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 	}
 	if (!(c = ctl_target(cfg)))
 		return 1;
-	if (!(run = ctl_current_run(c)) || coord_load_stats(c, run, ps, err, sizeof err) < 0) {
+	if (!(run = ctl_current_run(c, cfg->run_id)) || coord_load_stats(c, run, ps, err, sizeof err) < 0) {
 		PQfinish(c);
 		return 1;
 	}

@@ -1,6 +1,5 @@
 /* Incremental runs (see incremental.h). */
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,39 +31,6 @@ int incr_open(struct coord *c, char *err, size_t errlen)
 			 was ? "true" : "false");
 	c->cfg.incremental = was;
 	return 0;
-}
-
-int incr_plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows, char *err, size_t errlen)
-{
-	long long after = (long long)INT_MIN - 1; /* ids are Postgres integers */
-
-	for (;;) {
-		long long lo = 0, hi = 0, count = 0;
-		if (next(arg, after, chunk_rows, &lo, &hi, &count, err, errlen) < 0)
-			return -1;
-		if (count == 0)
-			return 0;
-		if (lo <= after || hi < lo) {
-			snprintf(err, errlen, "the id walk went backwards after %lld (%lld..%lld)", after, lo, hi);
-			return -1;
-		}
-		if (p->n == p->cap) {
-			int cap = p->cap ? p->cap * 2 : 64;
-			struct plan_chunk *c = realloc(p->chunks, (size_t)cap * sizeof *c);
-			if (!c) {
-				snprintf(err, errlen, "out of memory planning chunk %d", p->n);
-				return -1;
-			}
-			p->chunks = c;
-			p->cap = cap;
-		}
-		p->chunks[p->n].lo = lo;
-		p->chunks[p->n].hi = hi;
-		p->chunks[p->n].rows = count;
-		p->n++;
-		p->rows += count;
-		after = hi;
-	}
 }
 
 /* A walk over TABLE's ids in database C, due when FILTER (an expression over alias t) holds. */
@@ -175,7 +141,7 @@ static int walk_relational(struct coord *c, enum mdw_phase_id ph, struct plan *p
 		upd ? "SELECT CASE WHEN count(*) = 0 THEN true ELSE coalesce(t.updated_at > to_timestamp(max(cv.at)), false) "
 		      "END FROM cv WHERE t.id BETWEEN cv.lo AND cv.hi"
 		    : "NOT EXISTS (SELECT 1 FROM cv WHERE t.id BETWEEN cv.lo AND cv.hi)");
-	if (incr_plan_walk(plan, due_next, &s, c->cfg.chunk_rows, err, errlen) < 0)
+	if (plan_walk(plan, due_next, &s, c->cfg.chunk_rows, PLAN_DUE_ONLY, err, errlen) < 0)
 		goto out;
 	mdw_info("run=%" PRId64 " phase=%s msg=\"incremental plan\" covered_ranges=%lld by_updated_at=%s due_chunks=%d "
 		 "rows=%lld",
@@ -213,7 +179,7 @@ static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **p
 		struct plan_chunk *nc;
 
 		due_sql(&s, "", embed_due[pt].table, embed_due[pt].filter);
-		if (incr_plan_walk(&one, due_next, &s, c->cfg.embed_batch, err, errlen) < 0)
+		if (plan_walk(&one, due_next, &s, c->cfg.embed_batch, PLAN_DUE_ONLY, err, errlen) < 0)
 			goto fail;
 		np = realloc(*parts, sizeof *np * (size_t)(plan->n + one.n + 1));
 		if (np)

@@ -35,12 +35,5 @@ __attribute__((warn_unused_result)) int incr_open(struct coord *c, char *err, si
 __attribute__((warn_unused_result)) int incr_walk(struct coord *c, enum mdw_phase_id phase, struct plan *plan,
 						  enum mdw_part **parts, char *err, size_t errlen);
 
-/*
- * Walk due ids into P (zeroed by the caller). NEXT's contract here: *LO the
- * first due id > AFTER, *HI the last due id among the N ids from *LO on, and
- * *COUNT how many ids (due or not) lie in [*LO, *HI]; 0 when none is due.
- */
-__attribute__((warn_unused_result)) int incr_plan_walk(struct plan *p, plan_next_fn next, void *arg,
-						       long long chunk_rows, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,8 @@
 #include "mdw/pgx.h"
 #include "planner.h"
 
-int plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows, char *err, size_t errlen)
+int plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows, enum plan_ranges mode, char *err,
+	      size_t errlen)
 {
 	long long after = (long long)INT_MIN - 1; /* ids are Postgres integers */
 
@@ -16,6 +17,10 @@ int plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows
 			return -1;
 		if (count == 0)
 			return 0;
+		if (lo <= after || hi < lo) {
+			snprintf(err, errlen, "the id walk went backwards after %lld (%lld..%lld)", after, lo, hi);
+			return -1;
+		}
 		if (p->n == p->cap) {
 			int cap = p->cap ? p->cap * 2 : 64;
 			struct plan_chunk *c = realloc(p->chunks, (size_t)cap * sizeof *c);
@@ -26,13 +31,13 @@ int plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows
 			p->chunks = c;
 			p->cap = cap;
 		}
-		/* the first chunk starts at the smallest id; the others right after the previous one */
-		p->chunks[p->n].lo = p->n == 0 ? lo : after + 1;
+		/* contiguous: the first chunk starts at the smallest id, the others right after the previous one */
+		p->chunks[p->n].lo = mode == PLAN_CONTIGUOUS && p->n > 0 ? after + 1 : lo;
 		p->chunks[p->n].hi = hi;
 		p->chunks[p->n].rows = count;
 		p->n++;
 		p->rows += count;
-		if (count < chunk_rows)
+		if (mode == PLAN_CONTIGUOUS && count < chunk_rows)
 			return 0;
 		after = hi;
 	}
@@ -72,7 +77,7 @@ int plan_table(struct plan *p, PGconn *c, const char *table, long long chunk_row
 	snprintf(s.sql, sizeof s.sql,
 		 "SELECT min(id), max(id), count(*) FROM (SELECT id FROM %s WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint) s",
 		 table);
-	rc = plan_walk(p, pg_next, &s, chunk_rows, err, errlen);
+	rc = plan_walk(p, pg_next, &s, chunk_rows, PLAN_CONTIGUOUS, err, errlen);
 	return rc;
 }
 

@@ -47,6 +47,7 @@ int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err,
 			continue;
 		s = &ps[ph->id];
 		s->state = parse_state(PQgetvalue(r, i, 1));
+		s->rolled_back = !strcmp(PQgetvalue(r, i, 1), "rolled_back");
 		s->source_rows = strtoll(PQgetvalue(r, i, 2), NULL, 10);
 		s->total = strtoll(PQgetvalue(r, i, 3), NULL, 10);
 		s->done = strtoll(PQgetvalue(r, i, 4), NULL, 10);

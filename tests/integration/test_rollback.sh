@@ -107,6 +107,9 @@ rollback --phase projects || fail "rollback projects: $(cat "$LOGS/rollback.err"
 assert_eq "projects after their rollback" 0 "$(tq "SELECT count(*) FROM projects")"
 assert_eq "cases after the rollback of projects" "$(echo "$c1" | grep -o 'cases=[0-9]*')" "cases=$(tq "SELECT count(*) FROM cases")"
 assert_eq "projects ledger" rolled_back "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = 1 AND phase = 'projects'")"
+"$BUILD/mdwctl" status --run 1 >"$LOGS/status-rolled-back.txt" 2>&1 || true
+grep -E '^projects +rolled back ' "$LOGS/status-rolled-back.txt" >/dev/null ||
+  fail "mdwctl status does not say projects was rolled back: $(grep '^projects' "$LOGS/status-rolled-back.txt")"
 assert_eq "rows that existed before" "$pre" "$(pre_rows)"
 # a phase whose need was rolled back cannot run on its own
 "$BUILD/mdw-coordinator" --new-run --phases embeddings 2>"$LOGS/coordinator-needs.log" >/dev/null && rc=0 || rc=$?

@@ -41,7 +41,7 @@ static void test_sparse(void)
 	char err[128];
 	for (int i = 0; i < 1000; i++)
 		v[i] = i < 600 ? i * 3 + 7 : 1000000 + i;
-	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &s, 100, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &s, 100, PLAN_CONTIGUOUS, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(p.n, 10);
 	CU_ASSERT_EQUAL(p.rows, 1000);
 	CU_ASSERT_EQUAL(p.chunks[0].lo, 7);
@@ -60,20 +60,20 @@ static void test_remainder_and_empty(void)
 	struct ids s = {v, 3, 0}, e = {v, 0, 0};
 	struct plan p = {0};
 	char err[128];
-	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &s, 2, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &s, 2, PLAN_CONTIGUOUS, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(p.n, 2);
 	CU_ASSERT_EQUAL(p.chunks[1].lo, 10);
 	CU_ASSERT_EQUAL(p.chunks[1].hi, 2147483647LL);
 	CU_ASSERT_EQUAL(p.chunks[1].rows, 1);
 	plan_free(&p);
-	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &e, 2, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &e, 2, PLAN_CONTIGUOUS, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(p.n, 0);
 	plan_free(&p);
 	/* an exact multiple ends with one empty probe, no empty chunk */
 	{
 		static const long long w[] = {1, 2, 3, 4};
 		struct ids x = {w, 4, 0};
-		CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &x, 2, err, sizeof err), 0);
+		CU_ASSERT_EQUAL_FATAL(plan_walk(&p, array_next, &x, 2, PLAN_CONTIGUOUS, err, sizeof err), 0);
 		CU_ASSERT_EQUAL(p.n, 2);
 		plan_free(&p);
 	}

@@ -145,7 +145,7 @@ static void test_due_walk(void)
 
 	for (int i = 0; i < 20; i++)
 		ids[i] = 100 + i * 10;
-	CU_ASSERT_EQUAL_FATAL(incr_plan_walk(&p, due_next, &s, 4, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &s, 4, PLAN_DUE_ONLY, err, sizeof err), 0);
 	/* windows of 4 ids from a due id, cut at the last due id: [3,4], [9], [15..18], [19] */
 	CU_ASSERT_EQUAL_FATAL(p.n, 4);
 	CU_ASSERT_EQUAL(p.chunks[0].lo, 130);
@@ -161,7 +161,7 @@ static void test_due_walk(void)
 	plan_free(&p);
 	p = (struct plan){0};
 	/* a window wide enough takes the ids between due ones too: they are read again */
-	CU_ASSERT_EQUAL_FATAL(incr_plan_walk(&p, due_next, &s, 10, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &s, 10, PLAN_DUE_ONLY, err, sizeof err), 0);
 	CU_ASSERT_EQUAL_FATAL(p.n, 2);
 	CU_ASSERT_EQUAL(p.chunks[0].lo, 130);
 	CU_ASSERT_EQUAL(p.chunks[0].hi, 190);
@@ -170,7 +170,7 @@ static void test_due_walk(void)
 	plan_free(&p);
 	p = (struct plan){0};
 	/* nothing due: no chunk */
-	CU_ASSERT_EQUAL_FATAL(incr_plan_walk(&p, due_next, &none, 4, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &none, 4, PLAN_DUE_ONLY, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(p.n, 0);
 	CU_ASSERT_EQUAL(p.rows, 0);
 	plan_free(&p);
