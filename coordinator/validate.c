@@ -219,7 +219,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 		}
 	}
 	snprintf(why, whylen, "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
-			      "rejected %lld - merged %lld; inserted %lld as counted; %d foreign keys resolve",
+			      "rejected %lld - merged %lld; inserted %lld as counted; foreign keys checked: %d, none dangling",
 		 read, t, rows, rejected, merged, ins_rows, nj - first_fk);
 	rc = 1;
 out:

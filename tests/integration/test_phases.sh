@@ -67,7 +67,7 @@ ok "mdwctl validate passes for every phase"
 # the workers loaded with the per-row FK triggers off (MDW_FK_CHECKS=phase):
 # validation's set-based check must catch a dangling reference
 grep 'foreign keys checked row by row' "$LOGS"/worker-w*.log >/dev/null && fail "the workers checked FKs row by row"
-grep '3 foreign keys resolve' "$LOGS/validate.txt" >/dev/null || fail "validate did not check the projects' 3 foreign keys"
+grep 'foreign keys checked: 3, none dangling' "$LOGS/validate.txt" >/dev/null || fail "validate did not check the projects' 3 foreign keys"
 # (a row that passes every other check: no legacy id, so the number is 'C-')
 tq "SET session_replication_role = replica; INSERT INTO cases (legacy_project_id, case_number, patient_id, case_type,
   status, title) VALUES (NULL, 'C-', 2147483000, 'retainer', 'draft', 'x')" >/dev/null
