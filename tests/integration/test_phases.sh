@@ -57,7 +57,7 @@ assert_eq "patients of merged doctors not on the merged profile" 0 "$(tq "SELECT
   JOIN patients p ON p.legacy_id = v.pid JOIN profile_legacy_users u ON u.legacy_user_id = v.doc
   WHERE p.profile_id IS DISTINCT FROM u.profile_id OR NOT u.merged")"
 ok "patients of merged doctors: $(tq "SELECT count(*) FROM (VALUES $pairs) v(pid, doc) JOIN patients p ON p.legacy_id = v.pid") checked"
-# foreign keys hold (declared ones are enforced; check the derived ones)
+# foreign keys hold (declared ones: validation checks them set-based, see below; here the derived ones)
 assert_eq "cases in another practice than their patient" 0 "$(tq "SELECT count(*) FROM cases c JOIN patients p
   ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM p.practice_id")"
 assert_eq "unbalanced chunks" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE rows_read <>
