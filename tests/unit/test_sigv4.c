@@ -1,6 +1,6 @@
 /*
  * CUnit: SigV4 signing against every case of the official AWS test suite
- * (../shared/testdata/aws-sigv4 from the repo root, or $MDW_SIGV4_TESTDATA),
+ * (tests/data/aws-sigv4 from the repo root, or $MDW_SIGV4_TESTDATA),
  * the Bedrock InvokeModel path (checked against botocore's signer), session
  * tokens, refusals, and the credential chain.
  */
@@ -322,7 +322,7 @@ done:
 
 static void test_official_suite(void)
 {
-	const char *base = getenv("MDW_SIGV4_TESTDATA") ? getenv("MDW_SIGV4_TESTDATA") : "../shared/testdata/aws-sigv4";
+	const char *base = getenv("MDW_SIGV4_TESTDATA") ? getenv("MDW_SIGV4_TESTDATA") : "tests/data/aws-sigv4";
 	struct case_list cl = {0};
 	int pass = 0;
 
