@@ -42,7 +42,8 @@ static const struct check checks[] = {
 	 "SELECT count(*) FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM "
 	 "p.practice_id"},
 	{MDW_PH_CASES, "case numbers are unique and derived from the legacy project",
-	 "SELECT count(*) FROM cases WHERE case_number <> format('C-%s', lpad(legacy_project_id::text, 10, '0'))"},
+	 "SELECT count(*) FROM cases WHERE case_number <> format('C-%s%s', CASE WHEN legacy_project_id < 0 THEN '-' END, "
+	 "lpad(abs(legacy_project_id::bigint)::text, 10, '0'))"},
 	{MDW_PH_PROJECTS, "a project belongs to the case of the same legacy project, in the case's practice",
 	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id "
 	 "OR pr.practice_id IS DISTINCT FROM c.practice_id"},

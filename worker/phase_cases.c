@@ -2,7 +2,7 @@
  * Phase cases: dispatch_project -> cases (the clinical order; the project's
  * files become a projects row in the next phase).
  * Rules: one case per legacy project, keyed by legacy_project_id; never
- * merges. case_number = "C-" and the legacy id on 10 digits, derived here
+ * merges. case_number = "C-" and the legacy id on 10 digits (see case_number), derived here
  * from the id alone (never a sequence), so a retried chunk gets the same
  * number. type 0-5 -> case_type, any other code rejected unknown_case_type;
  * status 0-5 -> status, any other code rejected unknown_case_status. title
@@ -37,6 +37,20 @@ static int reject_code(struct mdw_reject_info *rej, const char *reason, const ch
 	return MDW_ROW_REJECTED;
 }
 
+/*
+ * The case number of legacy project ID: "C-" and |ID| on 10 digits, with a
+ * "-" before the digits for a negative ID (C-0000000042, C--0000000011,
+ * C--2147483648). Unique over every integer; validate.c derives it the same
+ * way in SQL.
+ */
+static void case_number(long long id, char *out, size_t outlen)
+{
+	if (id < 0)
+		snprintf(out, outlen, "C--%010llu", 0ULL - (unsigned long long)id);
+	else
+		snprintf(out, outlen, "C-%010lld", id);
+}
+
 static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_reject_info *rej)
 {
 	const char *name = tu_col(r, row, C_NAME), *notes = tu_col(r, row, C_NOTES);
@@ -52,7 +66,7 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 		snprintf(rej->detail, sizeof rej->detail, "project id is not an integer");
 		return MDW_ROW_REJECTED;
 	}
-	snprintf(number, sizeof number, "C-%010lld", id);
+	case_number(id, number, sizeof number);
 	rb_str(b, tu_col(r, row, C_ID));
 	rb_str(b, tu_col(r, row, C_PATIENT));
 	rb_str(b, number);

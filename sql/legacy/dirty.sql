@@ -19,6 +19,7 @@
 -- | 4-byte UTF-8 and combining characters  | names, notes, steps     | a few rows each                   |
 -- | timestamps at the edges of the range   | created_at, changed_at  | 4713 BC and 294276 AD             |
 -- | ids near 2^31-1                        | every table             | one row each at 2147483647        |
+-- | ids at the low end: -2^31, -11 and 0    | all but the two below   | one chain of rows each            |
 -- | an empty table                         | dispatch_office_doctors | all rows deleted                  |
 -- | a table with one row                   | dispatch_template       | one row kept                      |
 UPDATE auth_user SET email = '' WHERE id % 10 = 1;
@@ -72,4 +73,19 @@ INSERT INTO dispatch_state (id, project_id, status, actor_id, changed_at)
 -- an empty table and a table with one row
 DELETE FROM dispatch_office_doctors;
 DELETE FROM dispatch_template WHERE id <> (SELECT min(id) FROM dispatch_template);
+
+-- ids at the low end of the range: one chain per id (user, office, patient,
+-- project, state), each pointing at its own parents
+INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+  SELECT i, 'x', false, 'low.user' || i, 'Low', 'User', 'low.user' || i || '@example.com', false, true, now()
+  FROM unnest(ARRAY[-2147483648, -11, 0]) i;
+INSERT INTO dispatch_office (id, name, is_active, created_at)
+  SELECT i, 'Low office ' || i, true, now() FROM unnest(ARRAY[-2147483648, -11, 0]) i;
+INSERT INTO dispatch_patient (id, doctor_id, office_id, first_name, last_name, status, archived, suspended, created_at, updated_at)
+  SELECT i, i, i, 'Low', 'Patient', 1, false, false, now(), now() FROM unnest(ARRAY[-2147483648, -11, 0]) i;
+INSERT INTO dispatch_project (id, uid, patient_id, creator_id, name, type, status, size, notes, created_at, updated_at)
+  SELECT i, md5('low' || i)::uuid, i, i, 'Low scan', 4, 1, 1, 'Low note', now(), now()
+  FROM unnest(ARRAY[-2147483648, -11, 0]) i;
+INSERT INTO dispatch_state (id, project_id, status, actor_id, changed_at)
+  SELECT i, i, 1, i, now() FROM unnest(ARRAY[-2147483648, -11, 0]) i;
 ANALYZE;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dirty data (legacy-demo --dirty: every dirt kind at a high rate, very long
-# and exotic text, edge timestamps, ids at 2^31-1, an empty table, a one-row
+# and exotic text, edge timestamps, ids at -2^31, -11, 0 and 2^31-1, an empty table, a one-row
 # table): all 9 phases finish, every row lands inserted, merged or rejected
 # with a stable reason, no worker crashes, validation passes.
 REDIS_DB=4
@@ -28,6 +28,18 @@ assert_eq "one-row table" 1 "$(tq "SELECT sum(rows_read) FROM mdw.chunks WHERE p
 assert_eq "the project at id 2^31-1 and its size" 9223372036854775807 \
   "$(tq "SELECT file_size_bytes FROM projects WHERE legacy_id = 2147483647")"
 assert_eq "the state at id 2^31-1" 1 "$(tq "SELECT count(*) FROM case_states WHERE legacy_id = 2147483647")"
+for i in -2147483648 -11 0; do
+  assert_eq "the chain at id $i: profile, practice, patient, case, project, state" 6 "$(tq "SELECT
+    (SELECT count(*) FROM profile_legacy_users WHERE legacy_user_id = $i)
+    + (SELECT count(*) FROM practices WHERE legacy_id = $i)
+    + (SELECT count(*) FROM patients WHERE legacy_id = $i)
+    + (SELECT count(*) FROM cases WHERE legacy_project_id = $i)
+    + (SELECT count(*) FROM projects WHERE legacy_id = $i)
+    + (SELECT count(*) FROM case_states WHERE legacy_id = $i)")"
+done
+assert_eq "case numbers at both ends of the id range" "C--2147483648 C--0000000011 C-0000000000 C-2147483647" \
+  "$(tq "SELECT string_agg(case_number, ' ' ORDER BY legacy_project_id) FROM cases
+    WHERE legacy_project_id IN (-2147483648, -11, 0, 2147483647)")"
 assert_eq "4-byte UTF-8 names intact" 100 "$(tq "SELECT max(char_length(first_name)) FROM patients WHERE first_name LIKE '🦷%'")"
 edge_id=$(lq "SELECT id FROM dispatch_project WHERE created_at = '294276-12-31 23:59:59+00'")
 assert_eq "edge timestamp kept, or the row rejected with a reason" 1 "$(tq "SELECT
