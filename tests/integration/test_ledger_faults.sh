@@ -33,19 +33,20 @@ coordinator() { # log-name args: a bounded coordinator run (a hang fails the tes
   local name=$1; shift
   timeout 180 "$BUILD/mdw-coordinator" "$@" 2>"$LOGS/coordinator-$name.log" && RC=0 || RC=$?
 }
-body() { # run phase chunk lo hi: a chunk message body (msgpack)
+body() { # run phase chunk lo hi [part]: a chunk message body (msgpack)
   /usr/bin/python3 - "$@" <<'EOF'
 import struct, sys
 run, phase, chunk, lo, hi = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 s = lambda x: bytes([0xA0 | len(x)]) + x.encode()
 i = lambda n: b"\xd3" + struct.pack(">q", n)
 kv = [("v", i(1)), ("run", i(run)), ("phase", s(phase)), ("chunk", i(chunk)), ("lo", i(lo)), ("hi", i(hi))]
+kv += [("part", s(sys.argv[6]))] if len(sys.argv) > 6 else []
 sys.stdout.buffer.write(bytes([0x80 | len(kv)]) + b"".join(s(k) + v for k, v in kv))
 EOF
 }
 stale_message() { # run phase chunk: reopen RUN and put the chunk's message on its stream; prints the entry id
   local run=$1 phase=$2 no=$3 key="mdw:{$1}:q:$2" lohi
-  lohi=$(tq "SELECT lo || ' ' || hi FROM mdw.chunks WHERE run_id = $run AND phase = '$phase' AND chunk_no = $no")
+  lohi=$(tq "SELECT concat_ws(' ', lo, hi, part) FROM mdw.chunks WHERE run_id = $run AND phase = '$phase' AND chunk_no = $no")
   tq "UPDATE mdw.runs SET status = 'running' WHERE id = $run" >/dev/null
   rcli SET mdw:current-run "$run" >/dev/null
   rcli XGROUP CREATE "$key" workers '$' MKSTREAM >/dev/null 2>&1 || true
@@ -76,4 +77,27 @@ coordinator embeddings --new-run --phases embeddings
 assert_eq "embeddings run exit code (target ids up to 3000000000)" 0 "$RC"
 assert_eq "link of patient 3000000000" 1 \
   "$(tq "SELECT count(*) FROM ai_embedding_sources WHERE content_type = 'patient' AND content_id = 3000000000")"
+RUN2=$(last_run)
+link0() { tq "SELECT sha256_hash FROM ai_embedding_sources WHERE content_type = 'patient' AND content_id = 2000000000"; }
+assert_eq "the pre-existing link after the run" "$H0" "$(link0)"
+
+# ---- item 11: a done chunk whose ack was lost on its last allowed delivery
+export MDW_MAX_ATTEMPTS=1 MDW_LEASE_MS=1000
+dead0=$(rcli XLEN "mdw:{$RUN2}:dead")
+entry=$(stale_message "$RUN2" embeddings 0)
+rcli XREADGROUP GROUP workers ghost COUNT 1 STREAMS "mdw:{$RUN2}:q:embeddings" '>' >/dev/null
+rcli XCLAIM "mdw:{$RUN2}:q:embeddings" workers ghost 0 "$entry" RETRYCOUNT 1 JUSTID >/dev/null
+start_worker s1 >/dev/null
+wait_for 30 "the stale delivery handled" '[ "$(pending "$RUN2" embeddings)" = 0 ]'
+assert_eq "dead letters after a done chunk's last delivery" "$dead0" "$(rcli XLEN "mdw:{$RUN2}:dead")"
+assert_eq "the chunk" done "$(tq "SELECT status FROM mdw.chunks WHERE run_id = $RUN2 AND phase = 'embeddings' AND chunk_no = 0")"
+tq "UPDATE mdw.runs SET status = 'complete' WHERE id = $RUN2" >/dev/null
+
+# ---- item 7: rollback of the embeddings keeps the link that existed before
+"$BUILD/mdwctl" rollback --phase embeddings >"$LOGS/rollback-embeddings.out" 2>&1 \
+  || fail "rollback of embeddings: $(cat "$LOGS/rollback-embeddings.out")"
+assert_eq "the pre-existing link after rollback --phase embeddings" "$H0" "$(link0)"
+assert_eq "its embedding" 1 "$(tq "SELECT count(*) FROM ai_embeddings WHERE sha256_hash = '$H0'")"
+assert_eq "links left" 1 "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+
 finish
