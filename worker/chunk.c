@@ -518,12 +518,19 @@ int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, cha
 	char run[24], chunk[16];
 	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
 
+	PGresult *r;
+	int updated;
+
 	snprintf(run, sizeof run, "%" PRId64, c->run);
 	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
-	return pgx_exec(tgt,
-			"UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
-			"WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status <> 'done'",
-			4, p, e, elen, NULL);
+	if (!(r = pgx_query(tgt,
+			    "UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
+			    "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status IN ('pending', 'running')",
+			    4, p, e, elen, NULL)))
+		return -1;
+	updated = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	return updated ? 0 : 1;
 }
 
 void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err)
