@@ -16,7 +16,7 @@
 
 enum chunk_result {
 	CHUNK_DONE,	 /* processed and committed now */
-	CHUNK_ALREADY,	 /* the ledger says done (or dead): nothing to do */
+	CHUNK_ALREADY,	 /* the ledger says done, dead or rolled back: nothing to do */
 	CHUNK_INVALID,	 /* no such ledger row, or bounds differ: dead-letter it */
 	CHUNK_TRANSIENT, /* connection lost, deadlock...: retry the same chunk later */
 	CHUNK_FAILED,	 /* any other error: counts as a failed attempt */

@@ -362,8 +362,9 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.merged, n.rejected,
 					 (now_s() - t0) * 1000);
 			} else {
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already done: acknowledged\"", w->id, phase,
-					 (int)c.chunk_no);
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "
+					 "acknowledged\"",
+					 w->id, phase, (int)c.chunk_no);
 			}
 			while (mdwq_ack(&w->r, w->run, phase, id) < 0) {
 				/* the commit is what counts: a lost ack only means a no-op redelivery */

@@ -100,4 +100,13 @@ assert_eq "the pre-existing link after rollback --phase embeddings" "$H0" "$(lin
 assert_eq "its embedding" 1 "$(tq "SELECT count(*) FROM ai_embeddings WHERE sha256_hash = '$H0'")"
 assert_eq "links left" 1 "$(tq "SELECT count(*) FROM ai_embedding_sources")"
 
+# ---- item 10: a stale message of a rolled-back chunk is not applied
+stale_message "$RUN2" embeddings 0 >/dev/null
+wait_for 30 "the stale message handled" \
+  '[ "$(rcli XLEN "mdw:{$RUN2}:q:embeddings")" = 0 ] && [ "$(pending "$RUN2" embeddings)" = 0 ]'
+assert_eq "the rolled-back chunk" rolled_back \
+  "$(tq "SELECT status FROM mdw.chunks WHERE run_id = $RUN2 AND phase = 'embeddings' AND chunk_no = 0")"
+assert_eq "links after the stale message" 1 "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+tq "UPDATE mdw.runs SET status = 'complete' WHERE id = $RUN2" >/dev/null
+
 finish
