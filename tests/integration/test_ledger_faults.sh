@@ -109,4 +109,18 @@ assert_eq "the rolled-back chunk" rolled_back \
 assert_eq "links after the stale message" 1 "$(tq "SELECT count(*) FROM ai_embedding_sources")"
 tq "UPDATE mdw.runs SET status = 'complete' WHERE id = $RUN2" >/dev/null
 
+# ---- item 15: a run failed by a dead chunk marks its phase failed; its rollback is not refused
+tq "CREATE FUNCTION refuse_chunk() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+      IF NEW.status = 'done' AND NEW.phase = 'practices' THEN RAISE EXCEPTION 'test: chunk refused'; END IF;
+      RETURN NEW; END \$\$;
+    CREATE TRIGGER refuse_chunk BEFORE UPDATE ON mdw.chunks FOR EACH ROW EXECUTE FUNCTION refuse_chunk();
+    ALTER TABLE mdw.chunks ENABLE ALWAYS TRIGGER refuse_chunk" >/dev/null # (also under session_replication_role)
+coordinator failing --new-run --phases practices
+assert_eq "run with a dead chunk: coordinator exit code" 1 "$RC"
+RUN3=$(last_run)
+assert_eq "the phase of the failed run" failed "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = $RUN3")"
+"$BUILD/mdwctl" rollback --phase practices --run "$RUN3" --dry-run >"$LOGS/rollback-failed.out" 2>&1 \
+  || fail "rollback of the failed run's phase refused: $(cat "$LOGS/rollback-failed.out")"
+ok "rollback of the failed run's phase is not refused"
+
 finish
