@@ -344,6 +344,24 @@ static int finish_run(struct coord *c, const char *status, const char *text)
 			err, sizeof err, NULL);
 }
 
+/*
+ * The run cannot finish: its phases still running (every chunk settled, some
+ * dead) are failed, so that the ledger says so and a rollback of the phase is
+ * not refused as "in flight". retry-dead sets them running again.
+ */
+static void fail_stuck_phases(struct coord *c)
+{
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		struct phase_stat *s = &c->ps[ph];
+		char why[128];
+		if (!(c->selected & MDW_PH_BIT(ph)) || s->state != PS_RUNNING)
+			continue;
+		snprintf(why, sizeof why, "%lld dead chunks (see mdwctl dead; mdwctl retry-dead)", s->dead);
+		if (set_phase_state(c, ph, "failed", why) == 0)
+			s->state = PS_FAILED;
+	}
+}
+
 /* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
 static int step(struct coord *c, int *code)
 {
@@ -445,6 +463,7 @@ static int step(struct coord *c, int *code)
 	if (!progress_possible) {
 		char text[512];
 		size_t o = 0;
+		fail_stuck_phases(c);
 		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
 			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
 				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",

@@ -9,7 +9,7 @@
 int plan_walk(struct plan *p, plan_next_fn next, void *arg, long long chunk_rows, enum plan_ranges mode, char *err,
 	      size_t errlen)
 {
-	long long after = (long long)INT_MIN - 1; /* ids are Postgres integers */
+	long long after = LLONG_MIN; /* ids are Postgres bigints (the smallest one cannot be planned) */
 
 	for (;;) {
 		long long lo = 0, hi = 0, count = 0;

@@ -254,8 +254,9 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 	/* a dependent in flight could reference the rows meanwhile, cascading or not */
 	names_array(*set | deps, names, sizeof names);
 	if (!(r = rbq(x,
-		      "SELECT phase, run_id, status FROM mdw.run_phases WHERE phase = ANY($1::text[]) "
-		      "AND status IN ('planning', 'running', 'validating') ORDER BY run_id DESC LIMIT 1",
+		      "SELECT rp.phase, rp.run_id, rp.status FROM mdw.run_phases rp JOIN mdw.runs r ON r.id = rp.run_id "
+		      "WHERE rp.phase = ANY($1::text[]) AND rp.status IN ('planning', 'running', 'validating') "
+		      "AND r.status = 'running' ORDER BY rp.run_id DESC LIMIT 1",
 		      names)))
 		return RB_ERROR;
 	if (PQntuples(r)) {

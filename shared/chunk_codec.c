@@ -59,11 +59,12 @@ int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
 	return o.overflow ? -1 : (int)o.len;
 }
 
+/* An integer field into *OUT: 0, -1 if not an integer, -2 if past INT64_MAX. */
 static int get_int(const msgpack_object *v, int64_t *out)
 {
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (v->via.u64 > INT64_MAX)
-			return -1;
+			return -2;
 		*out = (int64_t)v->via.u64;
 		return 0;
 	}
@@ -240,7 +241,12 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 			bit = F_PART;
 		} else if (!strcmp(key, "v") || !strcmp(key, "run") || !strcmp(key, "chunk") || !strcmp(key, "lo") ||
 			   !strcmp(key, "hi")) {
-			if (get_int(v, &n) < 0) {
+			int got = get_int(v, &n);
+			if (got == -2) {
+				snprintf(err, errlen, "field %s %" PRIu64 " is out of the bigint range", key, v->via.u64);
+				goto out;
+			}
+			if (got < 0) {
 				snprintf(err, errlen, "field %s is not an integer", key);
 				goto out;
 			}
@@ -266,11 +272,7 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 				c->chunk_no = (int32_t)n;
 				bit = F_CHUNK;
 			} else {
-				/* legacy ids are Postgres integers */
-				if (n < INT32_MIN || n > INT32_MAX) {
-					snprintf(err, errlen, "field %s %" PRId64 " is out of the integer id range", key, n);
-					goto out;
-				}
+				/* ids are Postgres bigints: target ids (embeddings) may pass int32 */
 				if (!strcmp(key, "lo"))
 					c->lo = n, bit = F_LO;
 				else

@@ -279,6 +279,16 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 	return rc;
 }
 
+/*
+ * Whether a chunk in ledger state STATUS may be applied: only pending or
+ * running. Done and dead are settled; rolled_back means its rows were removed
+ * on purpose, and a stale message must not bring them back.
+ */
+static int chunk_processable(const char *status)
+{
+	return !strcmp(status, "pending") || !strcmp(status, "running");
+}
+
 /* Mark running (informational, own transaction) and check the message against the ledger. */
 static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 {
@@ -298,7 +308,7 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi, PQgetvalue(r, 0, 1),
 			 PQgetvalue(r, 0, 2));
 		res = CHUNK_INVALID;
-	} else if (!strcmp(PQgetvalue(r, 0, 0), "done") || !strcmp(PQgetvalue(r, 0, 0), "dead")) {
+	} else if (!chunk_processable(PQgetvalue(r, 0, 0))) {
 		res = CHUNK_ALREADY;
 	} else {
 		PQclear(r);
@@ -344,7 +354,7 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
 		return -1;
 	}
-	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "done") == 0 || strcmp(PQgetvalue(r, 0, 0), "dead") == 0)
+	if (PQntuples(r) != 1 || !chunk_processable(PQgetvalue(r, 0, 0)))
 		*already = 1;
 	PQclear(r);
 	if (*already && pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0)
@@ -518,12 +528,19 @@ int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, cha
 	char run[24], chunk[16];
 	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
 
+	PGresult *r;
+	int updated;
+
 	snprintf(run, sizeof run, "%" PRId64, c->run);
 	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
-	return pgx_exec(tgt,
-			"UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
-			"WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status <> 'done'",
-			4, p, e, elen, NULL);
+	if (!(r = pgx_query(tgt,
+			    "UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
+			    "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status IN ('pending', 'running')",
+			    4, p, e, elen, NULL)))
+		return -1;
+	updated = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	return updated ? 0 : 1;
 }
 
 void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err)

@@ -14,8 +14,10 @@
  *     ai_embedding_sources with its practice, write rejects, record counts.
  *
  * Outcomes per entity: inserted (this chunk embedded its text), existing
- * (its link already held this hash), merged (its text was already embedded:
- * deduplicated), rejected (the provider refused the text).
+ * (its link already held this hash, or it has a link that existed before the
+ * migration: mdw_run_id NULL, never changed, so a rollback keeps it), merged
+ * (its text was already embedded: deduplicated), rejected (the provider
+ * refused the text).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,6 +70,7 @@ struct entity {
 	char hash[65];
 	int cut;
 	int rejected;
+	int foreign; /* its link existed before the migration: left as it is, counted existing */
 	char why[256];
 };
 
@@ -387,6 +390,30 @@ out:
 	return rc;
 }
 
+/* Mark the entities whose link existed before the migration (rows ascending by id, like the entities). */
+static int mark_foreign(struct ejob *j, const char *const p[2], char *err, size_t errlen, int *transient)
+{
+	const char *q[3] = {mdw_part_names[j->c->part], p[0], p[1]};
+	PGresult *r = pgx_query(j->ctx->tgt,
+				"SELECT content_id FROM public.ai_embedding_sources WHERE content_type = $1 "
+				"AND content_id BETWEEN $2 AND $3 AND mdw_run_id IS NULL ORDER BY content_id",
+				3, q, err, errlen, transient);
+
+	if (!r)
+		return -1;
+	for (int i = 0, k = 0; i < j->n && k < PQntuples(r);) {
+		long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+		if (id < j->e[i].id) {
+			k++;
+		} else {
+			j->e[i].foreign = id == j->e[i].id;
+			i++;
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* Read the entities and their texts; hash them; list the distinct hashes ai_embeddings lacks. */
 static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 {
@@ -425,8 +452,14 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 			snprintf(err, errlen, "hashing failed");
 			return -1;
 		}
-		distinct[nd++] = e->hash;
 	}
+	if (mark_foreign(j, p, err, errlen, transient) < 0) {
+		free(distinct);
+		return -1;
+	}
+	for (int i = 0; i < j->n; i++)
+		if (!j->e[i].foreign) /* no text to pay for: its link stays as it was */
+			distinct[nd++] = j->e[i].hash;
 	if (cuts)
 		mdw_info("phase=embeddings chunk=%d part=%s msg=\"texts cut to the model's input limit\" cut=%d",
 			 (int)j->c->chunk_no, mdw_part_names[j->c->part], cuts);
@@ -477,14 +510,14 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
 	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
 	if (!(r = pgx_query(j->ctx->tgt,
-			    "SELECT content_id, sha256_hash FROM public.ai_embedding_sources WHERE content_type = $1 "
-			    "AND content_id BETWEEN $2 AND $3",
+			    "SELECT content_id, sha256_hash, mdw_run_id IS NULL FROM public.ai_embedding_sources "
+			    "WHERE content_type = $1 AND content_id BETWEEN $2 AND $3",
 			    3, p, err, errlen, transient)))
 		goto out;
 	n->read = j->n;
 	for (int i = 0; i < j->n; i++) {
 		struct entity *e = &j->e[i];
-		int existing = 0;
+		int existing = 0, foreign = 0;
 		if (e->rejected) {
 			char src[128];
 			snprintf(src, sizeof src, "{\"id\": %lld, \"content_type\": \"%s\"}", e->id, type);
@@ -500,8 +533,16 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			continue;
 		}
 		for (int k = 0; k < PQntuples(r); k++)
-			if (strtoll(PQgetvalue(r, k, 0), NULL, 10) == e->id && !strcmp(PQgetvalue(r, k, 1), e->hash))
-				existing = 1;
+			if (strtoll(PQgetvalue(r, k, 0), NULL, 10) == e->id) {
+				foreign = !strcmp(PQgetvalue(r, k, 2), "t");
+				existing = foreign || !strcmp(PQgetvalue(r, k, 1), e->hash);
+			}
+		if (foreign != e->foreign) {
+			snprintf(err, errlen, "the pre-existing link of %s %lld changed during the chunk", type, e->id);
+			*transient = 1;
+			PQclear(r);
+			goto out;
+		}
 		if (existing) {
 			n->existing++;
 			continue;
@@ -538,7 +579,8 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			     "INSERT INTO public.ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
 			     "SELECT $1, content_id, practice_id, sha256_hash, $2::bigint FROM stage_links "
 			     "ON CONFLICT (content_type, content_id) DO UPDATE SET sha256_hash = EXCLUDED.sha256_hash, "
-			     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id",
+			     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id "
+			     "WHERE ai_embedding_sources.mdw_run_id IS NOT NULL",
 			     2, q, err, errlen, transient) < 0)
 			goto out;
 	}

@@ -291,13 +291,24 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 	}
 	if (deliveries > w->cfg.max_attempts) {
 		char last[256], e[256];
+		int rc;
 		ledger_error(w, &c, last, sizeof last);
 		snprintf(why, sizeof why, "delivered %lld times (max %lld); last error: %s", deliveries,
 			 w->cfg.max_attempts, last);
-		if (chunk_mark_dead(w->tgt, &c, why, e, sizeof e) < 0) {
+		if ((rc = chunk_mark_dead(w->tgt, &c, why, e, sizeof e)) < 0) {
 			mdw_warn("worker=%s phase=%s chunk=%d msg=\"cannot mark the chunk dead\" error=\"%s\"", w->id, phase,
 				 (int)c.chunk_no, e);
 			return; /* stays pending: retried later */
+		}
+		if (rc == 1) {
+			/* done (its ack was lost), dead or rolled back: the ledger wins over the delivery count */
+			mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk settled in the ledger: acknowledged\" "
+				 "deliveries=%lld",
+				 w->id, phase, (int)c.chunk_no, deliveries);
+			if (mdwq_ack(&w->r, w->run, phase, id) < 0) /* else redelivered: the same no-op again */
+				mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed\" error=\"%s\"", w->id, phase,
+					 (int)c.chunk_no, w->r.errstr);
+			return;
 		}
 		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
 		return;
@@ -351,8 +362,9 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.merged, n.rejected,
 					 (now_s() - t0) * 1000);
 			} else {
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already done: acknowledged\"", w->id, phase,
-					 (int)c.chunk_no);
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "
+					 "acknowledged\"",
+					 w->id, phase, (int)c.chunk_no);
 			}
 			while (mdwq_ack(&w->r, w->run, phase, id) < 0) {
 				/* the commit is what counts: a lost ack only means a no-op redelivery */

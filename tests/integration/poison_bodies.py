@@ -45,7 +45,7 @@ cases = {
     "wrong_version": good(run, v=i(9)),
     "run_is_string": good(run, run=s("1")),
     "lo_is_nil": good(run, lo=b"\xc0"),
-    "id_out_of_range": good(run, hi=i(1 << 40)),
+    "id_out_of_range": good(run, hi=b"\xcf" + struct.pack(">Q", (1 << 64) - 1)),
     "negative_chunk": good(run, chunk=i(-5)),
     "unknown_phase": good(run, phase=s("invoices")),
     "other_run": good(run + 1000),

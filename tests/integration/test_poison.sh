@@ -20,7 +20,7 @@ assert_eq "coordinator exit code" 0 "$rc"
 assert_eq "dead letters" "$n" "$(rcli XLEN 'mdw:{1}:dead')"
 rcli --raw XRANGE 'mdw:{1}:dead' - + >"$LOGS/dead.txt"
 for want in "truncated msgpack" "not msgpack" "not a msgpack map" "version 9" "run is not an integer" \
-  "lo is not an integer" "out of the integer id range" "chunk -5" "no known phase" "chunk of run 1001" \
+  "lo is not an integer" "out of the bigint range" "chunk -5" "no known phase" "chunk of run 1001" \
   "lo 100 > hi 1" "body is 0 bytes"; do
   grep -q "$want" "$LOGS/dead.txt" || fail "no dead letter says \"$want\""
 done

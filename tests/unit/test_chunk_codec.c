@@ -23,7 +23,29 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(mdw_chunk_encode(&in, buf, 5), -1);
 }
 
-/* Pack a map from alternating key/value specs: "i:N" int, "s:TEXT" string, "n" nil. */
+/* Bounds are bigints end to end: target ids of an embeddings chunk pass int32. */
+static void test_bigint_bounds(void)
+{
+	struct mdw_chunk in = {7, MDW_PH_EMBEDDINGS, 3, 3000000000LL, INT64_MAX, MDW_PART_PATIENT}, out;
+	char buf[256], err[256], desc[128];
+	int n = mdw_chunk_encode(&in, buf, sizeof buf);
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	CU_ASSERT_EQUAL_FATAL(mdw_chunk_decode(buf, (size_t)n, &out, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(out.lo, 3000000000LL);
+	CU_ASSERT_EQUAL(out.hi, INT64_MAX);
+	in.lo = INT64_MIN;
+	in.hi = -3000000000LL;
+	n = mdw_chunk_encode(&in, buf, sizeof buf);
+	CU_ASSERT_EQUAL_FATAL(mdw_chunk_decode(buf, (size_t)n, &out, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(out.lo, INT64_MIN);
+	CU_ASSERT_EQUAL(out.hi, -3000000000LL);
+	in.lo = 3000000000LL;
+	in.hi = 3000000099LL;
+	mdw_chunk_describe(&in, desc, sizeof desc);
+	CU_ASSERT_STRING_EQUAL(desc, "embeddings #3 patient ids 3000000000..3000000099");
+}
+
+/* Pack a map from alternating key/value specs: "i:N" int, "u:N" unsigned, "s:TEXT" string, "n" nil. */
 static size_t pack(char *out, const char *const *kv, int pairs)
 {
 	msgpack_sbuffer sb;
@@ -39,6 +61,8 @@ static size_t pack(char *out, const char *const *kv, int pairs)
 			msgpack_pack_str_body(&pk, v, strlen(v));
 		} else if (v[0] == 'i') {
 			msgpack_pack_int64(&pk, strtoll(v + 2, NULL, 10));
+		} else if (v[0] == 'u') {
+			msgpack_pack_uint64(&pk, strtoull(v + 2, NULL, 10));
 		} else if (v[0] == 's') {
 			msgpack_pack_str(&pk, strlen(v + 2));
 			msgpack_pack_str_body(&pk, v + 2, strlen(v + 2));
@@ -106,8 +130,8 @@ static void test_malformed(void)
 	}
 	{
 		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1",
-				    "hi", "i:9999999999"};
-		expect_refused(kv, 6, "out of the integer id range");
+				    "hi", "u:18446744073709551615"};
+		expect_refused(kv, 6, "hi 18446744073709551615 is out of the bigint range");
 	}
 	{
 		const char *kv[] = {"v", "i:1", "run", "i:0", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
@@ -171,6 +195,7 @@ static void test_part(void)
 static const struct unit_test tests[] = {
 	{"embedding parts", test_part},
 	{"round trip", test_round_trip},
+	{"bigint bounds", test_bigint_bounds},
 	{"malformed bodies refused", test_malformed},
 	{"unknown keys ignored", test_unknown_key_ignored},
 	{NULL, NULL},
