@@ -10,11 +10,44 @@ static void quiet(void *arg, const char *message)
 	(void)arg, (void)message;
 }
 
+static int dead_peer_s = 30;
+
+void pgx_set_dead_peer(int seconds)
+{
+	dead_peer_s = seconds > 1 ? seconds : 2;
+}
+
+/*
+ * A peer silent for dead_peer_s is given up on both ends: keepalive probes
+ * after a third of it, then 4 probes a sixth apart; tcp_user_timeout bounds
+ * unacknowledged sends. On the server this ends the backend of a lost or
+ * partitioned client, and with it its transaction and locks.
+ */
+static void set_server_keepalives(PGconn *c)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql,
+		 "SET tcp_keepalives_idle = %d; SET tcp_keepalives_interval = %d; SET tcp_keepalives_count = 4; "
+		 "SET tcp_user_timeout = %d",
+		 dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1, dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1,
+		 dead_peer_s * 1000);
+	PQclear(PQexec(c, sql));
+}
+
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen)
 {
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {dsn ? dsn : "", appname, "10", NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	char idle[16], intvl[16], user_timeout[24];
+	/* the keepalive defaults come before dbname: a DSN that sets them wins */
+	const char *keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+			      "tcp_user_timeout", "dbname", "application_name", "connect_timeout", NULL};
+	const char *vals[] = {"1", idle, intvl, "4", user_timeout, dsn ? dsn : "", appname, "10", NULL};
+	PGconn *c;
+
+	snprintf(idle, sizeof idle, "%d", dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1);
+	snprintf(intvl, sizeof intvl, "%d", dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1);
+	snprintf(user_timeout, sizeof user_timeout, "%d", dead_peer_s * 1000);
+	c = PQconnectdbParams(keys, vals, 1);
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory connecting to Postgres");
@@ -35,6 +68,7 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 	 * 636k cases). Best effort: a server without JIT ignores it.
 	 */
 	PQclear(PQexec(c, "SET jit = off"));
+	set_server_keepalives(c);
 	return c;
 }
 

@@ -12,6 +12,9 @@
 
 #define PGX_MUST __attribute__((warn_unused_result))
 
+/* Give up on a connection whose peer is silent for SECONDS (both ends; default 30), for later connects. */
+void pgx_set_dead_peer(int seconds);
+
 /* Connect to DSN (libpq conninfo or URI; "" = PG* variables) as APPNAME. NULL + ERR on failure. */
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen);
 
