@@ -113,6 +113,8 @@ static void *keeper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&k->mu);
 		lr = lock_refresh(&k->r, k->token, holder, sizeof holder);
+		if (lr == 1)
+			mdw_warn("msg=\"lost the coordinator lock\" holder=%s", holder);
 		if (lr < 0 && !warned)
 			mdw_warn("msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"", k->r.errstr);
 		warned = lr < 0;
