@@ -484,6 +484,7 @@ int coord_main(struct coord *c)
 {
 	char err[512], holder[256], host[128] = "coordinator";
 	struct mdw_backoff bo;
+	struct lock_keeper *keeper = NULL;
 	int code = 1, lr;
 
 	signal(SIGTERM, on_signal);
@@ -516,6 +517,11 @@ int coord_main(struct coord *c)
 				"coordinator stops)\n",
 			holder, MDW_LOCK_TTL_MS / 1000);
 		return 4;
+	}
+	if (!(keeper = lock_keeper_start(&c->r, c->token, err, sizeof err))) {
+		mdw_error("msg=\"%s\"", err);
+		lock_release(&c->r, c->token);
+		return 2;
 	}
 	if (open_run(c, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot open a run\" error=\"%s\"", err);
@@ -582,6 +588,7 @@ int coord_main(struct coord *c)
 	code = 130;
 out:
 	metrics_stop();
+	lock_keeper_stop(keeper);
 	lock_release(&c->r, c->token);
 	return code;
 }

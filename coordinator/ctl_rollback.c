@@ -1,6 +1,5 @@
 /* mdwctl rollback and backups: undoing a phase, and the dumps taken before each phase wrote. */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +12,9 @@
 #include "mdw/pgx.h"
 #include "rollback.h"
 
-/* Refreshes the coordinator lock (on its own connection) while a long rollback runs. */
-struct keeper {
-	struct rds r;
-	const char *token;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-};
-
-static void *keep_lock(void *arg)
-{
-	struct keeper *k = arg;
-	char holder[256];
-
-	pthread_mutex_lock(&k->mu);
-	while (!k->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += MDW_LOCK_TTL_MS / 3000;
-		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
-		if (!k->stop && lock_refresh(&k->r, k->token, holder, sizeof holder) == 1)
-			fprintf(stderr, "mdwctl rollback: lost the coordinator lock to %s\n", holder);
-	}
-	pthread_mutex_unlock(&k->mu);
-	return NULL;
-}
-
 int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 {
-	struct keeper k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	pthread_t keeper;
-	int keeping = 0;
+	struct lock_keeper *keeper = NULL;
 	const struct mdw_phase *ph = mdw_phase_find(cfg->phase);
 	struct rollback_opts o = {cfg->run_id, cfg->cascade, cfg->dry_run};
 	struct rds r = {0};
@@ -91,12 +61,9 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (locked && ctl_redis(cfg, &k.r) == 0) {
-		k.token = token;
-		keeping = pthread_create(&keeper, NULL, keep_lock, &k) == 0;
-	}
-	if (locked && !keeping) {
-		fprintf(stderr, "mdwctl rollback: cannot keep the coordinator lock\n");
+	/* the lock outlives a long rollback */
+	if (locked && !(keeper = lock_keeper_start(&r, token, err, sizeof err))) {
+		fprintf(stderr, "mdwctl rollback: cannot keep the coordinator lock: %s\n", err);
 		goto out;
 	}
 	rb = rollback_phase(c, ph->id, &o, stdout, err, sizeof err);
@@ -105,14 +72,7 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 	else
 		fprintf(stderr, "mdwctl rollback: %s\n", err);
 out:
-	if (keeping) {
-		pthread_mutex_lock(&k.mu);
-		k.stop = 1;
-		pthread_cond_signal(&k.cv);
-		pthread_mutex_unlock(&k.mu);
-		pthread_join(keeper, NULL);
-	}
-	rds_close(&k.r);
+	lock_keeper_stop(keeper);
 	if (locked)
 		lock_release(&r, token);
 	rds_close(&r);

@@ -1,12 +1,15 @@
 /* The coordinator lock (see lock.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lock.h"
+#include "mdw/log.h"
 
 
 static const char *refresh_lua = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -81,4 +84,81 @@ int lock_refresh(struct rds *r, const char *token, char *holder, size_t holderle
 void lock_release(struct rds *r, const char *token)
 {
 	freeReplyObject(rds_cmd(r, "EVAL %s 1 mdw:lock:coordinator %s", release_lua, token));
+}
+
+struct lock_keeper {
+	struct rds r;
+	char token[128];
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+};
+
+static void *keeper_main(void *arg)
+{
+	struct lock_keeper *k = arg;
+	char holder[256];
+	int warned = 0;
+
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		struct timespec until;
+		int lr;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += MDW_LOCK_TTL_MS / 3000;
+		pthread_cond_timedwait(&k->cv, &k->mu, &until);
+		if (k->stop)
+			break;
+		pthread_mutex_unlock(&k->mu);
+		lr = lock_refresh(&k->r, k->token, holder, sizeof holder);
+		if (lr == 1)
+			mdw_warn("msg=\"lost the coordinator lock\" holder=%s", holder);
+		if (lr < 0 && !warned)
+			mdw_warn("msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"", k->r.errstr);
+		warned = lr < 0;
+		pthread_mutex_lock(&k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+struct lock_keeper *lock_keeper_start(const struct rds *r, const char *token, char *err, size_t errlen)
+{
+	struct lock_keeper *k = calloc(1, sizeof *k);
+	int rc;
+
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	k->r = *r;
+	k->r.c = NULL; /* its own connection */
+	snprintf(k->token, sizeof k->token, "%s", token);
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if ((rc = pthread_create(&k->thread, NULL, keeper_main, k)) != 0) {
+		snprintf(err, errlen, "cannot start the lock refresh thread: %s", strerror(rc));
+		pthread_mutex_destroy(&k->mu);
+		pthread_cond_destroy(&k->cv);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void lock_keeper_stop(struct lock_keeper *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = 1;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	rds_close(&k->r);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k);
 }

@@ -21,4 +21,18 @@ int lock_refresh(struct rds *r, const char *token, char *holder, size_t holderle
 /* Release the lock if TOKEN holds it. */
 void lock_release(struct rds *r, const char *token);
 
+/*
+ * A thread that refreshes TOKEN's lock every third of the TTL on a Redis
+ * connection of its own (a copy of R's settings), so that the lock outlives
+ * a long step of the coordinator's loop (a slow validation, a backup). It
+ * never releases the lock; step() still notices a lock lost to another.
+ */
+struct lock_keeper;
+
+/* Start refreshing. NULL with ERR when the thread cannot start. */
+struct lock_keeper *lock_keeper_start(const struct rds *r, const char *token, char *err, size_t errlen);
+
+/* Stop the thread and free K (may be NULL). */
+void lock_keeper_stop(struct lock_keeper *k);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include "coord.h"
 #include "mdw/log.h"
+#include "mdw/pgx.h"
 
 int main(int argc, char **argv)
 {
@@ -22,6 +23,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	mdw_log_init("coordinator", c.cfg.log_level, c.cfg.log_format);
+	pgx_set_dead_peer((int)c.cfg.pg_dead_peer_s);
 	rc = coord_main(&c);
 	if (c.src)
 		PQfinish(c.src);

@@ -7,6 +7,7 @@
 
 #include "ctl.h"
 #include "mdw/log.h"
+#include "mdw/pgx.h"
 
 static const struct ctl_command commands[] = {
 	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mdw_log_init("mdwctl", cfg.log_level, cfg.log_format);
+	pgx_set_dead_peer((int)cfg.pg_dead_peer_s);
 	if (cfg.help || args.n == 0) {
 		usage();
 		rc = cfg.help ? 0 : 2;

@@ -42,6 +42,12 @@ static const struct cfg_entry cfg_table[] = {
 	 "a chunk idle this long in another worker's hands is taken over"},
 	{"MDW_MAX_ATTEMPTS", "max-attempts", CFG_INT, "5", 1, 100, NULL, OFF(max_attempts), W,
 	 "deliveries of a chunk before it goes to the dead-letter queue"},
+	{"MDW_LOCK_TIMEOUT_MS", "lock-timeout-ms", CFG_INT, "1000", 10, 600000, NULL, OFF(lock_timeout_ms), W,
+	 "a ledger row locked this long by another session (a stalled worker) is left to it: the entry waits for a "
+	 "later takeover, and the attempt is not counted as a delivery"},
+	{"MDW_PG_DEAD_PEER_S", "pg-dead-peer-s", CFG_INT, "30", 2, 3600, NULL, OFF(pg_dead_peer_s), C | W | K,
+	 "a Postgres connection whose peer stays silent this long is dropped on both ends (TCP keepalives, "
+	 "tcp_user_timeout), so that a lost worker's transaction and its locks go away"},
 	{"MDW_PHASES", "phases", CFG_STR, "", 0, 0, NULL, OFF(phases), C,
 	 "comma-separated phases to run (default: all); their needs must be complete or listed"},
 	{NULL, "new-run", CFG_BOOL, "0", 0, 1, NULL, OFF(new_run), C,

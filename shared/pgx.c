@@ -11,6 +11,31 @@ static void quiet(void *arg, const char *message)
 	(void)arg, (void)message;
 }
 
+static int dead_peer_s = 30;
+
+void pgx_set_dead_peer(int seconds)
+{
+	dead_peer_s = seconds > 1 ? seconds : 2;
+}
+
+/*
+ * A peer silent for dead_peer_s is given up on both ends: keepalive probes
+ * after a third of it, then 4 probes a sixth apart; tcp_user_timeout bounds
+ * unacknowledged sends. On the server this ends the backend of a lost or
+ * partitioned client, and with it its transaction and locks.
+ */
+static void set_server_keepalives(PGconn *c)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql,
+		 "SET tcp_keepalives_idle = %d; SET tcp_keepalives_interval = %d; SET tcp_keepalives_count = 4; "
+		 "SET tcp_user_timeout = %d",
+		 dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1, dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1,
+		 dead_peer_s * 1000);
+	PQclear(PQexec(c, sql));
+}
+
 /*
  * The session settings the code relies on, whoever connects and whatever the
  * server, database or role defaults say: unqualified names resolve in public
@@ -105,11 +130,18 @@ static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err,
 PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
 			 size_t errlen)
 {
-	char options[1024] = "";
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", "client_encoding", "options", NULL};
-	const char *vals[] = {dsn ? dsn : "", appname, "10", "UTF8", options, NULL};
+	char options[1024] = "", idle[16], intvl[16], user_timeout[24];
+	/* the keepalive defaults come before dbname: a DSN that sets them wins */
+	const char *keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+			      "tcp_user_timeout", "dbname", "application_name", "connect_timeout", "client_encoding",
+			      "options", NULL};
+	const char *vals[] = {"1", idle, intvl, "4", user_timeout, dsn ? dsn : "", appname, "10", "UTF8", options, NULL};
 	PGconn *c;
 	int bad = user_options(dsn, options, sizeof options) < 0;
+
+	snprintf(idle, sizeof idle, "%d", dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1);
+	snprintf(intvl, sizeof intvl, "%d", dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1);
+	snprintf(user_timeout, sizeof user_timeout, "%d", dead_peer_s * 1000);
 
 	for (const struct pgx_setting *s = pinned; !bad && s->name; s++)
 		if (strcmp(s->name, "client_encoding") != 0)
@@ -144,6 +176,7 @@ PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_
 	 * 636k cases). Best effort: a server without JIT ignores it.
 	 */
 	PQclear(PQexec(c, "SET jit = off"));
+	set_server_keepalives(c);
 	return c;
 }
 

@@ -318,11 +318,16 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 			      "AND status IN ('pending', 'running')",
 			      4, p, err, errlen, &transient);
 		if (!r)
-			return transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			return chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 		res = CHUNK_DONE;
 	}
 	PQclear(r);
 	return res;
+}
+
+int chunk_locked(const char *err)
+{
+	return strncmp(err, "55P03", 5) == 0; /* lock_not_available: lock_timeout expired */
 }
 
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
@@ -357,6 +362,11 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 	if (PQntuples(r) != 1 || !chunk_processable(PQgetvalue(r, 0, 0)))
 		*already = 1;
 	PQclear(r);
+	/* the row is ours: the chunk's own statements wait for locks as long as they need */
+	if (!*already && pgx_exec(ctx->tgt, "SET LOCAL lock_timeout = 0", 0, NULL, err, errlen, transient) < 0) {
+		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+		return -1;
+	}
 	if (*already && pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0)
 		return -1;
 	return 0;
@@ -419,8 +429,10 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	/* 1. lock the ledger row; a chunk done meanwhile is a no-op */
 	{
 		int already;
-		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
-			goto fail;
+		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
+			res = chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			goto out;
+		}
 		if (already) {
 			res = CHUNK_ALREADY;
 			goto out;

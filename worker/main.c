@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mdw/log.h"
+#include "mdw/pgx.h"
 #include "worker.h"
 
 int main(int argc, char **argv)
@@ -22,6 +23,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	mdw_log_init("worker", w.cfg.log_level, w.cfg.log_format);
+	pgx_set_dead_peer((int)w.cfg.pg_dead_peer_s);
 	if (worker_init(&w, err, sizeof err) < 0) {
 		fprintf(stderr, "mdw-worker: %s\n", err);
 		worker_free(&w);

@@ -109,6 +109,22 @@ static void probe_fk_mode(struct worker *w)
 	w->fk_by_phase = 1;
 }
 
+/*
+ * A ledger row lock held by another session (a stalled worker, an operator's
+ * psql) is waited for at most MDW_LOCK_TIMEOUT_MS, then the chunk is "not
+ * mine now" (CHUNK_BUSY). chunk_begin lifts the limit inside a chunk's own
+ * transaction once it holds the row.
+ */
+static void set_lock_timeout(struct worker *w)
+{
+	char ms[24], err[256];
+	const char *p[1] = {ms};
+
+	snprintf(ms, sizeof ms, "%lld", w->cfg.lock_timeout_ms);
+	if (pgx_exec(w->tgt, "SELECT set_config('lock_timeout', $1, false)", 1, p, err, sizeof err, NULL) < 0)
+		mdw_warn("worker=%s msg=\"cannot set lock_timeout\" error=\"%s\"", w->id, err);
+}
+
 static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *what)
 {
 	char err[512];
@@ -122,8 +138,10 @@ static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *w
 		mdw_warn("worker=%s msg=\"cannot connect to the %s database\" error=\"%s\"", w->id, what, err);
 		return -1;
 	}
-	if (c == &w->tgt)
+	if (c == &w->tgt) {
+		set_lock_timeout(w);
 		probe_fk_mode(w);
+	}
 	return 0;
 }
 
@@ -257,6 +275,20 @@ static void publish_embed_counts(struct worker *w)
 		}
 }
 
+/*
+ * Leave entry ID of KEY pending for a later takeover, undoing the delivery
+ * this attempt counted: a chunk whose ledger row another session holds was
+ * not tried, so it must not come closer to the dead letters.
+ */
+static void give_back(struct worker *w, const char *key, const char *id, long long deliveries)
+{
+	redisReply *rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s RETRYCOUNT %lld JUSTID", key, w->id, id,
+				  deliveries > 1 ? deliveries - 1 : 0);
+	if (!rep)
+		mdw_warn("worker=%s entry=%s msg=\"cannot give the delivery back\" error=\"%s\"", w->id, id, w->r.errstr);
+	freeReplyObject(rep);
+}
+
 /* Handle one entry of PHASE's stream. */
 static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
 {
@@ -375,6 +407,13 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 				mdw_sleep_ms(mdw_backoff_next(&w->bo), &w->stopping);
 				touch(w);
 			}
+			break;
+		}
+		if (res == CHUNK_BUSY) {
+			mdw_info("worker=%s phase=%s chunk=%d msg=\"ledger row locked by another session: not mine now\" "
+				 "deliveries=%lld",
+				 w->id, phase, (int)c.chunk_no, deliveries);
+			give_back(w, key, id, deliveries);
 			break;
 		}
 		if (res == CHUNK_INVALID) {

@@ -27,6 +27,8 @@ struct mdw_config {
 	long long chunk_rows;
 	long long lease_ms;
 	long long max_attempts;
+	long long lock_timeout_ms;
+	long long pg_dead_peer_s;
 	char *phases;
 	int new_run;
 	int exit_when_done;

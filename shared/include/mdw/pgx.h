@@ -12,6 +12,9 @@
 
 #define PGX_MUST __attribute__((warn_unused_result))
 
+/* Give up on a connection whose peer is silent for SECONDS (both ends; default 30), for later connects. */
+void pgx_set_dead_peer(int seconds);
+
 /* A session setting: its name, the value sent at connect, and the value as the server shows it. */
 struct pgx_setting {
 	const char *name, *value, *shown;
