@@ -141,4 +141,14 @@ coordinator resumed
 assert_eq "resumed run exit code" 0 "$RC"
 assert_eq "the resumed run" "$RUN3 complete" "$(tq "SELECT id || ' ' || status FROM mdw.runs WHERE id = $RUN3")"
 
+# ---- item 13: a row committed late inside a covered range arrives with --incremental
+lq "INSERT INTO dispatch_office SELECT * FROM late_office" >/dev/null
+start_worker i1 --exit-when-done >/dev/null
+coordinator incremental --new-run --incremental --phases practices
+assert_eq "incremental run exit code" 0 "$RC"
+assert_eq "the late office in the target" 1 "$(tq "SELECT count(*) FROM practices WHERE legacy_id = $LATE")"
+start_worker i2 --exit-when-done >/dev/null
+coordinator incremental2 --new-run --incremental --phases practices
+assert_eq "a second incremental run: exit code" 0 "$RC"
+assert_eq "its chunks (nothing due)" 0 "$(tq "SELECT chunks FROM mdw.run_phases WHERE run_id = $(last_run)")"
 finish
