@@ -89,36 +89,91 @@ static int has_updated_at(PGconn *src, const char *table, char *err, size_t errl
 	return yes;
 }
 
-/* The ranges that PHASE's complete runs covered, merged per run: three array literals lo, hi, epoch planned. */
-static int coverage(struct coord *c, enum mdw_phase_id ph, char **los, char **his, char **ats, long long *nranges,
-		    char *err, size_t errlen)
+/* Copy the first N columns of R's single row into OUT[0..n) (freed by the caller). 0 or -1. */
+static int take_arrays(PGresult *r, char **out[], int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++)
+		if (!(*out[i] = strdup(PQgetvalue(r, 0, i)))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	return 0;
+}
+
+/* The five array literals of covering chunks: lo, hi, rows read, epoch planned, run. */
+struct cover {
+	char *lo, *hi, *n, *at, *run;
+};
+
+static void cover_free(struct cover *v)
+{
+	free(v->lo);
+	free(v->hi);
+	free(v->n);
+	free(v->at);
+	free(v->run);
+}
+
+/* The done chunks of PHASE's complete runs (target database): what they read, and when. */
+static int coverage(struct coord *c, enum mdw_phase_id ph, struct cover *v, char *err, size_t errlen)
 {
 	const char *p[1] = {mdw_phases[ph].name};
+	char **out[5] = {&v->lo, &v->hi, &v->n, &v->at, &v->run};
 	PGresult *r = pgx_query(
 		c->tgt,
-		"WITH c AS (SELECT ch.run_id, ch.lo, ch.hi, extract(epoch FROM coalesce(rp.planned_at, rp.started_at)) AS at "
-		" FROM mdw.chunks ch JOIN mdw.run_phases rp ON rp.run_id = ch.run_id AND rp.phase = ch.phase "
-		" WHERE ch.phase = $1 AND rp.status = 'complete' AND ch.status = 'done'), "
-		"g AS (SELECT c.*, CASE WHEN lo = lag(hi) OVER (PARTITION BY run_id ORDER BY lo) + 1 THEN 0 ELSE 1 END AS brk "
-		" FROM c), "
-		"k AS (SELECT g.*, sum(brk) OVER (PARTITION BY run_id ORDER BY lo) AS grp FROM g), "
-		"i AS (SELECT min(lo) AS lo, max(hi) AS hi, max(at) AS at FROM k GROUP BY run_id, grp) "
-		"SELECT coalesce(array_agg(lo ORDER BY lo, hi)::text, '{}'), coalesce(array_agg(hi ORDER BY lo, hi)::text, "
-		"'{}'), coalesce(array_agg(at ORDER BY lo, hi)::text, '{}'), count(*) FROM i",
+		"SELECT coalesce(array_agg(ch.lo ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+		"coalesce(array_agg(ch.hi ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+		"coalesce(array_agg(ch.rows_read ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+		"coalesce(array_agg(extract(epoch FROM coalesce(rp.planned_at, rp.started_at)) ORDER BY ch.run_id, ch.lo)"
+		"::text, '{}'), coalesce(array_agg(ch.run_id ORDER BY ch.run_id, ch.lo)::text, '{}') "
+		"FROM mdw.chunks ch JOIN mdw.run_phases rp ON rp.run_id = ch.run_id AND rp.phase = ch.phase "
+		"WHERE ch.phase = $1 AND rp.status = 'complete' AND ch.status = 'done'",
 		1, p, err, errlen, NULL);
+	int rc;
 
 	if (!r)
 		return -1;
-	*los = strdup(PQgetvalue(r, 0, 0));
-	*his = strdup(PQgetvalue(r, 0, 1));
-	*ats = strdup(PQgetvalue(r, 0, 2));
-	*nranges = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	rc = take_arrays(r, out, 5, err, errlen);
 	PQclear(r);
-	if (!*los || !*his || !*ats) {
-		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/*
+ * Of the chunks in V, those whose range still holds as many source ids as
+ * the chunk read (TABLE, source database), merged per run into ranges: three
+ * array literals lo, hi, epoch planned in LOS, HIS, ATS. A chunk whose count
+ * changed (a row committed late inside it, or deleted) covers nothing: its
+ * rows are due again. *NRANGES and *NSTALE count the ranges and stale chunks.
+ */
+static int fresh_ranges(struct coord *c, const char *table, const struct cover *v, char **los, char **his, char **ats,
+			long long *nranges, long long *nstale, char *err, size_t errlen)
+{
+	const char *p[5] = {v->lo, v->hi, v->n, v->at, v->run};
+	char **out[3] = {los, his, ats};
+	char sql[2048];
+	PGresult *r;
+	int rc;
+
+	/* TABLE comes from the phase table, never from input */
+	snprintf(sql, sizeof sql,
+		 "WITH cv AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[]) "
+		 " AS cv(lo, hi, n, at, run)), "
+		 "f AS (SELECT cv.* FROM cv WHERE (SELECT count(*) FROM %s t WHERE t.id BETWEEN cv.lo AND cv.hi) = cv.n), "
+		 "g AS (SELECT f.*, CASE WHEN lo = lag(hi) OVER (PARTITION BY run ORDER BY lo) + 1 THEN 0 ELSE 1 END AS brk "
+		 " FROM f), "
+		 "k AS (SELECT g.*, sum(brk) OVER (PARTITION BY run ORDER BY lo) AS grp FROM g), "
+		 "i AS (SELECT min(lo) AS lo, max(hi) AS hi, max(at) AS at FROM k GROUP BY run, grp) "
+		 "SELECT coalesce(array_agg(lo ORDER BY lo, hi)::text, '{}'), coalesce(array_agg(hi ORDER BY lo, hi)::text, "
+		 "'{}'), coalesce(array_agg(at ORDER BY lo, hi)::text, '{}'), count(*), "
+		 "(SELECT count(*) FROM cv) - (SELECT count(*) FROM f) FROM i",
+		 table);
+	if (!(r = pgx_query(c->src, sql, 5, p, err, errlen, NULL)))
 		return -1;
-	}
-	return 0;
+	*nranges = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	*nstale = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	rc = take_arrays(r, out, 3, err, errlen);
+	PQclear(r);
+	return rc;
 }
 
 /* A relational phase: its legacy table's due rows. */
@@ -126,11 +181,13 @@ static int walk_relational(struct coord *c, enum mdw_phase_id ph, struct plan *p
 {
 	const char *table = mdw_phases[ph].source;
 	struct due_src s = {c->src, "", {NULL}, 3};
+	struct cover v = {0};
 	char *los = NULL, *his = NULL, *ats = NULL;
-	long long nranges = 0;
+	long long nranges = 0, nstale = 0;
 	int upd, rc = -1;
 
-	if (coverage(c, ph, &los, &his, &ats, &nranges, err, errlen) < 0)
+	if (coverage(c, ph, &v, err, errlen) < 0 ||
+	    fresh_ranges(c, table, &v, &los, &his, &ats, &nranges, &nstale, err, errlen) < 0)
 		goto out;
 	if ((upd = has_updated_at(c->src, table, err, errlen)) < 0)
 		goto out;
@@ -143,11 +200,12 @@ static int walk_relational(struct coord *c, enum mdw_phase_id ph, struct plan *p
 		    : "NOT EXISTS (SELECT 1 FROM cv WHERE t.id BETWEEN cv.lo AND cv.hi)");
 	if (plan_walk(plan, due_next, &s, c->cfg.chunk_rows, PLAN_DUE_ONLY, err, errlen) < 0)
 		goto out;
-	mdw_info("run=%" PRId64 " phase=%s msg=\"incremental plan\" covered_ranges=%lld by_updated_at=%s due_chunks=%d "
-		 "rows=%lld",
-		 c->run, mdw_phases[ph].name, nranges, upd ? "yes" : "no", plan->n, plan->rows);
+	mdw_info("run=%" PRId64 " phase=%s msg=\"incremental plan\" covered_ranges=%lld stale_chunks=%lld "
+		 "by_updated_at=%s due_chunks=%d rows=%lld",
+		 c->run, mdw_phases[ph].name, nranges, nstale, upd ? "yes" : "no", plan->n, plan->rows);
 	rc = 0;
 out:
+	cover_free(&v);
 	free(los);
 	free(his);
 	free(ats);

@@ -4,7 +4,9 @@
  * rows updated since they were read.
  *
  * Covered: the id ranges of the done chunks of the phase's complete (not
- * rolled-back) runs, each with the time its run planned the phase. A source
+ * rolled-back) runs, each with the time its run planned the phase, that
+ * still hold as many source ids as the chunk read (a row committed late
+ * inside a range, or deleted, makes the whole range due again). A source
  * row is due when no range covers its id (new rows, rows of a rolled-back
  * run), or, where the legacy table has updated_at, when it was updated after
  * the newest run that covered it planned the phase. The embeddings phase

@@ -539,7 +539,6 @@ int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, cha
 {
 	char run[24], chunk[16];
 	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
-
 	PGresult *r;
 	int updated;
 

@@ -75,6 +75,7 @@ void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err);
  * running: 0; 1 if the ledger had settled it already (done, dead, rolled
  * back: nothing to mark, the message is only acknowledged); -1 on error.
  */
-__attribute__((warn_unused_result)) int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen);
+__attribute__((warn_unused_result)) int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err,
+							char *e, size_t elen);
 
 #endif

@@ -87,7 +87,7 @@ dead0=$(rcli XLEN "mdw:{$RUN2}:dead")
 entry=$(stale_message "$RUN2" embeddings 0)
 rcli XREADGROUP GROUP workers ghost COUNT 1 STREAMS "mdw:{$RUN2}:q:embeddings" '>' >/dev/null
 rcli XCLAIM "mdw:{$RUN2}:q:embeddings" workers ghost 0 "$entry" RETRYCOUNT 1 JUSTID >/dev/null
-start_worker s1 >/dev/null
+S1=$(start_worker s1)
 wait_for 30 "the stale delivery handled" '[ "$(pending "$RUN2" embeddings)" = 0 ]'
 assert_eq "dead letters after a done chunk's last delivery" "$dead0" "$(rcli XLEN "mdw:{$RUN2}:dead")"
 assert_eq "the chunk" done "$(tq "SELECT status FROM mdw.chunks WHERE run_id = $RUN2 AND phase = 'embeddings' AND chunk_no = 0")"
@@ -108,6 +108,7 @@ assert_eq "the rolled-back chunk" rolled_back \
   "$(tq "SELECT status FROM mdw.chunks WHERE run_id = $RUN2 AND phase = 'embeddings' AND chunk_no = 0")"
 assert_eq "links after the stale message" 1 "$(tq "SELECT count(*) FROM ai_embedding_sources")"
 tq "UPDATE mdw.runs SET status = 'complete' WHERE id = $RUN2" >/dev/null
+kill "$S1"
 
 # ---- item 15: a run failed by a dead chunk marks its phase failed; its rollback is not refused
 tq "CREATE FUNCTION refuse_chunk() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
@@ -115,7 +116,9 @@ tq "CREATE FUNCTION refuse_chunk() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGI
       RETURN NEW; END \$\$;
     CREATE TRIGGER refuse_chunk BEFORE UPDATE ON mdw.chunks FOR EACH ROW EXECUTE FUNCTION refuse_chunk();
     ALTER TABLE mdw.chunks ENABLE ALWAYS TRIGGER refuse_chunk" >/dev/null # (also under session_replication_role)
+F1=$(start_worker f1 --exit-when-done)
 coordinator failing --new-run --phases practices
+wait_for 30 "the worker of the failed run to exit" '! kill -0 "$F1"'
 assert_eq "run with a dead chunk: coordinator exit code" 1 "$RC"
 RUN3=$(last_run)
 assert_eq "the phase of the failed run" failed "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = $RUN3")"
@@ -123,4 +126,29 @@ assert_eq "the phase of the failed run" failed "$(tq "SELECT status FROM mdw.run
   || fail "rollback of the failed run's phase refused: $(cat "$LOGS/rollback-failed.out")"
 ok "rollback of the failed run's phase is not refused"
 
+# ---- item 14: dead letters come from the ledger (Redis is a mirror)
+rcli FLUSHDB >/dev/null
+"$BUILD/mdwctl" dead >"$LOGS/dead.out" 2>&1 || fail "mdwctl dead: $(cat "$LOGS/dead.out")"
+grep -q "practices" "$LOGS/dead.out" && grep -q "test: chunk refused" "$LOGS/dead.out" \
+  || fail "mdwctl dead after FLUSHDB does not list the dead chunk: $(cat "$LOGS/dead.out")"
+ok "mdwctl dead lists the dead chunk after FLUSHDB"
+tq "DROP TRIGGER refuse_chunk ON mdw.chunks" >/dev/null
+"$BUILD/mdwctl" retry-dead >"$LOGS/retry.out" 2>&1 || fail "retry-dead: $(cat "$LOGS/retry.out")"
+assert_eq "pending chunks after retry-dead" 1 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = $RUN3 AND status = 'pending'")"
+assert_eq "queued after retry-dead" 1 "$(rcli XLEN "mdw:{$RUN3}:q:practices")"
+start_worker r2 --exit-when-done >/dev/null
+coordinator resumed
+assert_eq "resumed run exit code" 0 "$RC"
+assert_eq "the resumed run" "$RUN3 complete" "$(tq "SELECT id || ' ' || status FROM mdw.runs WHERE id = $RUN3")"
+
+# ---- item 13: a row committed late inside a covered range arrives with --incremental
+lq "INSERT INTO dispatch_office SELECT * FROM late_office" >/dev/null
+start_worker i1 --exit-when-done >/dev/null
+coordinator incremental --new-run --incremental --phases practices
+assert_eq "incremental run exit code" 0 "$RC"
+assert_eq "the late office in the target" 1 "$(tq "SELECT count(*) FROM practices WHERE legacy_id = $LATE")"
+start_worker i2 --exit-when-done >/dev/null
+coordinator incremental2 --new-run --incremental --phases practices
+assert_eq "a second incremental run: exit code" 0 "$RC"
+assert_eq "its chunks (nothing due)" 0 "$(tq "SELECT chunks FROM mdw.run_phases WHERE run_id = $(last_run)")"
 finish

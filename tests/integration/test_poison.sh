@@ -18,6 +18,7 @@ start_worker w1 --exit-when-done >/dev/null
 "$BUILD/mdw-coordinator" --new-run --phases practices,profiles,patients 2>"$LOGS/coordinator.log" && rc=0 || rc=$?
 assert_eq "coordinator exit code" 0 "$rc"
 assert_eq "dead letters" "$n" "$(rcli XLEN 'mdw:{1}:dead')"
+assert_eq "poison messages listed by mdwctl dead" "$n" "$("$BUILD/mdwctl" dead | grep -c 'desc="poison ')"
 rcli --raw XRANGE 'mdw:{1}:dead' - + >"$LOGS/dead.txt"
 for want in "truncated msgpack" "not msgpack" "not a msgpack map" "version 9" "run is not an integer" \
   "lo is not an integer" "out of the bigint range" "chunk -5" "no known phase" "chunk of run 1001" \
