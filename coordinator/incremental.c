@@ -158,7 +158,7 @@ static int fresh_ranges(struct coord *c, const char *table, const struct cover *
 	snprintf(sql, sizeof sql,
 		 "WITH cv AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[]) "
 		 " AS cv(lo, hi, n, at, run)), "
-		 "f AS (SELECT cv.* FROM cv WHERE (SELECT count(*) FROM %s t WHERE t.id BETWEEN cv.lo AND cv.hi) = cv.n), "
+		 "f AS (SELECT cv.* FROM cv WHERE (SELECT count(*) FROM public.%s t WHERE t.id BETWEEN cv.lo AND cv.hi) = cv.n), "
 		 "g AS (SELECT f.*, CASE WHEN lo = lag(hi) OVER (PARTITION BY run ORDER BY lo) + 1 THEN 0 ELSE 1 END AS brk "
 		 " FROM f), "
 		 "k AS (SELECT g.*, sum(brk) OVER (PARTITION BY run ORDER BY lo) AS grp FROM g), "
