@@ -128,7 +128,11 @@ assert_eq "dry run: cases it would delete" "$(tq "SELECT count(*) FROM cases")" 
   "$(awk '$1 == "cases" && $2 == "cases" { print $3 }' "$LOGS/rollback.out")"
 assert_eq "case_states after the dry run" "$states" "$(tq "SELECT count(*) FROM case_states")"
 assert_eq "ledger after the dry run" complete "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = 1 AND phase = 'cases'")"
+flags_before=$(tq "SELECT count(*) FROM mdw.flags WHERE phase IN ('cases', 'projects')")
+[ "$flags_before" -gt 0 ] || fail "no cases or projects flagged before the rollback: the check below would prove nothing"
 rollback --phase cases --cascade || fail "rollback cases --cascade: $(cat "$LOGS/rollback.err")"
+assert_eq "flags of the rolled-back phases (there were $flags_before)" 0 \
+  "$(tq "SELECT count(*) FROM mdw.flags WHERE phase IN ('cases', 'projects', 'case_states')")"
 for t in case_states projects cases; do assert_eq "$t after the cascade" 0 "$(tq "SELECT count(*) FROM $t")"; done
 assert_eq "patients after the cascade" "$(echo "$c1" | grep -o 'patients=[0-9]*')" "patients=$(tq "SELECT count(*) FROM patients")"
 assert_eq "case_states merges after the cascade" 0 "$(tq "SELECT count(*) FROM mdw.merges WHERE phase = 'case_states'")"
