@@ -316,7 +316,7 @@ static void write_report(struct coord *c)
 
 	if (!c->cfg.report_path[0])
 		return;
-	if (report_write(c->tgt, c->run, c->cfg.report_path, err, sizeof err) < 0)
+	if (report_write(c->tgt, c->src, c->run, c->cfg.report_path, err, sizeof err) < 0)
 		mdw_warn("run=%" PRId64 " msg=\"cannot write the progress report\" error=\"%s\"", c->run, err);
 }
 

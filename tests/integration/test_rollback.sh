@@ -185,6 +185,17 @@ assert_eq "new cases of the new patients" 200 "$(tq "SELECT count(*) FROM cases 
 assert_eq "restored pre-phase cases of run 3" "$(echo "$c1" | grep -o 'cases=[0-9]*')" \
   "cases=$(restore_count "$BACKUPS/$RUN/03-cases.dump" cases)"
 "$BUILD/mdwctl" validate >"$LOGS/validate.txt" || fail "mdwctl validate (incremental): $(cat "$LOGS/validate.txt")"
+# the report after an incremental run shows where the migration stands, not only what the run did
+"$BUILD/mdwctl" report --report "$LOGS/report-incremental.md" >/dev/null
+assert_eq "report after the incremental run: practices expected/current, run read" \
+  "$(lq "SELECT count(*) FROM dispatch_office") $(tq "SELECT count(*) FROM practices") 0" \
+  "$(python3 -c "import json; p = {x['phase']: x for x in json.load(open('$LOGS/report-incremental.json'))['phases']}['practices']
+print(p['expectedCount'], p['currentCount'], p['read'])")"
+assert_eq "report after the incremental run: patients current, outstanding rejects, run inserted" \
+  "$(tq "SELECT count(*) FROM patients") $(tq "SELECT count(DISTINCT legacy_id) FROM mdw.rejects j WHERE phase = 'patients'
+    AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.legacy_id = j.legacy_id)") 100" \
+  "$(python3 -c "import json; p = {x['phase']: x for x in json.load(open('$LOGS/report-incremental.json'))['phases']}['patients']
+print(p['currentCount'], p['rejectedOutstanding'], p['inserted'])")"
 
 # ---- nothing new: no chunk, no insert, seconds
 t0=$(date +%s)
