@@ -19,6 +19,10 @@ static const struct ctl_command commands[] = {
 	{"retry-dead", ctl_retry_dead, "put dead-lettered chunks back on their queues (--phase P)"},
 	{"rollback", ctl_rollback,
 	 "remove the rows that runs inserted for a phase and reset its ledger (--phase P, --run R, --cascade, --dry-run)"},
+	{"rejects", ctl_rejects,
+	 "rejected rows by phase and reason, cascaded and roots (--run N, --phase P, --reason R, --root PHASE:ID, "
+	 "--list, --export FILE --format csv|jsonl)"},
+	{"flags", ctl_flags, "repaired references by phase and code (--run N, --phase P, --reason CODE, --list, --export FILE)"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 };
 

@@ -77,6 +77,33 @@ assert_eq "projects of a case rejected for its type, rooted there" \
   "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'projects' AND root_phase = 'cases' AND root_reason = 'unknown_case_type'
     AND root_legacy_id = legacy_id")"
 assert_eq "computed columns in a reject's source row" 0 "$(tq "SELECT count(*) FROM mdw.rejects WHERE source_row ?| ARRAY['mdw_doctor_dangles', 'mdw_office_dangles', 'mdw_doctor_office', 'mdw_patient_dangles', 'mdw_creator_dangles']")"
+# the reject loop's browsing end: mdwctl rejects / flags agree with the control tables
+"$BUILD/mdwctl" rejects >"$LOGS/rejects.txt"
+assert_eq "rejects summary: cases orphan_patient rows and cascaded" \
+  "$(tq "SELECT count(*) || ' ' || count(root_phase) FROM mdw.rejects WHERE phase = 'cases' AND reason = 'orphan_patient'")" \
+  "$(awk '$1 == "cases" && $2 == "orphan_patient" { print $3, $4 }' "$LOGS/rejects.txt")"
+root=$(tq "SELECT root_phase || ':' || root_legacy_id FROM mdw.rejects WHERE phase = 'cases' AND root_phase = 'profiles'
+  GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+n=$("$BUILD/mdwctl" rejects --root "$root" --list | tail -n +2 | wc -l)
+assert_eq "rejects --root lists the root and the rows rejected through it" \
+  "$(tq "SELECT count(*) + 1 FROM mdw.rejects WHERE root_phase || ':' || root_legacy_id = '$root'")" "$n"
+"$BUILD/mdwctl" rejects --phase patients --reason orphan_doctor --export "$LOGS/rejects.jsonl" --format jsonl >"$LOGS/export.txt"
+grep -q 'patient data' "$LOGS/export.txt" || fail "the export does not say it holds patient data"
+assert_eq "export mode" 600 "$(stat -c %a "$LOGS/rejects.jsonl")"
+assert_eq "exported rows, each with its source row, reason and root" \
+  "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'")" \
+  "$(python3 -c "import json, sys
+rows = [json.loads(l) for l in open('$LOGS/rejects.jsonl')]
+assert all(r['source_row']['id'] == str(r['legacy_id']) and r['reason'] == 'orphan_doctor' and r['root_phase'] for r in rows)
+print(len(rows))")"
+"$BUILD/mdwctl" rejects --export "$LOGS/rejects.jsonl" >/dev/null 2>&1 && fail "an export overwrote a file"
+"$BUILD/mdwctl" rejects --phase cases --export "$LOGS/rejects.csv" >/dev/null
+assert_eq "csv export rows (header and one line each; no newline in these details)" \
+  "$(( $(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'cases'") + 1 ))" "$(wc -l <"$LOGS/rejects.csv")"
+"$BUILD/mdwctl" flags >"$LOGS/flags.txt"
+assert_eq "flags summary: patients dangling_doctor" \
+  "$(tq "SELECT count(*) FROM mdw.flags WHERE phase = 'patients' AND code = 'dangling_doctor'")" \
+  "$(awk '$1 == "patients" && $2 == "dangling_doctor" { print $3 }' "$LOGS/flags.txt")"
 # a rejected parent's children name it in their detail
 c=$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'
   AND detail LIKE 'doctor % was rejected (%)'")

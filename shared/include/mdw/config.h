@@ -50,6 +50,7 @@ struct mdw_config {
 	char *backup_dir;
 	char *pg_dump;
 	int incremental;
+	int redrive;
 	/* mdwctl only */
 	long long scale;
 	long long seed;
@@ -60,6 +61,11 @@ struct mdw_config {
 	long long run_id;
 	int cascade;
 	int dry_run;
+	char *reason;
+	char *root;
+	int list;
+	char *export_path;
+	char *export_format;
 	int help;
 };
 
