@@ -120,6 +120,8 @@ static const struct cfg_entry cfg_table[] = {
 	 "rejects, flags: write the rows to this new file, mode 0600 (rejects hold the legacy rows: patient data)"},
 	{NULL, "format", CFG_ENUM, "csv", 0, 0, "csv|jsonl", OFF(export_format), K,
 	 "rejects, flags: format of --export"},
+	{NULL, "show-values", CFG_BOOL, "0", 0, 1, NULL, OFF(show_values), K,
+	 "verify: print the expected and the target value of each differing column (patient data)"},
 	{NULL, "help", CFG_BOOL, "0", 0, 1, NULL, OFF(help), C | W | K,
 	 "print this help and exit"},
 };

@@ -66,6 +66,7 @@ struct mdw_config {
 	int list;
 	char *export_path;
 	char *export_format;
+	int show_values;
 	int help;
 };
 
