@@ -23,6 +23,7 @@
 #include "criteria.h"
 #include "ctl.h"
 #include "mdw/pgx.h"
+#include "verify.h"
 
 #define VERIFY_BUCKET 4096
 
@@ -130,6 +131,7 @@ static PGresult *side_query(const struct side *s, const char *bucket, int rows, 
 }
 
 struct tally {
+	FILE *out; /* where the differing rows are named; NULL: nowhere */
 	long long rows_checked, missing, stray, differing, buckets, buckets_differing;
 };
 
@@ -148,12 +150,14 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 		any = 1;
 		if (show) {
 			char *vs = json_dumps(v, JSON_ENCODE_ANY), *ws = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
-			printf("%-19s %11s differs   %-16s expected %s, target %s\n", phase, id, k, vs ? vs : "?",
-			       ws ? ws : "null");
+			if (t->out)
+				fprintf(t->out, "%-19s %11s differs   %-16s expected %s, target %s\n", phase, id, k,
+					vs ? vs : "?", ws ? ws : "null");
 			free(vs);
 			free(ws);
 		} else {
-			printf("%-19s %11s differs   %s\n", phase, id, k);
+			if (t->out)
+				fprintf(t->out, "%-19s %11s differs   %s\n", phase, id, k);
 		}
 	}
 	t->differing += any;
@@ -176,12 +180,15 @@ static int diff_bucket(const struct side *src, const struct side *tgt, const cha
 		long long x = i < PQntuples(a) ? strtoll(PQgetvalue(a, i, 0), NULL, 10) : 0;
 		long long y = j < PQntuples(b) ? strtoll(PQgetvalue(b, j, 0), NULL, 10) : 0;
 		if (j >= PQntuples(b) || (i < PQntuples(a) && x < y)) {
-			printf("%-19s %11s missing   (expected in the target, not there)\n", phase, PQgetvalue(a, i, 0));
+			if (t->out)
+				fprintf(t->out, "%-19s %11s missing   (expected in the target, not there)\n", phase,
+					PQgetvalue(a, i, 0));
 			t->missing++;
 			i++;
 		} else if (i >= PQntuples(a) || y < x) {
-			printf("%-19s %11s stray     (in the target, no legacy row should have become it)\n", phase,
-			       PQgetvalue(b, j, 0));
+			if (t->out)
+				fprintf(t->out, "%-19s %11s stray     (in the target, no legacy row should have become it)\n",
+					phase, PQgetvalue(b, j, 0));
 			t->stray++;
 			j++;
 		} else {
@@ -218,19 +225,33 @@ static char *absent_ids(PGconn *tgt, enum mdw_phase_id ph, char *err, size_t err
 	return s;
 }
 
-/* Verify one phase: 0 clean, 1 differences found, -1 error (ERR). */
-static int verify_phase(PGconn *srcc, PGconn *tgtc, const struct verify_spec *v, int show, char *err,
-			size_t errlen)
+static const struct verify_spec *find_spec(enum mdw_phase_id ph)
 {
-	const char *phase = mdw_phases[v->phase].name;
-	char *ids = absent_ids(tgtc, v->phase, err, errlen);
-	struct side src = {srcc, v->source, ids}, tgt = {tgtc, v->target, NULL};
-	struct tally t = {0};
+	for (size_t k = 0; k < NSPECS; k++)
+		if (specs[k].phase == ph)
+			return &specs[k];
+	return NULL;
+}
+
+int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, char *summary,
+		 size_t slen, char *err, size_t errlen)
+{
+	const struct verify_spec *v = find_spec(ph);
+	const char *phase = mdw_phases[ph].name;
+	char *ids;
+	struct side src, tgt;
+	struct tally t = {.out = out};
 	PGresult *a = NULL, *b = NULL;
 	int i = 0, j = 0, rc = -1;
 
-	if (!ids)
+	if (!v) {
+		snprintf(summary, slen, "no row-level verification for this phase yet");
+		return 2;
+	}
+	if (!(ids = absent_ids(tgtc, ph, err, errlen)))
 		return -1;
+	src = (struct side){srcc, v->source, ids};
+	tgt = (struct side){tgtc, v->target, NULL};
 	if (!(a = side_query(&src, NULL, 0, err, errlen)) || !(b = side_query(&tgt, NULL, 0, err, errlen)))
 		goto out;
 	while (i < PQntuples(a) || j < PQntuples(b)) {
@@ -258,9 +279,8 @@ static int verify_phase(PGconn *srcc, PGconn *tgtc, const struct verify_spec *v,
 		if (diff_bucket(&src, &tgt, phase, bucket, show, &t, err, errlen) < 0)
 			goto out;
 	}
-	printf("%-19s %s: %lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing\n", phase,
-	       t.missing + t.stray + t.differing ? "DIFFERS" : "ok", t.buckets, VERIFY_BUCKET, t.buckets_differing,
-	       t.missing, t.stray, t.differing);
+	snprintf(summary, slen, "%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
+		 t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
 	rc = t.missing + t.stray + t.differing ? 1 : 0;
 out:
 	PQclear(a);
@@ -288,22 +308,23 @@ int ctl_verify(struct mdw_config *cfg, int argc, char **argv)
 		PQfinish(tgt);
 		return 1;
 	}
-	for (size_t k = 0; k < NSPECS; k++) {
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		char summary[256];
 		int rc;
-		if (only && only->id != specs[k].phase)
+		if ((only && (int)only->id != ph) || (!only && !find_spec((enum mdw_phase_id)ph)))
 			continue;
 		n++;
-		if ((rc = verify_phase(src, tgt, &specs[k], cfg->show_values, err, sizeof err)) < 0) {
-			fprintf(stderr, "mdwctl verify: %s: %s\n", mdw_phases[specs[k].phase].name, err);
+		rc = verify_phase(src, tgt, (enum mdw_phase_id)ph, stdout, cfg->show_values, summary, sizeof summary, err,
+				  sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "mdwctl verify: %s: %s\n", mdw_phases[ph].name, err);
 			bad = 2;
 			break;
 		}
-		if (rc)
+		printf("%-19s %s: %s\n", mdw_phases[ph].name, rc == 0 ? "ok" : rc == 1 ? "DIFFERS" : "-", summary);
+		if (rc == 1)
 			bad = bad ? bad : 1;
 	}
-	if (only && !n)
-		printf("%s: no row-level verification for this phase yet (patients, cases, projects, case_states)\n",
-		       only->name);
 	PQfinish(src);
 	PQfinish(tgt);
 	return bad;

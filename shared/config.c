@@ -89,6 +89,8 @@ static const struct cfg_entry cfg_table[] = {
 	 "the pg_dump program used by --backup-dir (searched in PATH unless it contains a /)"},
 	{"MDW_INCREMENTAL", "incremental", CFG_BOOL, "0", 0, 1, NULL, OFF(incremental), C,
 	 "plan only source rows that earlier complete runs did not cover, and rows updated since"},
+	{"MDW_VERIFY", "verify", CFG_BOOL, "0", 0, 1, NULL, OFF(verify), C,
+	 "after a phase validates, verify its rows against the legacy data (mdwctl verify); a difference fails the phase"},
 	{NULL, "redrive", CFG_BOOL, "0", 0, 1, NULL, OFF(redrive), C,
 	 "plan exactly the rows that earlier complete runs rejected, and every row rejected through them, read fresh "
 	 "from the legacy database (docs/operations.md)"},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Row-level verification (mdwctl verify): after a clean migration it reports
 # nothing; after one patient's birth date, one project's size and one case's
-# title are changed in the target, one case state deleted and one stray
+# title are changed in the target (mdw-coordinator --verify runs it after each
+# phase's validation), one case state deleted and one stray
 # patient added, it reports exactly those five, by legacy id and column,
 # without the values unless --show-values.
 REDIS_DB=6
@@ -13,9 +14,11 @@ lq "DELETE FROM dispatch_project p WHERE id % 8 <> 0 AND NOT EXISTS (SELECT 1 FR
 export MDW_POLL_MS=100
 start_worker v1 --exit-when-done >/dev/null
 start_worker v2 --exit-when-done >/dev/null
-"$BUILD/mdw-coordinator" --new-run --phases practices,profiles,patients,cases,projects,case_states \
+"$BUILD/mdw-coordinator" --new-run --verify --phases practices,profiles,patients,cases,projects,case_states \
   2>"$LOGS/coordinator.log" && rc=0 || rc=$?
 assert_eq "coordinator exit code" 0 "$rc"
+assert_eq "phases verified row by row by the coordinator (--verify)" 4 \
+  "$(grep -c 'row-level verification: .* 0 rows missing, 0 stray, 0 differing' "$LOGS/coordinator.log")"
 
 "$BUILD/mdwctl" verify >"$LOGS/verify-clean.txt" && rc=0 || rc=$?
 assert_eq "verify after a clean run: exit code" 0 "$rc"

@@ -51,6 +51,7 @@ struct mdw_config {
 	char *pg_dump;
 	int incremental;
 	int redrive;
+	int verify;
 	/* mdwctl only */
 	long long scale;
 	long long seed;
