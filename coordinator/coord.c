@@ -10,6 +10,7 @@
 #include "backup.h"
 #include "coord.h"
 #include "incremental.h"
+#include "verify.h"
 #include "lock.h"
 #include "mdw/backoff.h"
 #include "mdw/log.h"
@@ -316,7 +317,7 @@ static void write_report(struct coord *c)
 
 	if (!c->cfg.report_path[0])
 		return;
-	if (report_write(c->tgt, c->run, c->cfg.report_path, err, sizeof err) < 0)
+	if (report_write(c->tgt, c->src, c->run, c->cfg.report_path, err, sizeof err) < 0)
 		mdw_warn("run=%" PRId64 " msg=\"cannot write the progress report\" error=\"%s\"", c->run, err);
 }
 
@@ -363,6 +364,26 @@ static void fail_stuck_phases(struct coord *c)
 }
 
 /* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
+/* --verify: the row-level verification of PH after its validation passed; a difference fails the phase (*V = 0). */
+static int verify_validation(struct coord *c, enum mdw_phase_id ph, char *why, size_t whylen, int *v)
+{
+	char summary[256], err[512];
+	int rc = verify_phase(c->src, c->tgt, ph, NULL, 0, summary, sizeof summary, err, sizeof err);
+	size_t o = strlen(why);
+
+	if (rc < 0) {
+		mdw_error("run=%" PRId64 " phase=%s msg=\"row-level verification failed\" error=\"%s\"", c->run,
+			  mdw_phases[ph].name, err);
+		return -1;
+	}
+	if (rc <= 1)
+		snprintf(why + o, whylen - o, "; row-level verification: %s%s", summary,
+			 rc ? " (mdwctl verify names them)" : "");
+	if (rc == 1)
+		*v = 0;
+	return 0;
+}
+
 static int step(struct coord *c, int *code)
 {
 	char err[512], holder[256];
@@ -427,6 +448,8 @@ static int step(struct coord *c, int *code)
 			set_phase_state(c, ph, "validating", "");
 			v = coord_validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
 			if (v < 0)
+				return -1;
+			if (v == 1 && c->cfg.verify && verify_validation(c, (enum mdw_phase_id)ph, why, sizeof why, &v) < 0)
 				return -1;
 			set_phase_state(c, ph, v ? "complete" : "failed", why);
 			s->state = v ? PS_COMPLETE : PS_FAILED;

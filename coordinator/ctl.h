@@ -24,6 +24,9 @@ int ctl_dead(struct mdw_config *cfg, int argc, char **argv);
 int ctl_retry_dead(struct mdw_config *cfg, int argc, char **argv);
 int ctl_rollback(struct mdw_config *cfg, int argc, char **argv);
 int ctl_backups(struct mdw_config *cfg, int argc, char **argv);
+int ctl_rejects(struct mdw_config *cfg, int argc, char **argv);
+int ctl_flags(struct mdw_config *cfg, int argc, char **argv);
+int ctl_verify(struct mdw_config *cfg, int argc, char **argv);
 
 /* Connect to the target (printing the error). NULL on failure. */
 PGconn *ctl_target(struct mdw_config *cfg);

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "coord.h"
+#include "criteria.h"
 #include "ctl.h"
+#include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "report.h"
 
@@ -92,9 +94,9 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 		json_object_set_new(root, "run", json_integer(run));
 		json_object_set_new(root, "redis", json_boolean(have_redis));
 	} else {
-		printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %8s %5s %8s %10s\n", run,
+		printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %8s %7s %5s %8s %10s\n", run,
 		       have_redis ? "" : "  (Redis unreachable: queue and workers unknown)", "phase", "state", "progress",
-		       "chunks", "read", "inserted", "existing", "merged", "rejected", "dead", "rows/s", "eta");
+		       "chunks", "read", "inserted", "existing", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
 	}
 	for (int i = 0; i < MDW_NPHASES; i++) {
 		const struct phase_stat *s = &ps[i];
@@ -117,6 +119,7 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 			json_object_set_new(o, "existing", json_integer(s->existing));
 			json_object_set_new(o, "merged", json_integer(s->merged));
 			json_object_set_new(o, "rejected", json_integer(s->rejected));
+			json_object_set_new(o, "flagged", json_integer(s->flagged));
 			json_object_set_new(o, "rows_per_second", json_real(s->rate));
 			json_object_set_new(o, "eta_seconds",
 					    s->rate > 0 && s->source_rows > s->read
@@ -129,9 +132,9 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 		}
 		bar(b, frac, 20);
 		snprintf(chunks, sizeof chunks, "%lld/%lld", s->done, s->total);
-		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %5lld %8.0f %10s\n", mdw_phases[i].name,
-		       state, b, chunks, s->read, s->inserted, s->existing, s->merged, s->rejected, s->dead,
-		       s->rate, e);
+		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
+		       mdw_phases[i].name, state, b, chunks, s->read, s->inserted, s->existing, s->merged, s->rejected,
+		       s->flagged, s->dead, s->rate, e);
 	}
 	if (cfg->json) {
 		json_t *w = json_array();
@@ -209,23 +212,53 @@ int ctl_status(struct mdw_config *cfg, int argc, char **argv)
 int ctl_report(struct mdw_config *cfg, int argc, char **argv)
 {
 	char err[512];
-	PGconn *c;
+	PGconn *c, *src;
 	int64_t run;
 	int rc = 1;
 
 	(void)argc, (void)argv;
 	if (!(c = ctl_target(cfg)))
 		return 1;
+	/* the source rows now; without the legacy database the counts taken at planning */
+	if (!(src = pgx_connect(cfg->source_dsn, "mdwctl", err, sizeof err)))
+		fprintf(stderr, "mdwctl report: legacy database unreachable (%s): source counts as planned\n", err);
 	if ((run = ctl_current_run(c, cfg->run_id))) {
-		if (report_write(c, run, cfg->report_path, err, sizeof err) < 0)
+		if (report_write(c, src, run, cfg->report_path, err, sizeof err) < 0)
 			fprintf(stderr, "mdwctl report: %s\n", err);
 		else {
 			printf("wrote %s and its .json twin (run %" PRId64 ")\n", cfg->report_path, run);
 			rc = 0;
 		}
 	}
+	if (src)
+		PQfinish(src);
 	PQfinish(c);
 	return rc;
+}
+
+/*
+ * The success criteria (criteria.h), where the migration stands: informational
+ * (they do not fail validation); -1 only when they cannot be measured.
+ */
+static int print_criteria(PGconn *c, const struct mdw_config *cfg, int phase)
+{
+	char err[512];
+	json_t *a = criteria_eval(c, phase, err, sizeof err);
+
+	if (!a) {
+		fprintf(stderr, "mdwctl validate: success criteria: %s\n", err);
+		return -1;
+	}
+	if (cfg->json) {
+		char *s = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf(", \"successCriteria\": %s", s ? s : "[]");
+		free(s);
+	} else if (json_array_size(a)) {
+		printf("\nsuccess criteria (every run):\n");
+		criteria_print(a, stdout, 0);
+	}
+	json_decref(a);
+	return 0;
 }
 
 int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
@@ -266,7 +299,11 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 		n++;
 	}
 	if (cfg->json)
-		printf("]}\n");
+		printf("]");
+	if (print_criteria(c, cfg, only ? (int)only->id : -1) < 0)
+		bad++;
+	if (cfg->json)
+		printf("}\n");
 	PQfinish(c);
 	return bad ? 1 : 0;
 }

@@ -7,29 +7,33 @@
 #include "incremental.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
+#include "redrive.h"
 
 int incr_open(struct coord *c, char *err, size_t errlen)
 {
 	char run[24];
-	const char *p[2] = {run, c->cfg.incremental ? "true" : "false"};
+	const char *p[3] = {run, c->cfg.incremental || c->cfg.redrive ? "true" : "false", c->cfg.redrive ? "true" : "false"};
 	PGresult *r;
-	int was;
+	int was, was_redrive;
 
 	snprintf(run, sizeof run, "%" PRId64, c->run);
+	/* a redrive run is an incremental run (validation within its ranges) that plans its own way */
 	r = pgx_query(c->tgt,
-		      "WITH u AS (UPDATE mdw.runs SET settings = settings || jsonb_build_object('incremental', $2::boolean) "
-		      " WHERE id = $1 AND NOT settings ? 'incremental' RETURNING settings) "
-		      "SELECT coalesce((SELECT settings FROM u), (SELECT settings FROM mdw.runs WHERE id = $1)) "
-		      "->> 'incremental'",
-		      2, p, err, errlen, NULL);
+		      "WITH u AS (UPDATE mdw.runs SET settings = settings || jsonb_build_object('incremental', $2::boolean, "
+		      " 'redrive', $3::boolean) WHERE id = $1 AND NOT settings ? 'incremental' RETURNING settings), "
+		      "s AS (SELECT coalesce((SELECT settings FROM u), (SELECT settings FROM mdw.runs WHERE id = $1)) AS v) "
+		      "SELECT v ->> 'incremental', coalesce(v ->> 'redrive', 'false') FROM s",
+		      3, p, err, errlen, NULL);
 	if (!r)
 		return -1;
 	was = !strcmp(PQgetvalue(r, 0, 0), "true");
+	was_redrive = !strcmp(PQgetvalue(r, 0, 1), "true");
 	PQclear(r);
-	if (was != c->cfg.incremental)
-		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s", c->run,
-			 was ? "true" : "false");
+	if (was != (c->cfg.incremental || c->cfg.redrive) || was_redrive != c->cfg.redrive)
+		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s redrive=%s", c->run,
+			 was ? "true" : "false", was_redrive ? "true" : "false");
 	c->cfg.incremental = was;
+	c->cfg.redrive = was_redrive;
 	return 0;
 }
 
@@ -186,6 +190,8 @@ static int walk_relational(struct coord *c, enum mdw_phase_id ph, struct plan *p
 	long long nranges = 0, nstale = 0;
 	int upd, rc = -1;
 
+	if (c->cfg.redrive)
+		return redrive_walk(c, ph, plan, err, errlen);
 	if (coverage(c, ph, &v, err, errlen) < 0 ||
 	    fresh_ranges(c, table, &v, &los, &his, &ats, &nranges, &nstale, err, errlen) < 0)
 		goto out;

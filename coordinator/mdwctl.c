@@ -21,6 +21,13 @@ static const struct ctl_command commands[] = {
 	{"retry-dead", ctl_retry_dead, "set the dead chunks of the ledger pending and re-enqueue them (--run R, --phase P)"},
 	{"rollback", ctl_rollback,
 	 "remove the rows that runs inserted for a phase and reset its ledger (--phase P, --run R, --cascade, --dry-run)"},
+	{"rejects", ctl_rejects,
+	 "rejected rows by phase and reason, cascaded and roots (--run N, --phase P, --reason R, --root PHASE:ID, "
+	 "--list, --export FILE --format csv|jsonl)"},
+	{"flags", ctl_flags, "repaired references by phase and code (--run N, --phase P, --reason CODE, --list, --export FILE)"},
+	{"verify", ctl_verify,
+	 "compare every target row with what its legacy row should have become, set-based (--phase P, --show-values); "
+	 "non-zero on a difference"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 };
 

@@ -101,6 +101,23 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		}
 	PQclear(res);
 
+	res = pgx_query(tgt, "SELECT phase, count(*) FROM mdw.flags WHERE run_id = $1 GROUP BY phase", 1, p, err, errlen,
+			NULL);
+	if (!res) {
+		free(b.p);
+		return NULL;
+	}
+	sb_printf(&b, "# HELP mdw_rows_flagged_total Rows inserted with a repaired reference (mdw.flags), by phase.\n"
+		      "# TYPE mdw_rows_flagged_total counter\n");
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		long long n = 0;
+		for (int i = 0; i < PQntuples(res); i++)
+			if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name))
+				n = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		sb_printf(&b, "mdw_rows_flagged_total{phase=\"%s\"} %lld\n", mdw_phases[ph].name, n);
+	}
+	PQclear(res);
+
 	res = pgx_query(tgt,
 			"SELECT phase, extract(epoch FROM finished_at - started_at) FROM mdw.chunks "
 			"WHERE run_id = $1 AND status = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL",

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "coord.h"
+#include "criteria.h"
 #include "mdw/pgx.h"
 #include "report.h"
 
@@ -66,13 +67,74 @@ static const char *next_step(const struct phase_stat *ps, const char *run_status
 		return "A phase failed validation: read its error below and mdwctl validate, fix the cause, then start "
 		       "the coordinator again.";
 	if (*all_done)
-		return "The run is complete and every phase validated: review the rejects by reason (mdw.rejects).";
+		return "The run is complete and every phase validated: review the rejects (mdwctl rejects) and the repairs "
+		       "(mdwctl flags); fix rejected rows in the legacy database and mdw-coordinator --redrive.";
 	if (!started)
 		return "Start the coordinator and workers (README quickstart).";
 	return "The run is in progress: watch it with mdwctl status --watch.";
 }
 
-json_t *report_build(PGconn *tgt, int64_t run, char *err, size_t errlen)
+/* The rows of the legacy table of PHASE now; -1 when unknown (no source connection, or the query failed). */
+static long long source_rows_now(PGconn *src, enum mdw_phase_id phase)
+{
+	char sql[128], err[256];
+	PGresult *r;
+	long long n;
+
+	if (!src || !mdw_phases[phase].source)
+		return -1;
+	/* the table name comes from the phase table, never from input */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s", mdw_phases[phase].source);
+	if (!(r = pgx_query(src, sql, 0, NULL, err, sizeof err, NULL)))
+		return -1;
+	n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+/* Where PHASE stands (every run) into O: expectedCount, currentCount, outstanding rejects, flags, remaining. */
+static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const struct phase_stat *s, json_t *o,
+			char *err, size_t errlen)
+{
+	struct standing st = {0};
+	long long expected = source_rows_now(src, phase), merged = 0;
+
+	if (phase == MDW_PH_EMBEDDINGS) {
+		/* no legacy table: the run's own counts, as before */
+		json_object_set_new(o, "expectedCount", json_integer(s->source_rows));
+		json_object_set_new(o, "currentCount", json_integer(s->read));
+		json_object_set_new(o, "remaining", json_integer(s->source_rows > s->read ? s->source_rows - s->read : 0));
+		json_object_set_new(o, "rejectedOutstanding", json_null());
+		json_object_set_new(o, "flaggedOutstanding", json_null());
+		return 0;
+	}
+	if (criteria_standing(tgt, phase, &st, err, errlen) < 0)
+		return -1;
+	{
+		const char *p[1] = {mdw_phases[phase].name};
+		PGresult *r = pgx_query(tgt, "SELECT count(*) FROM mdw.merges WHERE phase = $1", 1, p, err, errlen, NULL);
+		if (!r)
+			return -1;
+		merged = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	if (expected < 0)
+		expected = s->source_rows;
+	json_object_set_new(o, "expectedCount", json_integer(expected));
+	json_object_set_new(o, "sourceCounted", json_string(src ? "now" : "at planning"));
+	json_object_set_new(o, "currentCount", json_integer(st.target_rows));
+	json_object_set_new(o, "rejectedOutstanding", json_integer(st.rejected_outstanding));
+	json_object_set_new(o, "flaggedOutstanding", json_integer(st.flagged));
+	json_object_set_new(o, "mergedTotal", json_integer(merged));
+	/* legacy rows neither in the target, nor merged, nor rejected (not read yet, or deleted rows in the target) */
+	{
+		long long rem = expected - st.target_rows - merged - st.rejected_outstanding;
+		json_object_set_new(o, "remaining", json_integer(rem > 0 ? rem : 0));
+	}
+	return 0;
+}
+
+json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t errlen)
 {
 	struct phase_stat ps[MDW_NPHASES];
 	json_t *root, *phases;
@@ -101,15 +163,21 @@ json_t *report_build(PGconn *tgt, int64_t run, char *err, size_t errlen)
 		const struct phase_stat *s = &ps[i];
 		json_t *o = json_object(), *rej;
 		long long current = s->read, expected = s->source_rows;
+		/* this run's progress through what it planned */
 		double pct = expected > 0 ? 100.0 * (double)current / (double)expected : (s->state == PS_COMPLETE ? 100 : 0);
 
 		json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
 		json_object_set_new(o, "entityType", json_string(mdw_phases[i].entity));
 		json_object_set_new(o, "sourceTable", mdw_phases[i].source ? json_string(mdw_phases[i].source) : json_null());
 		json_object_set_new(o, "targetTable", json_string(mdw_phases[i].target));
-		json_object_set_new(o, "expectedCount", json_integer(expected));
-		json_object_set_new(o, "currentCount", json_integer(current));
-		json_object_set_new(o, "remaining", json_integer(expected > current ? expected - current : 0));
+		if (add_standing(tgt, src, (enum mdw_phase_id)i, s, o, err, errlen) < 0) {
+			json_decref(o);
+			json_decref(phases);
+			json_decref(root);
+			return NULL;
+		}
+		json_object_set_new(o, "runSourceRows", json_integer(expected));
+		json_object_set_new(o, "read", json_integer(current));
 		json_object_set_new(o, "progressPercentage", json_real((double)(long long)(pct * 10 + 0.5) / 10));
 		json_object_set_new(o, "status", json_string(report_status[s->state]));
 		if (s->completed_at > 0) {
@@ -123,6 +191,7 @@ json_t *report_build(PGconn *tgt, int64_t run, char *err, size_t errlen)
 		json_object_set_new(o, "existing", json_integer(s->existing));
 		json_object_set_new(o, "merged", json_integer(s->merged));
 		json_object_set_new(o, "rejected", json_integer(s->rejected));
+		json_object_set_new(o, "flagged", json_integer(s->flagged));
 		json_object_set_new(o, "chunks", json_integer(s->total));
 		json_object_set_new(o, "chunksDone", json_integer(s->done));
 		json_object_set_new(o, "chunksDead", json_integer(s->dead));
@@ -140,6 +209,14 @@ json_t *report_build(PGconn *tgt, int64_t run, char *err, size_t errlen)
 		json_array_append_new(phases, o);
 	}
 	json_object_set_new(root, "phases", phases);
+	{
+		json_t *crit = criteria_eval(tgt, -1, err, errlen);
+		if (!crit) {
+			json_decref(root);
+			return NULL;
+		}
+		json_object_set_new(root, "successCriteria", crit);
+	}
 	json_object_set_new(root, "nextStep", json_string(next_step(ps, run_status, &all_done)));
 	json_object_set_new(root, "complete", json_boolean(all_done));
 	return root;
@@ -155,27 +232,45 @@ static void render_md(json_t *root, FILE *f)
 		json_string_value(json_object_get(root, "runStatus")),
 		json_string_value(json_object_get(root, "generatedAt")),
 		json_string_value(json_object_get(root, "nextStep")));
-	fprintf(f, "| phase | entityType | status | expectedCount | currentCount | remaining | progress | inserted | "
-		   "existing | merged | rejected | dead chunks | seconds | rows/s | completedAt |\n"
-		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+	fprintf(f, "## Where the migration stands\n\nOver every run: expectedCount = the legacy rows (source) now, "
+		   "currentCount = the target rows now, rejects not placed since, rows placed with a repaired reference "
+		   "(flags), and remaining = legacy rows neither placed, merged nor rejected. Beside it, what run %lld did.\n\n",
+		(long long)json_integer_value(json_object_get(root, "run")));
+	fprintf(f, "| phase | entityType | status | expectedCount | currentCount | rejected (outstanding) | flagged | "
+		   "remaining | run: read | run: inserted | run: existing | run: merged | run: rejected | run: flagged | "
+		   "run progress | dead chunks | seconds | rows/s | completedAt |\n"
+		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 	json_array_foreach(json_object_get(root, "phases"), i, ph) {
 		const char *done = json_string_value(json_object_get(ph, "completedAt"));
-		fprintf(f, "| %s | %s | %s | %lld | %lld | %lld | %.1f%% | %lld | %lld | %lld | %lld | %lld | %.1f | %.0f | %s |\n",
+		char ro[24] = "-", fl[24] = "-";
+		if (json_is_integer(json_object_get(ph, "rejectedOutstanding")))
+			snprintf(ro, sizeof ro, "%lld", (long long)json_integer_value(json_object_get(ph, "rejectedOutstanding")));
+		if (json_is_integer(json_object_get(ph, "flaggedOutstanding")))
+			snprintf(fl, sizeof fl, "%lld", (long long)json_integer_value(json_object_get(ph, "flaggedOutstanding")));
+		fprintf(f,
+			"| %s | %s | %s | %lld | %lld | %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %.1f%% | %lld "
+			"| %.1f | %.0f | %s |\n",
 			json_string_value(json_object_get(ph, "phase")),
 			json_string_value(json_object_get(ph, "entityType")),
 			json_string_value(json_object_get(ph, "status")),
 			(long long)json_integer_value(json_object_get(ph, "expectedCount")),
-			(long long)json_integer_value(json_object_get(ph, "currentCount")),
+			(long long)json_integer_value(json_object_get(ph, "currentCount")), ro, fl,
 			(long long)json_integer_value(json_object_get(ph, "remaining")),
-			json_real_value(json_object_get(ph, "progressPercentage")),
+			(long long)json_integer_value(json_object_get(ph, "read")),
 			(long long)json_integer_value(json_object_get(ph, "inserted")),
 			(long long)json_integer_value(json_object_get(ph, "existing")),
 			(long long)json_integer_value(json_object_get(ph, "merged")),
 			(long long)json_integer_value(json_object_get(ph, "rejected")),
+			(long long)json_integer_value(json_object_get(ph, "flagged")),
+			json_real_value(json_object_get(ph, "progressPercentage")),
 			(long long)json_integer_value(json_object_get(ph, "chunksDead")),
 			json_real_value(json_object_get(ph, "seconds")), json_real_value(json_object_get(ph, "rowsPerSecond")),
 			done ? done : "-");
 	}
+	fprintf(f, "\n## Success criteria\n\nRows that do not meet each, and why: the reference was NULL in the legacy "
+		   "data, it dangled there and was repaired (`mdwctl flags`), or the row is rejected (`mdwctl "
+		   "rejects`).\n\n");
+	criteria_print(json_object_get(root, "successCriteria"), f, 1);
 	fprintf(f, "\n## Rejects by reason\n\nCounts only; the rows themselves are in `mdw.rejects` in the target "
 		   "database.\n\n| phase | reason | rows |\n|---|---|---:|\n");
 	json_array_foreach(json_object_get(root, "phases"), i, ph) {
@@ -218,9 +313,9 @@ static int write_atomic(const char *path, json_t *root, int md, char *err, size_
 	return 0;
 }
 
-int report_write(PGconn *tgt, int64_t run, const char *path, char *err, size_t errlen)
+int report_write(PGconn *tgt, PGconn *src, int64_t run, const char *path, char *err, size_t errlen)
 {
-	json_t *root = report_build(tgt, run, err, errlen);
+	json_t *root = report_build(tgt, src, run, err, errlen);
 	char jpath[4096];
 	const char *dot = strrchr(path, '.');
 	int rc;

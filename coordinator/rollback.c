@@ -182,6 +182,12 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 			    "OR m.target_id IN (SELECT id FROM rb_del)) RETURNING m.run_id AS run"),
 		    json, jsonlen) < 0)
 		return -1;
+	/* the repairs of the rows removed: flags are written by the run that placed the row */
+	if (rb_step(x, ph, "mdw.flags", name,
+		    COUNTED("DELETE FROM mdw.flags f WHERE f.phase = $1 AND ($2::bigint = 0 OR f.run_id = $2::bigint) "
+			    "RETURNING f.run_id AS run"),
+		    json, jsonlen) < 0)
+		return -1;
 	snprintf(sql, sizeof sql,
 		 COUNTED("DELETE FROM public.%s t USING rb_del d WHERE t.id = d.id RETURNING t.mdw_run_id AS run"), t);
 	if (rb_step(x, ph, t, name, sql, json, jsonlen) < 0)

@@ -38,8 +38,8 @@ GRANT SELECT ON mdw.runs TO mdw_worker;
 GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
     rows_existing, rows_merged, rows_rejected) ON mdw.chunks TO mdw_worker;
 GRANT SELECT, UPDATE (status, error) ON mdw.run_phases TO mdw_worker;
-GRANT SELECT, INSERT ON mdw.rejects, mdw.merges TO mdw_worker;
-GRANT USAGE ON SEQUENCE mdw.rejects_id_seq TO mdw_worker;
+GRANT SELECT, INSERT ON mdw.rejects, mdw.merges, mdw.flags TO mdw_worker;
+GRANT USAGE ON SEQUENCE mdw.rejects_id_seq, mdw.flags_id_seq TO mdw_worker;
 GRANT SELECT ON ALL TABLES IN SCHEMA public, mdw TO mdw_readonly;
 -- Postgres 15+: lets the worker skip the per-row FK triggers in its own chunk
 -- transactions (SET LOCAL session_replication_role = replica).

@@ -17,6 +17,7 @@ struct reject {
 	long long legacy_id;
 	char reason[48];
 	char *detail;
+	char *root[3]; /* the root's phase, legacy id and reason; NULL: its own root */
 };
 
 struct job {
@@ -36,8 +37,11 @@ static void job_free(struct job *j)
 {
 	PQclear(j->src);
 	free(j->ids);
-	for (int i = 0; i < j->nrej; i++)
+	for (int i = 0; i < j->nrej; i++) {
 		free(j->rej[i].detail);
+		for (int k = 0; k < 3; k++)
+			free(j->rej[i].root[k]);
+	}
 	free(j->rej);
 }
 
@@ -53,10 +57,29 @@ static int add_reject(struct job *j, long long id, const char *reason, const cha
 	}
 	j->rej[j->nrej].legacy_id = id;
 	snprintf(j->rej[j->nrej].reason, sizeof j->rej[j->nrej].reason, "%s", reason);
+	memset(j->rej[j->nrej].root, 0, sizeof j->rej[j->nrej].root);
 	j->rej[j->nrej].detail = strdup(detail ? detail : "");
 	if (!j->rej[j->nrej].detail)
 		return -1;
 	j->nrej++;
+	return 0;
+}
+
+/* Add the orphans of result R (MDW_ORPHANS: id, reason, detail, root phase, id, reason). */
+static int add_orphans(struct job *j, const PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct reject *x;
+
+		if (add_reject(j, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2)) < 0)
+			return -1;
+		x = &j->rej[j->nrej - 1];
+		if (PQnfields(r) < 6 || PQgetisnull(r, i, 3))
+			continue;
+		for (int k = 0; k < 3; k++)
+			if (!(x->root[k] = strdup(PQgetvalue(r, i, 3 + k))))
+				return -1;
+	}
 	return 0;
 }
 
@@ -112,13 +135,10 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 	if (j->ops->orphans_sql) {
 		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, sizeof e, &transient)))
 			goto dberr;
-		for (int i = 0; i < PQntuples(r); i++) {
-			if (add_reject(j, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
-				       PQgetvalue(r, i, 2)) < 0) {
-				snprintf(err, errlen, "out of memory");
-				PQclear(r);
-				return R_FAILED;
-			}
+		if (add_orphans(j, r) < 0) {
+			snprintf(err, errlen, "out of memory");
+			PQclear(r);
+			return R_FAILED;
 		}
 		n.rejected = PQntuples(r);
 		PQclear(r);
@@ -127,6 +147,11 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 		goto dberr;
 	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
+	if (j->ops->flags_sql) {
+		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, sizeof e, &transient)))
+			goto dberr;
+		PQclear(r);
+	}
 	if (j->ops->merged_sql) {
 		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, sizeof e, &transient)))
 			goto dberr;
@@ -158,8 +183,11 @@ dberr:
 		return R_TRANSIENT;
 	}
 	/* forget what this range's failed attempt reported, undo its writes */
-	for (int i = first_rej; i < j->nrej; i++)
+	for (int i = first_rej; i < j->nrej; i++) {
 		free(j->rej[i].detail);
+		for (int k = 0; k < 3; k++)
+			free(j->rej[i].root[k]);
+	}
 	j->nrej = first_rej;
 	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
 	    pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0)
@@ -191,7 +219,11 @@ static char *row_json(const PGresult *r, int row)
 	if (!o)
 		return NULL;
 	for (int c = 0; c < PQnfields(r); c++) {
-		json_t *v = PQgetisnull(r, row, c) ? json_null()
+		json_t *v;
+
+		if (!strncmp(PQfname(r, c), "mdw_", 4))
+			continue; /* computed, not a legacy value */
+		v = PQgetisnull(r, row, c) ? json_null()
 						   : json_stringn(PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
 		json_object_set_new(o, PQfname(r, c), v ? v : json_null());
 	}
@@ -263,6 +295,8 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 		rb_str(&b, j->rej[i].reason);
 		rb_str(&b, j->rej[i].detail);
 		rb_str(&b, json);
+		for (int k = 0; k < 3; k++)
+			rb_str(&b, j->rej[i].root[k]);
 		rb_end(&b);
 		free(json);
 	}
@@ -273,7 +307,8 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 	}
 	err[0] = 0;
 	rc = chunk_copy_in(j->ctx->tgt,
-		     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) FROM STDIN",
+		     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row, root_phase, "
+		     "root_legacy_id, root_reason) FROM STDIN",
 		     &b, err, errlen, transient);
 	rb_free(&b);
 	return rc;

@@ -1,8 +1,11 @@
 /*
  * Phase practice_members: dispatch_office_doctors -> practice_members.
- * Rules: the office resolves through practices.legacy_id, else the row is
- * rejected orphan_practice; the user through profile_legacy_users (merged
- * users included), else orphan_profile. role = the profile's role,
+ * Rules: an office or user that dangles in the legacy data (no such
+ * dispatch_office or auth_user row) rejects the link dangling_practice /
+ * dangling_profile (a membership cannot exist without either). The office
+ * resolves through practices.legacy_id, else the row is rejected
+ * orphan_practice; the user through profile_legacy_users (merged users
+ * included), else orphan_profile; both name the parent's root. role = the profile's role,
  * is_active true (the legacy link has no state). Conflict target
  * (practice_id, profile_id): a second legacy link to the same pair (two
  * users merged into one profile, or a duplicated link) is merged into the
@@ -12,11 +15,14 @@
 #include "phase_ops.h"
 #include "transform_util.h"
 
-enum { C_ID, C_OFFICE, C_USER };
+enum { C_ID, C_OFFICE, C_USER, C_OFFICE_DANGLES, C_USER_DANGLES };
 
 static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_reject_info *rej)
 {
-	(void)rej;
+	if (tu_bool(r, row, C_OFFICE_DANGLES))
+		return mdw_reject_dangling(rej, "dangling_practice", "office", tu_col(r, row, C_OFFICE));
+	if (tu_bool(r, row, C_USER_DANGLES))
+		return mdw_reject_dangling(rej, "dangling_profile", "user", tu_col(r, row, C_USER));
 	rb_str(b, tu_col(r, row, C_ID));
 	rb_str(b, tu_col(r, row, C_OFFICE));
 	rb_str(b, tu_col(r, row, C_USER));
@@ -27,19 +33,24 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 #define NO_PRACTICE "NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_practice_members = {
-	.source_sql = "SELECT id, office_id, user_id FROM public.dispatch_office_doctors WHERE id BETWEEN $1 AND $2 ORDER BY id",
+	.source_sql = "SELECT d.id, d.office_id, d.user_id, "
+		      "NOT EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = d.office_id) AS mdw_office_dangles, "
+		      "NOT EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = d.user_id) AS mdw_user_dangles "
+		      "FROM public.dispatch_office_doctors d WHERE d.id BETWEEN $1 AND $2 ORDER BY d.id",
 	.stage_table = "stage_practice_members",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_practice_members (legacy_id integer PRIMARY KEY, "
 		     "office_id integer, user_id integer) ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_practice_members FROM STDIN",
 	.transform = transform,
 	/* a NULL office or user (the legacy columns are NOT NULL, but) never resolves: an orphan too */
-	.orphans_sql = "DELETE FROM stage_practice_members s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" NO_PRACTICE
-		       " OR NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = s.user_id)) "
-		       "RETURNING s.legacy_id, "
-		       " CASE WHEN " NO_PRACTICE " THEN 'orphan_practice' ELSE 'orphan_profile' END, "
-		       " CASE WHEN " NO_PRACTICE " THEN mdw.parent_detail('office', 'practices', s.office_id)"
-		       "  ELSE mdw.parent_detail('user', 'profiles', s.user_id) END",
+	.orphans_sql = MDW_ORPHANS(
+		"DELETE FROM stage_practice_members s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" NO_PRACTICE
+		" OR NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = s.user_id)) "
+		"RETURNING s.legacy_id, "
+		" CASE WHEN " NO_PRACTICE " THEN 'orphan_practice' ELSE 'orphan_profile' END, "
+		" CASE WHEN " NO_PRACTICE " THEN 'office' ELSE 'user' END, "
+		" CASE WHEN " NO_PRACTICE " THEN 'practices' ELSE 'profiles' END, "
+		" CASE WHEN " NO_PRACTICE " THEN s.office_id ELSE s.user_id END"),
 	.insert_sql = "INSERT INTO public.practice_members (legacy_id, practice_id, profile_id, role, is_active, mdw_run_id) "
 		      "SELECT s.legacy_id, p.id, u.profile_id, f.role, true, $3::bigint "
 		      "FROM stage_practice_members s JOIN public.practices p ON p.legacy_id = s.office_id "

@@ -1,7 +1,9 @@
 /*
  * Phase workflow_templates: dispatch_template -> workflow_templates.
- * Rules: office NULL -> a global template (practice NULL); an office not in
- * practices -> rejected orphan_practice. name trimmed, blank -> rejected
+ * Rules: office NULL -> a global template (practice NULL); an office that
+ * dangles in the legacy data -> rejected dangling_practice (NULL would make
+ * it global); an office not in practices (rejected) -> rejected
+ * orphan_practice with its root. name trimmed, blank -> rejected
  * missing_name (the name is the template's key). steps must be a JSON
  * array, stored as compact JSON with its member order kept (steps_json.c);
  * NULL -> []; malformed JSON or any other JSON value -> rejected
@@ -17,13 +19,15 @@
 #include "steps_json.h"
 #include "transform_util.h"
 
-enum { C_ID, C_OFFICE, C_NAME, C_STEPS, C_ACTIVE, C_CREATED };
+enum { C_ID, C_OFFICE, C_NAME, C_STEPS, C_ACTIVE, C_CREATED, C_OFFICE_DANGLES };
 
 static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_reject_info *rej)
 {
 	char *steps;
 	int rc;
 
+	if (tu_bool(r, row, C_OFFICE_DANGLES))
+		return mdw_reject_dangling(rej, "dangling_practice", "office", tu_col(r, row, C_OFFICE));
 	if (tu_blank(tu_col(r, row, C_NAME))) {
 		rej->reason = "missing_name";
 		snprintf(rej->detail, sizeof rej->detail, "template name is blank");
@@ -53,16 +57,19 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 #define NO_PRACTICE "s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_workflow_templates = {
-	.source_sql = "SELECT id, office_id, name, steps, is_active, created_at "
-		      "FROM public.dispatch_template WHERE id BETWEEN $1 AND $2 ORDER BY id",
+	.source_sql = "SELECT t.id, t.office_id, t.name, t.steps, t.is_active, t.created_at, "
+		      "t.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.dispatch_office o "
+		      "WHERE o.id = t.office_id) AS mdw_office_dangles "
+		      "FROM public.dispatch_template t WHERE t.id BETWEEN $1 AND $2 ORDER BY t.id",
 	.stage_table = "stage_workflow_templates",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_workflow_templates (legacy_id integer PRIMARY KEY, "
 		     "office_id integer, name text, steps jsonb, is_active boolean, created_at timestamptz) "
 		     "ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_workflow_templates FROM STDIN",
 	.transform = transform,
-	.orphans_sql = "DELETE FROM stage_workflow_templates s WHERE s.legacy_id BETWEEN $1 AND $2 AND " NO_PRACTICE " "
-		       "RETURNING s.legacy_id, 'orphan_practice', mdw.parent_detail('office', 'practices', s.office_id)",
+	.orphans_sql = MDW_ORPHANS("DELETE FROM stage_workflow_templates s WHERE s.legacy_id BETWEEN $1 AND $2 AND "
+				   NO_PRACTICE " RETURNING s.legacy_id, 'orphan_practice', 'office', 'practices', "
+				   "s.office_id"),
 	.insert_sql = "INSERT INTO public.workflow_templates (legacy_id, practice_id, name, steps, is_active, created_at, "
 		      "mdw_run_id) "
 		      "SELECT s.legacy_id, p.id, s.name, s.steps, s.is_active, s.created_at, $3::bigint "

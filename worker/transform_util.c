@@ -1,6 +1,7 @@
 /* Helpers shared by the phase transforms (see transform_util.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,16 @@ const char *tu_email(const char *in, char *out, size_t outlen)
 	if (!at || at == out || !at[1] || !strchr(at + 1, '.') || at[1] == '.' || out[n - 1] == '.')
 		return "invalid_email";
 	return NULL;
+}
+
+void tu_stage_repairs(struct rowbuf *b, const struct tu_repair *rep, int n)
+{
+	char buf[512];
+	size_t o = (size_t)snprintf(buf, sizeof buf, "{");
+
+	for (int i = 0; i < n && o < sizeof buf; i++)
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s\"%s|%s\"", i ? "," : "", rep[i].code, rep[i].detail);
+	if (o < sizeof buf)
+		snprintf(buf + o, sizeof buf - o, "}");
+	rb_str(b, buf);
 }

@@ -31,4 +31,13 @@ int tu_blank(const char *s);
  */
 const char *tu_email(const char *in, char *out, size_t outlen);
 
+/* A repair of a dangling reference: stable code and the legacy value (text without quotes or backslashes). */
+struct tu_repair {
+	const char *code;
+	char detail[96];
+};
+
+/* Stage the repairs text[] column: one 'code|detail' element per repair (MDW_FLAGS reads it). */
+void tu_stage_repairs(struct rowbuf *b, const struct tu_repair *rep, int n);
+
 #endif

@@ -79,13 +79,15 @@ CREATE TABLE IF NOT EXISTS mdw.merges (
     PRIMARY KEY (phase, legacy_id)
 );
 
--- The detail of an orphan reject: whether the parent was rejected (and why)
--- or never existed. PARENT_PHASE is the phase that migrates the parent.
+-- The detail of an orphan reject: the parent exists in the legacy data (a
+-- dangling one is repaired or rejected dangling_*, 007_flags_roots.sql), so
+-- it was rejected (and why), or is not in the target for another reason.
+-- PARENT_PHASE is the phase that migrates the parent.
 CREATE OR REPLACE FUNCTION mdw.parent_detail(what text, parent_phase text, parent_id bigint)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT COALESCE(
         (SELECT format('%s %s was rejected (%s)', what, parent_id, r.reason)
            FROM mdw.rejects r WHERE r.phase = parent_phase AND r.legacy_id = parent_id
           ORDER BY r.id DESC LIMIT 1),
-        format('%s %s is not in the target (missing in the legacy data)', what, parent_id))
+        format('%s %s is not in the target', what, parent_id))
 $$;

@@ -8,24 +8,34 @@ CREATE TEMP TABLE ok_user AS
   SELECT id, e AS email FROM (SELECT id, lower(btrim(email, E' \t\n\r\f\v')) AS e FROM auth_user) u
   WHERE e ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:].][^@[:space:][:cntrl:]]*$'
     AND e LIKE '%@%.%' AND e NOT LIKE '%.';
+-- A reference that dangles in the legacy data (no such row there) is
+-- repaired: NULL, or for a patient's office the only office of its doctor;
+-- a reference to a legacy row that was rejected rejects the row.
 CREATE TEMP TABLE ok_patient AS
-  SELECT id, office_id FROM dispatch_patient
+  SELECT id, CASE WHEN office_id IS NULL OR office_id IN (SELECT id FROM dispatch_office) THEN office_id
+                  ELSE (SELECT min(d.office_id) FROM dispatch_office_doctors d JOIN dispatch_office o ON o.id = d.office_id
+                        WHERE d.user_id = p.doctor_id AND p.doctor_id IN (SELECT id FROM auth_user)
+                        HAVING count(DISTINCT d.office_id) = 1) END AS office_id
+  FROM dispatch_patient p
   WHERE status BETWEEN 0 AND 4
-    AND (office_id IS NULL OR office_id IN (SELECT id FROM ok_office))
-    AND (doctor_id IS NULL OR doctor_id IN (SELECT id FROM ok_user));
+    AND (office_id IS NULL OR office_id IN (SELECT id FROM ok_office) OR office_id NOT IN (SELECT id FROM dispatch_office))
+    AND (doctor_id IS NULL OR doctor_id IN (SELECT id FROM ok_user) OR doctor_id NOT IN (SELECT id FROM auth_user));
 CREATE TEMP TABLE ok_case AS
-  SELECT id, patient_id, creator_id FROM dispatch_project
+  SELECT id, CASE WHEN patient_id IN (SELECT id FROM ok_patient) THEN patient_id END AS patient_id, creator_id
+  FROM dispatch_project
   WHERE type BETWEEN 0 AND 5 AND status BETWEEN 0 AND 5
-    AND (patient_id IS NULL OR patient_id IN (SELECT id FROM ok_patient));
+    AND (patient_id IS NULL OR patient_id IN (SELECT id FROM ok_patient)
+         OR patient_id NOT IN (SELECT id FROM dispatch_patient));
 CREATE TEMP TABLE ok_project AS
-  SELECT id FROM ok_case WHERE creator_id IS NULL OR creator_id IN (SELECT id FROM ok_user);
+  SELECT id FROM ok_case WHERE creator_id IS NULL OR creator_id IN (SELECT id FROM ok_user)
+    OR creator_id NOT IN (SELECT id FROM auth_user);
 CREATE TEMP TABLE ok_member AS
   SELECT d.office_id, u.email FROM dispatch_office_doctors d JOIN ok_user u ON u.id = d.user_id
   WHERE d.office_id IN (SELECT id FROM ok_office);
 CREATE TEMP TABLE ok_state AS
   SELECT project_id, changed_at FROM dispatch_state
   WHERE status BETWEEN 0 AND 5 AND project_id IN (SELECT id FROM ok_case)
-    AND (actor_id IS NULL OR actor_id IN (SELECT id FROM ok_user));
+    AND (actor_id IS NULL OR actor_id IN (SELECT id FROM ok_user) OR actor_id NOT IN (SELECT id FROM auth_user));
 CREATE FUNCTION pg_temp.is_json_array(t text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   RETURN t IS NULL OR jsonb_typeof(t::jsonb) = 'array';

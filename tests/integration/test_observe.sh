@@ -35,7 +35,8 @@ prev = {}
 for k in range(n):
     text = open(f"{logs}/metrics.{k}.txt").read()
     fams = {f.name: f for f in text_string_to_metric_families(text)}
-    for need in ("mdw_chunks", "mdw_rows", "mdw_chunk_duration_seconds", "mdw_queue_length", "mdw_workers_live"):
+    for need in ("mdw_chunks", "mdw_rows", "mdw_rows_flagged", "mdw_chunk_duration_seconds", "mdw_queue_length",
+                 "mdw_workers_live"):
         assert need in fams, f"scrape {k}: no {need}"
     for s in fams["mdw_rows"].samples:
         key = (s.name, tuple(sorted(s.labels.items())))
@@ -47,26 +48,37 @@ PY
 # status --json and the report agree with the ledger and the target
 "$BUILD/mdwctl" status --json >"$LOGS/status.json"
 "$BUILD/mdwctl" report >/dev/null
-/usr/bin/python3 - "$LOGS" "$TARGET_DB" <<'PY'
+/usr/bin/python3 - "$LOGS" "$TARGET_DB" "$LEGACY_DB" <<'PY'
 import json, subprocess, sys
-logs, db = sys.argv[1], sys.argv[2]
-def q(sql):
-    return int(subprocess.check_output(["psql", "-X", "-q", "-t", "-A", "-d", db, "-c", sql]).strip() or 0)
+logs, db, legacy = sys.argv[1], sys.argv[2], sys.argv[3]
+def q(sql, d=db):
+    return int(subprocess.check_output(["psql", "-X", "-q", "-t", "-A", "-d", d, "-c", sql]).strip() or 0)
 st = json.load(open(f"{logs}/status.json"))
 rep = json.load(open(f"{logs}/report.json"))
 ph = {p["phase"]: p for p in st["phases"]}
 rp = {p["phase"]: p for p in rep["phases"]}
+sources = {"practices": "dispatch_office", "patients": "dispatch_patient", "cases": "dispatch_project",
+           "projects": "dispatch_project"}
 for name, table in [("practices", "practices"), ("patients", "patients"), ("cases", "cases"), ("projects", "projects")]:
     for outcome in ("read", "inserted", "existing", "merged", "rejected"):
         want = q(f"SELECT coalesce(sum(rows_{outcome}), 0) FROM mdw.chunks WHERE run_id = 1 AND phase = '{name}'")
         assert ph[name][outcome] == want, (name, outcome, ph[name][outcome], want)
     assert ph[name]["inserted"] == q(f"SELECT count(*) FROM {table}"), name
     assert rp[name]["status"] == "completed" and rp[name]["progressPercentage"] == 100.0, rp[name]
-    assert rp[name]["currentCount"] == rp[name]["expectedCount"] == ph[name]["read"], name
+    # where the migration stands: the source rows now, the target rows now
+    assert rp[name]["expectedCount"] == q(f"SELECT count(*) FROM {sources[name]}", legacy) == ph[name]["read"], name
+    assert rp[name]["currentCount"] == q(f"SELECT count(*) FROM {table}"), name
+    assert rp[name]["rejectedOutstanding"] == q(f"SELECT count(*) FROM mdw.rejects WHERE phase = '{name}'"), name
+    assert rp[name]["flaggedOutstanding"] == rp[name]["flagged"] == ph[name]["flagged"] == \
+        q(f"SELECT count(*) FROM mdw.flags WHERE phase = '{name}'"), name
     assert rp[name]["inserted"] == q(f"SELECT count(*) FROM {table}"), name
     rejects = q(f"SELECT count(*) FROM mdw.rejects WHERE run_id = 1 AND phase = '{name}'")
     assert sum(rp[name]["rejectsByReason"].values()) == rejects == rp[name]["rejected"], name
 assert rp["case_states"]["status"] == "not_started"
+crit = {c["criterion"]: c for c in rep["successCriteria"]}
+c = crit["all patients linked to valid practices"]
+assert c["notMet"] == c["nullInLegacy"] + c["repaired"] + c["rejected"] and c["repaired"] > 0 and not c["holds"], c
+assert c["repaired"] == q("SELECT count(*) FROM mdw.flags WHERE phase = 'patients' AND code = 'dangling_office'"), c
 assert rep["complete"] is True, rep["nextStep"]
 print("ok: status --json and the report equal the ledger and the target")
 PY

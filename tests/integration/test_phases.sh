@@ -24,15 +24,20 @@ while IFS='|' read -r q want; do
 done <"$LOGS/expected.txt"
 [ "$n" -ge 15 ] || fail "only $n operators' queries checked"
 
+positive() { # what 'SQL counting it'
+  local c; c=$(tq "$2")
+  [ "$c" -gt 0 ] || fail "no $1"
+  ok "$1: $c"
+}
 # each dirt kind lands where docs/transforms.md says, with its reason
-for pr in profiles:missing_email profiles:invalid_email patients:orphan_practice patients:orphan_doctor \
+for pr in profiles:missing_email profiles:invalid_email patients:orphan_doctor \
   cases:unknown_case_type cases:orphan_patient projects:orphan_case projects:orphan_creator \
-  practice_members:orphan_practice practice_members:orphan_profile case_states:orphan_case \
-  case_states:orphan_actor workflow_templates:invalid_steps_json; do
+  practice_members:dangling_practice practice_members:dangling_profile practice_members:orphan_profile \
+  case_states:orphan_case case_states:dangling_case case_states:orphan_actor \
+  workflow_templates:invalid_steps_json workflow_templates:dangling_practice; do
   phase=${pr%%:*} reason=${pr#*:}
-  c=$(tq "SELECT count(*) FROM mdw.rejects WHERE run_id = 1 AND phase = '$phase' AND reason = '$reason'")
-  [ "$c" -gt 0 ] || fail "no $phase rows rejected as $reason"
-  ok "$phase: $c rejected as $reason"
+  positive "$phase rows rejected as $reason" "SELECT count(*) FROM mdw.rejects WHERE run_id = 1 AND phase = '$phase'
+    AND reason = '$reason'"
 done
 for phase in profiles practice_members case_states workflow_templates; do
   c=$(tq "SELECT sum(rows_merged) FROM mdw.chunks WHERE run_id = 1 AND phase = '$phase'")
@@ -44,6 +49,61 @@ for f in patients:invalid_sex patients:invalid_birthdate projects:negative_size;
   [ "$c" -gt 0 ] || fail "no ${f%%:*} flagged ${f#*:}"
   ok "${f%%:*}: $c flagged ${f#*:}"
 done
+# a reference that dangles in the legacy data costs no record: repaired and flagged
+for pf in patients:dangling_doctor patients:dangling_office patients:practice_from_doctor cases:dangling_patient \
+  projects:dangling_creator case_states:dangling_actor; do
+  phase=${pf%%:*} code=${pf#*:}
+  positive "$phase rows repaired and flagged $code" "SELECT count(*) FROM mdw.flags WHERE run_id = 1
+    AND phase = '$phase' AND code = '$code'"
+done
+assert_eq "a dangling reference rejected as orphan" 0 "$(tq "SELECT count(*) FROM mdw.rejects WHERE reason IN
+  ('orphan_practice', 'orphan_doctor', 'orphan_patient', 'orphan_creator', 'orphan_actor') AND root_phase IS NULL")"
+assert_eq "flagged patients not inserted, or still holding the dangling doctor" 0 "$(tq "SELECT count(*) FROM mdw.flags f
+  LEFT JOIN patients p ON p.legacy_id = f.legacy_id WHERE f.phase = 'patients' AND f.code = 'dangling_doctor'
+  AND (p.id IS NULL OR p.profile_id IS NOT NULL)")"
+# practice_from_doctor: the practice of the doctor's only office (checked against the legacy data)
+pfd=$(tq "SELECT string_agg(format('(%s,%s)', f.legacy_id, pr.legacy_id), ',') FROM mdw.flags f
+  JOIN patients p ON p.legacy_id = f.legacy_id JOIN practices pr ON pr.id = p.practice_id
+  WHERE f.phase = 'patients' AND f.code = 'practice_from_doctor'")
+assert_eq "practice_from_doctor not the doctor's only office" 0 "$(lq "SELECT count(*) FROM (VALUES $pfd) v(pid, office)
+  JOIN dispatch_patient p ON p.id = v.pid WHERE p.office_id IN (SELECT id FROM dispatch_office)
+  OR (SELECT array_agg(DISTINCT office_id) FROM dispatch_office_doctors d WHERE d.user_id = p.doctor_id) <> ARRAY[v.office]")"
+# every cascaded reject names its root, rejected for its own values
+assert_eq "cascaded rejects whose root is not a reject of its own" 0 "$(tq "SELECT count(*) FROM mdw.rejects j
+  WHERE j.root_phase IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mdw.rejects r WHERE r.phase = j.root_phase
+  AND r.legacy_id = j.root_legacy_id AND r.reason = j.root_reason AND r.root_phase IS NULL)")"
+assert_eq "projects of a case rejected for its type, rooted there" \
+  "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'cases' AND reason = 'unknown_case_type'")" \
+  "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'projects' AND root_phase = 'cases' AND root_reason = 'unknown_case_type'
+    AND root_legacy_id = legacy_id")"
+assert_eq "computed columns in a reject's source row" 0 "$(tq "SELECT count(*) FROM mdw.rejects WHERE source_row ?| ARRAY['mdw_doctor_dangles', 'mdw_office_dangles', 'mdw_doctor_office', 'mdw_patient_dangles', 'mdw_creator_dangles']")"
+# the reject loop's browsing end: mdwctl rejects / flags agree with the control tables
+"$BUILD/mdwctl" rejects >"$LOGS/rejects.txt"
+assert_eq "rejects summary: cases orphan_patient rows and cascaded" \
+  "$(tq "SELECT count(*) || ' ' || count(root_phase) FROM mdw.rejects WHERE phase = 'cases' AND reason = 'orphan_patient'")" \
+  "$(awk '$1 == "cases" && $2 == "orphan_patient" { print $3, $4 }' "$LOGS/rejects.txt")"
+root=$(tq "SELECT root_phase || ':' || root_legacy_id FROM mdw.rejects WHERE phase = 'cases' AND root_phase = 'profiles'
+  GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+n=$("$BUILD/mdwctl" rejects --root "$root" --list | tail -n +2 | wc -l)
+assert_eq "rejects --root lists the root and the rows rejected through it" \
+  "$(tq "SELECT count(*) + 1 FROM mdw.rejects WHERE root_phase || ':' || root_legacy_id = '$root'")" "$n"
+"$BUILD/mdwctl" rejects --phase patients --reason orphan_doctor --export "$LOGS/rejects.jsonl" --format jsonl >"$LOGS/export.txt"
+grep -q 'patient data' "$LOGS/export.txt" || fail "the export does not say it holds patient data"
+assert_eq "export mode" 600 "$(stat -c %a "$LOGS/rejects.jsonl")"
+assert_eq "exported rows, each with its source row, reason and root" \
+  "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'")" \
+  "$(python3 -c "import json, sys
+rows = [json.loads(l) for l in open('$LOGS/rejects.jsonl')]
+assert all(r['source_row']['id'] == str(r['legacy_id']) and r['reason'] == 'orphan_doctor' and r['root_phase'] for r in rows)
+print(len(rows))")"
+"$BUILD/mdwctl" rejects --export "$LOGS/rejects.jsonl" >/dev/null 2>&1 && fail "an export overwrote a file"
+"$BUILD/mdwctl" rejects --phase cases --export "$LOGS/rejects.csv" >/dev/null
+assert_eq "csv export rows (header and one line each; no newline in these details)" \
+  "$(( $(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'cases'") + 1 ))" "$(wc -l <"$LOGS/rejects.csv")"
+"$BUILD/mdwctl" flags >"$LOGS/flags.txt"
+assert_eq "flags summary: patients dangling_doctor" \
+  "$(tq "SELECT count(*) FROM mdw.flags WHERE phase = 'patients' AND code = 'dangling_doctor'")" \
+  "$(awk '$1 == "patients" && $2 == "dangling_doctor" { print $3 }' "$LOGS/flags.txt")"
 # a rejected parent's children name it in their detail
 c=$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'patients' AND reason = 'orphan_doctor'
   AND detail LIKE 'doctor % was rejected (%)'")

@@ -128,7 +128,11 @@ assert_eq "dry run: cases it would delete" "$(tq "SELECT count(*) FROM cases")" 
   "$(awk '$1 == "cases" && $2 == "cases" { print $3 }' "$LOGS/rollback.out")"
 assert_eq "case_states after the dry run" "$states" "$(tq "SELECT count(*) FROM case_states")"
 assert_eq "ledger after the dry run" complete "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = 1 AND phase = 'cases'")"
+flags_before=$(tq "SELECT count(*) FROM mdw.flags WHERE phase IN ('cases', 'projects')")
+[ "$flags_before" -gt 0 ] || fail "no cases or projects flagged before the rollback: the check below would prove nothing"
 rollback --phase cases --cascade || fail "rollback cases --cascade: $(cat "$LOGS/rollback.err")"
+assert_eq "flags of the rolled-back phases (there were $flags_before)" 0 \
+  "$(tq "SELECT count(*) FROM mdw.flags WHERE phase IN ('cases', 'projects', 'case_states')")"
 for t in case_states projects cases; do assert_eq "$t after the cascade" 0 "$(tq "SELECT count(*) FROM $t")"; done
 assert_eq "patients after the cascade" "$(echo "$c1" | grep -o 'patients=[0-9]*')" "patients=$(tq "SELECT count(*) FROM patients")"
 assert_eq "case_states merges after the cascade" 0 "$(tq "SELECT count(*) FROM mdw.merges WHERE phase = 'case_states'")"
@@ -181,6 +185,17 @@ assert_eq "new cases of the new patients" 200 "$(tq "SELECT count(*) FROM cases 
 assert_eq "restored pre-phase cases of run 3" "$(echo "$c1" | grep -o 'cases=[0-9]*')" \
   "cases=$(restore_count "$BACKUPS/$RUN/03-cases.dump" cases)"
 "$BUILD/mdwctl" validate >"$LOGS/validate.txt" || fail "mdwctl validate (incremental): $(cat "$LOGS/validate.txt")"
+# the report after an incremental run shows where the migration stands, not only what the run did
+"$BUILD/mdwctl" report --report "$LOGS/report-incremental.md" >/dev/null
+assert_eq "report after the incremental run: practices expected/current, run read" \
+  "$(lq "SELECT count(*) FROM dispatch_office") $(tq "SELECT count(*) FROM practices") 0" \
+  "$(python3 -c "import json; p = {x['phase']: x for x in json.load(open('$LOGS/report-incremental.json'))['phases']}['practices']
+print(p['expectedCount'], p['currentCount'], p['read'])")"
+assert_eq "report after the incremental run: patients current, outstanding rejects, run inserted" \
+  "$(tq "SELECT count(*) FROM patients") $(tq "SELECT count(DISTINCT legacy_id) FROM mdw.rejects j WHERE phase = 'patients'
+    AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.legacy_id = j.legacy_id)") 100" \
+  "$(python3 -c "import json; p = {x['phase']: x for x in json.load(open('$LOGS/report-incremental.json'))['phases']}['patients']
+print(p['currentCount'], p['rejectedOutstanding'], p['inserted'])")"
 
 # ---- nothing new: no chunk, no insert, seconds
 t0=$(date +%s)

@@ -135,9 +135,9 @@ static void test_copy_escaping(void)
 {
 	CU_ASSERT_STRING_EQUAL(OFFICE("a\tb\nc\\d\re", N, N),
 			       "1\ta\\tb\\nc\\\\d\\re\t\\N\t\\N\tCity\t\\N\t\\N\t\\N\t\\N\t\\N\tt\t" TS "\n");
-	CU_ASSERT_STRING_EQUAL(X(phase_cases, "7", N, "x\\N", "0", "0", "line1\nline2\ttab", TS, TS2),
+	CU_ASSERT_STRING_EQUAL(X(phase_cases, "7", N, "x\\N", "0", "0", "line1\nline2\ttab", TS, TS2, "f"),
 			       "7\t\\N\tC-0000000007\tinitial_treatment\tdraft\tx\\\\N\tline1\\nline2\\ttab\t" TS "\t" TS2
-			       "\n");
+			       "\t{}\n");
 }
 
 /* ---------------------------------------------------------------- profiles */
@@ -171,14 +171,14 @@ static void test_profile_roles(void)
 /* ---------------------------------------------------------------- patients */
 
 #define PATIENT(birth, sex, status) \
-	X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2)
+	X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2, "f", "f", N)
 
 static void test_patients(void)
 {
 	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "f", "1"),
-			       "20\t1\t10\tPat\tDoe\t1990-05-01\tfemale\tin_treatment\tf\tt\t{}\t" TS "\t" TS2 "\n");
-	CU_ASSERT_STRING_EQUAL(PATIENT(N, "m", "0"), "20\t1\t10\tPat\tDoe\t\\N\tmale\tnew\tf\tt\t{}\t" TS "\t" TS2 "\n");
-	CU_ASSERT_STRING_EQUAL(PATIENT(N, "", "4"), "20\t1\t10\tPat\tDoe\t\\N\t\\N\tarchived\tf\tt\t{}\t" TS "\t" TS2 "\n");
+			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\tfemale\tin_treatment\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "m", "0"), "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tnew\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "", "4"), "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tarchived\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "5"), "reject:unknown_patient_status");
 	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "-1"), "reject:unknown_patient_status");
 	CU_ASSERT_STRING_EQUAL(detail, "status code -1 is not 0-4");
@@ -188,26 +188,42 @@ static void test_patients(void)
 static void test_patient_flags(void)
 {
 	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "x", "2"),
-			       "20\t1\t10\tPat\tDoe\t1990-05-01\t\\N\tretention\tf\tt\t{invalid_sex}\t" TS "\t" TS2 "\n");
+			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\t\\N\tretention\tf\tt\t{invalid_sex}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PATIENT("1850-01-01", "m", "3"),
-			       "20\t1\t10\tPat\tDoe\t\\N\tmale\tcompleted\tf\tt\t{invalid_birthdate}\t" TS "\t" TS2 "\n");
+			       "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tcompleted\tf\tt\t{invalid_birthdate}\t" TS "\t" TS2 "\t{}\n");
 	/* after the record's creation */
-	CU_ASSERT_STRING_EQUAL(PATIENT("2030-01-01", "?", "3"), "20\t1\t10\tPat\tDoe\t\\N\t\\N\tcompleted\tf\tt\t"
-								"{invalid_birthdate,invalid_sex}\t" TS "\t" TS2 "\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT("2030-01-01", "?", "3"), "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tcompleted\tf\tt\t"
+								"{invalid_birthdate,invalid_sex}\t" TS "\t" TS2 "\t{}\n");
+}
+
+static void test_patient_repairs(void)
+{
+	/* a doctor and an office that dangle in the legacy data: NULL, flagged with the legacy values */
+	CU_ASSERT_STRING_EQUAL(X(phase_patients, "20", "424242424", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "t", "t",
+				 N),
+			       "20\t\\N\tf\t\\N\tP\tD\t\\N\t\\N\tnew\tf\tf\t{}\t" TS "\t" TS2
+			       "\t{\"dangling_doctor|legacy user 424242424\",\"dangling_office|legacy office 7\"}\n");
+	/* the office dangles, the doctor's only office is 9: that practice */
+	CU_ASSERT_STRING_EQUAL(X(phase_patients, "21", "10", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "f", "t", "9"),
+			       "21\t9\tt\t10\tP\tD\t\\N\t\\N\tnew\tf\tf\t{}\t" TS "\t" TS2
+			       "\t{\"practice_from_doctor|legacy office 7; office 9 of doctor 10\"}\n");
+	/* a NULL office is no repair, and is not inferred */
+	CU_ASSERT_STRING_EQUAL(X(phase_patients, "22", "10", N, "P", "D", N, N, "0", "f", "f", TS, TS2, "f", "f", "9"),
+			       "22\t\\N\tf\t10\tP\tD\t\\N\t\\N\tnew\tf\tf\t{}\t" TS "\t" TS2 "\t{}\n");
 }
 
 /* ---------------------------------------------------------------- cases */
 
-#define CASE(id, patient, name, type, status, notes) X(phase_cases, id, patient, name, type, status, notes, TS, TS2)
+#define CASE(id, patient, name, type, status, notes) X(phase_cases, id, patient, name, type, status, notes, TS, TS2, "f")
 
 static void test_cases(void)
 {
 	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "  Aligners ", "0", "1", " keep as is "),
-			       "30\t20\tC-0000000030\tinitial_treatment\tsubmitted\tAligners\t keep as is \t" TS "\t" TS2 "\n");
+			       "30\t20\tC-0000000030\tinitial_treatment\tsubmitted\tAligners\t keep as is \t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(CASE("31", N, "   ", "5", "5", ""),
-			       "31\t\\N\tC-0000000031\ttreatment_plan\tcancelled\tUntitled case\t\\N\t" TS "\t" TS2 "\n");
+			       "31\t\\N\tC-0000000031\ttreatment_plan\tcancelled\tUntitled case\t\\N\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(CASE("32", N, "n", "1", "2", N),
-			       "32\t\\N\tC-0000000032\trefinement\tin_production\tn\t\\N\t" TS "\t" TS2 "\n");
+			       "32\t\\N\tC-0000000032\trefinement\tin_production\tn\t\\N\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "2", "3", N), "\tretainer\tshipped\t"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "3", "4", N), "\treplacement_aligners\tdelivered\t"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "4", "0", N), "\tintraoral_scan\tdraft\t"));
@@ -220,7 +236,7 @@ static void test_case_number(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("2147483647", N, "n", "0", "0", N), "\tC-2147483647\t"));
 	/* deterministic: the same project, the same number */
 	CU_ASSERT_STRING_EQUAL(CASE("77", N, "n", "0", "0", N), "77\t\\N\tC-0000000077\tinitial_treatment\tdraft\tn\t\\N\t" TS
-								"\t" TS2 "\n");
+								"\t" TS2 "\t{}\n");
 }
 
 static void test_case_rejects(void)
@@ -234,50 +250,67 @@ static void test_case_rejects(void)
 	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "n", "1", "32767", N), "reject:unknown_case_status");
 }
 
+static void test_case_repairs(void)
+{
+	CU_ASSERT_STRING_EQUAL(X(phase_cases, "30", "99", "n", "0", "0", N, TS, TS2, "t"),
+			       "30\t\\N\tC-0000000030\tinitial_treatment\tdraft\tn\t\\N\t" TS "\t" TS2
+			       "\t{\"dangling_patient|legacy patient 99\"}\n");
+}
+
 /* ---------------------------------------------------------------- projects */
 
 #define UID "6f1c2a4e-0b7d-4c1e-9a55-0d3e8b7f1a20"
-#define PROJECT(name, type, size) X(phase_projects, "30", UID, "10", name, type, size, TS, TS2)
+#define PROJECT(name, type, size) X(phase_projects, "30", UID, "10", name, type, size, TS, TS2, "f")
 
 static void test_projects(void)
 {
 	CU_ASSERT_STRING_EQUAL(PROJECT(" Scan ", "4", "123"),
-			       "30\t" UID "\t10\tScan\tintraoral_scan\t123\t{}\t" TS "\t" TS2 "\n");
+			       "30\t" UID "\t10\tScan\tintraoral_scan\t123\t{}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PROJECT(" ", "0", N),
-			       "30\t" UID "\t10\tUntitled project\tinitial_treatment\t\\N\t{}\t" TS "\t" TS2 "\n");
-	CU_ASSERT_STRING_EQUAL(PROJECT("p", "1", "0"), "30\t" UID "\t10\tp\trefinement\t0\t{}\t" TS "\t" TS2 "\n");
-	CU_ASSERT_STRING_EQUAL(X(phase_projects, "31", UID, N, "p", "5", N, TS, TS2),
-			       "31\t" UID "\t\\N\tp\ttreatment_plan\t\\N\t{}\t" TS "\t" TS2 "\n");
-	CU_ASSERT_STRING_EQUAL(PROJECT("p", "7", "1"), "reject:unknown_case_type");
+			       "30\t" UID "\t10\tUntitled project\tinitial_treatment\t\\N\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "1", "0"), "30\t" UID "\t10\tp\trefinement\t0\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_projects, "31", UID, N, "p", "5", N, TS, TS2, "f"),
+			       "31\t" UID "\t\\N\tp\ttreatment_plan\t\\N\t{}\t" TS "\t" TS2 "\t{}\n");
+	/* an unknown type rejected the case: staged without asset type, orphans_sql rejects it through its case */
+	CU_ASSERT_STRING_EQUAL(PROJECT("p", "7", "1"), "30\t" UID "\t10\tp\t\\N\t1\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_projects, "32", UID, "424242424", "p", "5", N, TS, TS2, "t"),
+			       "32\t" UID "\t\\N\tp\ttreatment_plan\t\\N\t{}\t" TS "\t" TS2
+			       "\t{\"dangling_creator|legacy user 424242424\"}\n");
 }
 
 static void test_project_sizes(void)
 {
 	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "-5"),
-			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\n");
+			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "-9223372036854775808"),
-			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\n");
+			       "30\t" UID "\t10\tp\tretainer\t\\N\t{negative_size}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "9223372036854775807"),
-			       "30\t" UID "\t10\tp\tretainer\t9223372036854775807\t{}\t" TS "\t" TS2 "\n");
+			       "30\t" UID "\t10\tp\tretainer\t9223372036854775807\t{}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PROJECT("p", "2", "9007199254740993"), /* 2^53 + 1: no double on the way */
-			       "30\t" UID "\t10\tp\tretainer\t9007199254740993\t{}\t" TS "\t" TS2 "\n");
+			       "30\t" UID "\t10\tp\tretainer\t9007199254740993\t{}\t" TS "\t" TS2 "\t{}\n");
 }
 
 /* ---------------------------------------------------------------- practice_members, case_states */
 
 static void test_practice_members(void)
 {
-	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "100", "1", "10"), "100\t1\t10\n");
-	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "101", N, N), "101\t\\N\t\\N\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "100", "1", "10", "f", "f"), "100\t1\t10\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "101", N, N, "f", "f"), "101\t\\N\t\\N\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "102", "7", "10", "t", "f"), "reject:dangling_practice");
+	CU_ASSERT_STRING_EQUAL(detail, "legacy office 7 does not exist");
+	CU_ASSERT_STRING_EQUAL(X(phase_practice_members, "102", "7", "10", "f", "t"), "reject:dangling_profile");
 }
 
-#define STATE(status, actor, note) X(phase_case_states, "40", "30", status, actor, TS, note)
+#define STATE(status, actor, note) X(phase_case_states, "40", "30", status, actor, TS, note, "f", "f")
 
 static void test_case_states(void)
 {
-	CU_ASSERT_STRING_EQUAL(STATE("3", N, "n\to"), "40\t30\t\\N\tshipped\t" TS "\tn\\to\n");
-	CU_ASSERT_STRING_EQUAL(STATE("0", "10", N), "40\t30\t10\tdraft\t" TS "\t\\N\n");
-	CU_ASSERT_STRING_EQUAL(STATE("5", "10", ""), "40\t30\t10\tcancelled\t" TS "\t\n");
+	CU_ASSERT_STRING_EQUAL(STATE("3", N, "n\to"), "40\t30\t\\N\tshipped\t" TS "\tn\\to\t{}\n");
+	CU_ASSERT_STRING_EQUAL(STATE("0", "10", N), "40\t30\t10\tdraft\t" TS "\t\\N\t{}\n");
+	CU_ASSERT_STRING_EQUAL(STATE("5", "10", ""), "40\t30\t10\tcancelled\t" TS "\t\t{}\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_case_states, "40", "30", "0", "10", TS, N, "f", "t"),
+			       "40\t30\t\\N\tdraft\t" TS "\t\\N\t{\"dangling_actor|legacy user 10\"}\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_case_states, "40", "30", "0", "10", TS, N, "t", "f"), "reject:dangling_case");
 	CU_ASSERT_STRING_EQUAL(STATE("6", N, N), "reject:unknown_state");
 	CU_ASSERT_STRING_EQUAL(detail, "status code 6 is not 0-5");
 	CU_ASSERT_STRING_EQUAL(STATE("-3", N, N), "reject:unknown_state");
@@ -286,7 +319,7 @@ static void test_case_states(void)
 
 /* ---------------------------------------------------------------- workflow_templates */
 
-#define TEMPLATE(office, name, steps) X(phase_workflow_templates, "50", office, name, steps, "t", TS)
+#define TEMPLATE(office, name, steps) X(phase_workflow_templates, "50", office, name, steps, "t", TS, "f")
 
 static void test_templates(void)
 {
@@ -294,9 +327,10 @@ static void test_templates(void)
 			       "50\t\\N\tStandard\t[{\"name\":\"Scan\",\"days\":3},{\"name\":\"Print\"}]\tt\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "Standard", N), "50\t1\tStandard\t[]\tt\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "[\"a\\\\b\"]"), "50\t1\tS\t[\"a\\\\\\\\b\"]\tt\t" TS "\n");
-	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "51", N, "S", "[]", "f", TS), "51\t\\N\tS\t[]\tf\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "51", N, "S", "[]", "f", TS, "f"), "51\t\\N\tS\t[]\tf\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "   ", "[]"), "reject:missing_name");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", N, "[]"), "reject:missing_name");
+	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "52", "7", "S", "[]", "t", TS, "t"), "reject:dangling_practice");
 }
 
 static void test_template_bad_steps(void)
@@ -430,7 +464,7 @@ static void test_steps_oom(void)
 
 static void test_template_oom(void)
 {
-	PGresult *r = fake_row(ROW("50", "1", "S", "[1, 2]", "t", TS));
+	PGresult *r = fake_row(ROW("50", "1", "S", "[1, 2]", "t", TS, "f"));
 	struct rowbuf b;
 	struct mdw_reject_info rej = {0};
 
@@ -453,9 +487,11 @@ static const struct unit_test tests[] = {
 	{"profiles: roles admin, staff, doctor, user", test_profile_roles},
 	{"patients: mapping, unknown_patient_status", test_patients},
 	{"patients: invalid_sex and invalid_birthdate flags", test_patient_flags},
+	{"patients: dangling doctor and office repaired, practice from the doctor", test_patient_repairs},
 	{"cases: mapping, Untitled case, notes", test_cases},
 	{"cases: case_number C-%010d", test_case_number},
 	{"cases: unknown_case_type, unknown_case_status", test_case_rejects},
+	{"cases: a dangling patient repaired", test_case_repairs},
 	{"projects: mapping, Untitled project, unknown_case_type", test_projects},
 	{"projects: negative_size flag, huge sizes exact", test_project_sizes},
 	{"practice_members: ids staged", test_practice_members},

@@ -52,6 +52,8 @@ struct mdw_config {
 	char *backup_dir;
 	char *pg_dump;
 	int incremental;
+	int redrive;
+	int verify;
 	/* mdwctl only */
 	long long scale;
 	long long seed;
@@ -62,6 +64,12 @@ struct mdw_config {
 	long long run_id;
 	int cascade;
 	int dry_run;
+	char *reason;
+	char *root;
+	int list;
+	char *export_path;
+	char *export_format;
+	int show_values;
 	int help;
 };
 

@@ -1,0 +1,331 @@
+/*
+ * mdwctl verify: row-level verification. For each verified phase, what every
+ * legacy row should have become is computed in SQL over the legacy database,
+ * from the rules of docs/transforms.md and independently of the C transforms
+ * (repairs included: a dangling reference is NULL, a patient's office may
+ * come from its doctor); the target's rows are read back in the same legacy
+ * terms (a practice as its legacy id, a profile as its email, so merged users
+ * compare equal). Rows rejected and not placed since, and merged rows, are
+ * expected absent.
+ *
+ * Set-based, like reladiff: both sides hash their rows per bucket of
+ * VERIFY_BUCKET consecutive legacy ids (md5 over the rows' text, in id
+ * order); only buckets whose hashes differ are read row by row, and only the
+ * differing rows are named: by legacy id and column, never their values
+ * unless --show-values.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "criteria.h"
+#include "ctl.h"
+#include "mdw/pgx.h"
+#include "verify.h"
+
+#define VERIFY_BUCKET 4096
+
+/* Every column is text on both sides, with the same names, so that row texts compare. */
+#define EPOCH(c) "extract(epoch FROM " c ")::text"
+#define WS "E' \\t\\n\\r\\f\\v'"
+#define CASE_TYPES                                                                                                    \
+	"(ARRAY['initial_treatment', 'refinement', 'retainer', 'replacement_aligners', 'intraoral_scan', "            \
+	"'treatment_plan'])"
+#define CASE_STATUSES "(ARRAY['draft', 'submitted', 'in_production', 'shipped', 'delivered', 'cancelled'])"
+#define NOT_ABSENT(id) id " NOT IN (SELECT unnest($3::bigint[]))"
+#define EMAIL_OF(id) "(SELECT lower(btrim(u.email, " WS ")) FROM public.auth_user u WHERE u.id = " id ")"
+
+struct verify_spec {
+	enum mdw_phase_id phase;
+	const char *source; /* $3: the legacy ids expected absent (bigint[]) */
+	const char *target;
+};
+
+static const struct verify_spec specs[] = {
+	{MDW_PH_PATIENTS,
+	 "SELECT p.id::bigint AS id, "
+	 "(CASE WHEN p.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = p.office_id) "
+	 " THEN p.office_id ELSE (SELECT min(d.office_id) FROM public.dispatch_office_doctors d "
+	 " JOIN public.dispatch_office o ON o.id = d.office_id WHERE d.user_id = p.doctor_id "
+	 " AND EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = p.doctor_id) "
+	 " HAVING count(DISTINCT d.office_id) = 1) END)::text AS practice, " EMAIL_OF("p.doctor_id") " AS doctor, "
+	 "btrim(p.first_name, " WS ")::text AS first_name, btrim(p.last_name, " WS ")::text AS last_name, "
+	 "(CASE WHEN p.birthdate < '1900-01-01' OR p.birthdate > p.created_at::date THEN NULL ELSE p.birthdate END)::text "
+	 "AS birthdate, CASE p.sex WHEN 'm' THEN 'male' WHEN 'f' THEN 'female' END AS sex, "
+	 "(ARRAY['new', 'in_treatment', 'retention', 'completed', 'archived'])[p.status + 1] AS status, "
+	 "p.archived::text AS archived, p.suspended::text AS suspended, " EPOCH("p.created_at") " AS created_at, "
+	 EPOCH("p.updated_at") " AS updated_at FROM public.dispatch_patient p WHERE " NOT_ABSENT("p.id"),
+	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, f.email::text AS doctor, "
+	 "t.first_name::text AS first_name, t.last_name::text AS last_name, t.birthdate::text AS birthdate, "
+	 "t.sex::text AS sex, t.status::text AS status, t.is_archived::text AS archived, "
+	 "t.is_suspended::text AS suspended, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
+	 " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
+	 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL"},
+	{MDW_PH_CASES,
+	 "SELECT p.id::bigint AS id, (CASE WHEN EXISTS (SELECT 1 FROM public.dispatch_patient x WHERE x.id = p.patient_id) "
+	 " THEN p.patient_id END)::text AS patient, "
+	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, "
+	 CASE_TYPES "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
+	 "coalesce(nullif(btrim(p.name, " WS "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, "
+	 EPOCH("p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
+	 "FROM public.dispatch_project p WHERE " NOT_ABSENT("p.id"),
+	 "SELECT c.legacy_project_id::bigint AS id, pt.legacy_id::text AS patient, c.case_number::text AS case_number, "
+	 "c.case_type::text AS case_type, c.status::text AS status, c.title::text AS title, "
+	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH("c.updated_at")
+	 " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
+	 "WHERE c.legacy_project_id IS NOT NULL"},
+	{MDW_PH_PROJECTS,
+	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF("p.creator_id")
+	 " AS creator, coalesce(nullif(btrim(p.name, " WS "), ''), 'Untitled project')::text AS name, "
+	 CASE_TYPES "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, "
+	 EPOCH("p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
+	 "FROM public.dispatch_project p WHERE " NOT_ABSENT("p.id"),
+	 "SELECT t.legacy_id::bigint AS id, t.uid::text AS uid, c.legacy_project_id::text AS case_legacy_id, "
+	 "f.email::text AS creator, t.name::text AS name, t.asset_type::text AS asset_type, "
+	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
+	 " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
+	 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL"},
+	{MDW_PH_CASE_STATES,
+	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF("s.actor_id") " AS actor, "
+	 CASE_STATUSES "[s.status + 1] AS state, "
+	 "s.note::text AS note, " EPOCH("s.changed_at") " AS created_at "
+	 "FROM public.dispatch_state s WHERE " NOT_ABSENT("s.id"),
+	 "SELECT t.legacy_id::bigint AS id, c.legacy_project_id::text AS case_legacy_id, f.email::text AS actor, "
+	 "t.state::text AS state, t.note::text AS note, " EPOCH("t.created_at") " AS created_at "
+	 "FROM public.case_states t JOIN public.cases c ON c.id = t.case_id "
+	 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL"},
+};
+
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+struct side {
+	PGconn *c;
+	const char *rows;
+	const char *ids; /* $3 of the source side; NULL: the target side */
+};
+
+/*
+ * Over the rows of S ($1 bucket size, $2 bucket or NULL for every bucket):
+ * ROWS 0: per bucket, its md5; ROWS 1: per row of the bucket, id and row as JSON.
+ */
+static PGresult *side_query(const struct side *s, const char *bucket, int rows, char *err, size_t errlen)
+{
+	char sql[8192], sz[24];
+	const char *p[3] = {sz, bucket, s->ids};
+
+	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
+	if (rows)
+		snprintf(sql, sizeof sql,
+			 "WITH x AS (%s) SELECT x.id, to_jsonb(x)::text FROM x "
+			 "WHERE floor(x.id::numeric / $1::int)::bigint = $2::bigint ORDER BY x.id",
+			 s->rows);
+	else
+		snprintf(sql, sizeof sql,
+			 "WITH x AS (%s) SELECT floor(x.id::numeric / $1::int)::bigint AS b, "
+			 "md5(string_agg(md5(x::text), '' ORDER BY x.id)) FROM x WHERE $2::bigint IS NULL "
+			 "GROUP BY 1 ORDER BY 1",
+			 s->rows);
+	return pgx_query(s->c, sql, s->ids ? 3 : 2, p, err, errlen, NULL);
+}
+
+struct tally {
+	FILE *out; /* where the differing rows are named; NULL: nowhere */
+	long long rows_checked, missing, stray, differing, buckets, buckets_differing;
+};
+
+/* Compare the JSON rows A (expected) and B (target) of one legacy id: print the differing columns. */
+static void diff_row(const char *phase, const char *id, const char *a, const char *b, int show, struct tally *t)
+{
+	json_t *x = json_loads(a, 0, NULL), *y = json_loads(b, 0, NULL);
+	const char *k;
+	json_t *v;
+	int any = 0;
+
+	json_object_foreach(x, k, v) {
+		json_t *w = json_object_get(y, k);
+		if (json_equal(v, w))
+			continue;
+		any = 1;
+		if (show) {
+			char *vs = json_dumps(v, JSON_ENCODE_ANY), *ws = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
+			if (t->out)
+				fprintf(t->out, "%-19s %11s differs   %-16s expected %s, target %s\n", phase, id, k,
+					vs ? vs : "?", ws ? ws : "null");
+			free(vs);
+			free(ws);
+		} else {
+			if (t->out)
+				fprintf(t->out, "%-19s %11s differs   %s\n", phase, id, k);
+		}
+	}
+	t->differing += any;
+	json_decref(x);
+	json_decref(y);
+}
+
+/* Walk the rows of one bucket on both sides (ascending ids) and name what differs. */
+static int diff_bucket(const struct side *src, const struct side *tgt, const char *phase, const char *bucket,
+		       int show, struct tally *t, char *err, size_t errlen)
+{
+	PGresult *a = side_query(src, bucket, 1, err, errlen), *b = a ? side_query(tgt, bucket, 1, err, errlen) : NULL;
+	int i = 0, j = 0;
+
+	if (!a || !b) {
+		PQclear(a);
+		return -1;
+	}
+	while (i < PQntuples(a) || j < PQntuples(b)) {
+		long long x = i < PQntuples(a) ? strtoll(PQgetvalue(a, i, 0), NULL, 10) : 0;
+		long long y = j < PQntuples(b) ? strtoll(PQgetvalue(b, j, 0), NULL, 10) : 0;
+		if (j >= PQntuples(b) || (i < PQntuples(a) && x < y)) {
+			if (t->out)
+				fprintf(t->out, "%-19s %11s missing   (expected in the target, not there)\n", phase,
+					PQgetvalue(a, i, 0));
+			t->missing++;
+			i++;
+		} else if (i >= PQntuples(a) || y < x) {
+			if (t->out)
+				fprintf(t->out, "%-19s %11s stray     (in the target, no legacy row should have become it)\n",
+					phase, PQgetvalue(b, j, 0));
+			t->stray++;
+			j++;
+		} else {
+			if (strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1)))
+				diff_row(phase, PQgetvalue(a, i, 0), PQgetvalue(a, i, 1), PQgetvalue(b, j, 1), show, t);
+			i++;
+			j++;
+		}
+	}
+	PQclear(a);
+	PQclear(b);
+	return 0;
+}
+
+/* The legacy ids of PHASE expected absent from the target: rejected and not placed since, or merged. */
+static char *absent_ids(PGconn *tgt, enum mdw_phase_id ph, char *err, size_t errlen)
+{
+	char placed[256], sql[1024];
+	const char *p[1] = {mdw_phases[ph].name};
+	PGresult *r;
+	char *s;
+
+	criteria_placed(ph, placed, sizeof placed);
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce(array_agg(DISTINCT legacy_id)::text, '{}') FROM (SELECT j.legacy_id FROM mdw.rejects j "
+		 "WHERE j.phase = $1 AND NOT %s UNION ALL SELECT legacy_id FROM mdw.merges WHERE phase = $1) z",
+		 placed);
+	if (!(r = pgx_query(tgt, sql, 1, p, err, errlen, NULL)))
+		return NULL;
+	s = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!s)
+		snprintf(err, errlen, "out of memory");
+	return s;
+}
+
+static const struct verify_spec *find_spec(enum mdw_phase_id ph)
+{
+	for (size_t k = 0; k < NSPECS; k++)
+		if (specs[k].phase == ph)
+			return &specs[k];
+	return NULL;
+}
+
+int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, char *summary,
+		 size_t slen, char *err, size_t errlen)
+{
+	const struct verify_spec *v = find_spec(ph);
+	const char *phase = mdw_phases[ph].name;
+	char *ids;
+	struct side src, tgt;
+	struct tally t = {.out = out};
+	PGresult *a = NULL, *b = NULL;
+	int i = 0, j = 0, rc = -1;
+
+	if (!v) {
+		snprintf(summary, slen, "no row-level verification for this phase yet");
+		return 2;
+	}
+	if (!(ids = absent_ids(tgtc, ph, err, errlen)))
+		return -1;
+	src = (struct side){srcc, v->source, ids};
+	tgt = (struct side){tgtc, v->target, NULL};
+	if (!(a = side_query(&src, NULL, 0, err, errlen)) || !(b = side_query(&tgt, NULL, 0, err, errlen)))
+		goto out;
+	while (i < PQntuples(a) || j < PQntuples(b)) {
+		long long x = i < PQntuples(a) ? strtoll(PQgetvalue(a, i, 0), NULL, 10) : 0;
+		long long y = j < PQntuples(b) ? strtoll(PQgetvalue(b, j, 0), NULL, 10) : 0;
+		const char *bucket;
+		int same;
+
+		if (j >= PQntuples(b) || (i < PQntuples(a) && x < y)) {
+			bucket = PQgetvalue(a, i++, 0);
+			same = 0;
+		} else if (i >= PQntuples(a) || y < x) {
+			bucket = PQgetvalue(b, j++, 0);
+			same = 0;
+		} else {
+			same = !strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1));
+			bucket = PQgetvalue(a, i, 0);
+			i++;
+			j++;
+		}
+		t.buckets++;
+		if (same)
+			continue;
+		t.buckets_differing++;
+		if (diff_bucket(&src, &tgt, phase, bucket, show, &t, err, errlen) < 0)
+			goto out;
+	}
+	snprintf(summary, slen, "%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
+		 t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
+	rc = t.missing + t.stray + t.differing ? 1 : 0;
+out:
+	PQclear(a);
+	PQclear(b);
+	free(ids);
+	return rc;
+}
+
+int ctl_verify(struct mdw_config *cfg, int argc, char **argv)
+{
+	const struct mdw_phase *only = NULL;
+	char err[512];
+	PGconn *tgt, *src;
+	int bad = 0, n = 0;
+
+	(void)argc, (void)argv;
+	if (cfg->phase[0] && !(only = mdw_phase_find(cfg->phase))) {
+		fprintf(stderr, "mdwctl verify: unknown phase \"%s\"\n", cfg->phase);
+		return 2;
+	}
+	if (!(tgt = ctl_target(cfg)))
+		return 1;
+	if (!(src = pgx_connect(cfg->source_dsn, "mdwctl", err, sizeof err))) {
+		fprintf(stderr, "mdwctl verify: cannot connect to the legacy database (MDW_SOURCE_DSN): %s\n", err);
+		PQfinish(tgt);
+		return 1;
+	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		char summary[256];
+		int rc;
+		if ((only && (int)only->id != ph) || (!only && !find_spec((enum mdw_phase_id)ph)))
+			continue;
+		n++;
+		rc = verify_phase(src, tgt, (enum mdw_phase_id)ph, stdout, cfg->show_values, summary, sizeof summary, err,
+				  sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "mdwctl verify: %s: %s\n", mdw_phases[ph].name, err);
+			bad = 2;
+			break;
+		}
+		printf("%-19s %s: %s\n", mdw_phases[ph].name, rc == 0 ? "ok" : rc == 1 ? "DIFFERS" : "-", summary);
+		if (rc == 1)
+			bad = bad ? bad : 1;
+	}
+	PQfinish(src);
+	PQfinish(tgt);
+	return bad;
+}

@@ -1,0 +1,23 @@
+/*
+ * Row-level verification (mdwctl verify, mdw-coordinator --verify): see
+ * verify.c and docs/operations.md.
+ */
+#ifndef MDW_VERIFY_H
+#define MDW_VERIFY_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mdw/phase.h"
+
+/*
+ * Compare every target row of PHASE with what its legacy row (SRC) should
+ * have become; name the differing rows on OUT (NULL: nowhere; values only
+ * with SHOW). SUMMARY gets the counts. 0 clean, 1 differences, 2 the phase
+ * has no row-level verification, -1 error (ERR).
+ */
+int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, int show, char *summary, size_t slen,
+		 char *err, size_t errlen);
+
+#endif
