@@ -334,6 +334,25 @@ static void summary(struct coord *c, const char *outcome)
 	mdw_info("run=%" PRId64 " msg=\"run %s\"", c->run, outcome);
 }
 
+/* Append to TEXT (of LEN bytes) the run's first dead chunk and its error, so that a failed run names one. */
+static void name_dead_chunk(struct coord *c, char *text, size_t len)
+{
+	char run[24], err[256];
+	const char *p[1] = {run};
+	size_t o = strlen(text);
+	PGresult *r;
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	r = pgx_query(c->tgt,
+		      "SELECT phase, chunk_no, coalesce(last_error, 'no error recorded') FROM mdw.chunks "
+		      "WHERE run_id = $1 AND status = 'dead' ORDER BY finished_at, phase, chunk_no LIMIT 1",
+		      1, p, err, sizeof err, NULL);
+	if (r && PQntuples(r) == 1 && o < len)
+		snprintf(text + o, len - o, "; dead chunk %s #%s: %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+			 PQgetvalue(r, 0, 2));
+	PQclear(r);
+}
+
 static int finish_run(struct coord *c, const char *status, const char *text)
 {
 	char run[24], err[512];
@@ -443,12 +462,13 @@ static int step(struct coord *c, int *code)
 		return 1;
 	}
 	if (!progress_possible) {
-		char text[512];
+		char text[1024];
 		size_t o = 0;
 		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
 			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
 				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
 						      mdw_phases[ph].name, state_name(c->ps[ph].state), c->ps[ph].dead);
+		name_dead_chunk(c, text, sizeof text);
 		finish_run(c, "failed", text);
 		write_report(c);
 		summary(c, "failed");

@@ -165,6 +165,16 @@ void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)
 	snprintf(err, errlen, "%s: %.*s", state ? state : "08000", (int)strcspn(msg, "\n"), msg);
 }
 
+int pgx_err_is_row_data(const char *err)
+{
+	static const char *const classes[] = {"22", "23", "54", "P0"};
+
+	for (size_t i = 0; err && i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(err, classes[i], 2) == 0)
+			return 1;
+	return 0;
+}
+
 int pgx_is_transient(PGconn *c, const PGresult *res)
 {
 	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

@@ -44,6 +44,14 @@ PGX_MUST int pgx_exec(PGconn *c, const char *sql, int n, const char *const *para
 /* Whether RES (may be NULL) on C failed in a way that a retry may cure. */
 int pgx_is_transient(PGconn *c, const PGresult *res);
 
+/*
+ * Whether ERR (as pgx_error formats it) is about the row's data (classes 22
+ * data exception, 23 integrity constraint, 54 program limit, P0 raised by a
+ * trigger): one row may be at fault. Any other error (42P01 undefined table,
+ * 42501 permission denied...) is the same for every row.
+ */
+int pgx_err_is_row_data(const char *err);
+
 /* Format ERR from RES/C: "SQLSTATE: primary message". */
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen);
 
