@@ -43,16 +43,19 @@ static const char *state_name(enum phase_state s)
 	return n[s];
 }
 
-/* Connect to the target (retrying transient failures for a while). */
-static PGconn *connect_retry(const char *dsn, const char *what, int seconds)
+/* Connect to the target, or the (read-only) source, retrying transient failures for a while. */
+static PGconn *connect_retry(const struct mdw_config *cfg, int source, int seconds)
 {
 	struct mdw_backoff bo;
 	double until = now_s() + seconds;
+	const char *what = source ? "legacy" : "target";
 	char err[512];
 
 	mdw_backoff_init(&bo, 200, 5000, 0);
 	for (;;) {
-		PGconn *c = pgx_connect(dsn, "mdw-coordinator", err, sizeof err);
+		PGconn *c = source ? pgx_connect_source(cfg->source_dsn, "mdw-coordinator",
+							cfg->source_statement_timeout_ms, err, sizeof err)
+				   : pgx_connect(cfg->target_dsn, "mdw-coordinator", err, sizeof err);
 		if (c)
 			return c;
 		if (now_s() > until || coord_stop) {
@@ -68,12 +71,12 @@ static int ensure_pg(struct coord *c)
 {
 	if (PQstatus(c->tgt) != CONNECTION_OK) {
 		PQfinish(c->tgt);
-		if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 0)))
+		if (!(c->tgt = connect_retry(&c->cfg, 0, 0)))
 			return -1;
 	}
 	if (PQstatus(c->src) != CONNECTION_OK) {
 		PQfinish(c->src);
-		if (!(c->src = connect_retry(c->cfg.source_dsn, "legacy", 0)))
+		if (!(c->src = connect_retry(&c->cfg, 1, 0)))
 			return -1;
 	}
 	return 0;
@@ -498,8 +501,8 @@ int coord_main(struct coord *c)
 		fprintf(stderr, "mdw-coordinator: %s\n", err);
 		return 2;
 	}
-	if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 30)) ||
-	    !(c->src = connect_retry(c->cfg.source_dsn, "legacy", 30)))
+	if (!(c->tgt = connect_retry(&c->cfg, 0, 30)) ||
+	    !(c->src = connect_retry(&c->cfg, 1, 30)))
 		return 2;
 	if (mdw_schema_apply(c->tgt, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot apply the target schema\" error=\"%s\"", err);

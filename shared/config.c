@@ -32,6 +32,9 @@ struct cfg_entry {
 static const struct cfg_entry cfg_table[] = {
 	{"MDW_SOURCE_DSN", "source-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(source_dsn), C | W | K,
 	 "libpq connection string of the legacy database (PG* variables apply when empty)"},
+	{"MDW_SOURCE_STATEMENT_TIMEOUT_MS", "source-statement-timeout-ms", CFG_INT, "300000", 0, 86400000, NULL,
+	 OFF(source_statement_timeout_ms), C | W,
+	 "statement_timeout of every session on the legacy database (which is also read-only); 0 = none"},
 	{"MDW_TARGET_DSN", "target-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(target_dsn), C | W | K,
 	 "libpq connection string of the target warehouse"},
 	{"MDW_REDIS_URL", "redis-url", CFG_SECRET, "redis://127.0.0.1:6379/0", 0, 0, NULL, OFF(redis_url), C | W | K,

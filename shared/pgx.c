@@ -19,11 +19,15 @@ static void quiet(void *arg, const char *message)
  * legacy database is converted by the server). They travel in the startup
  * packet (libpq "options", -c name=value), which outranks ALTER DATABASE/ROLE
  * SET and needs no statement after connect; client_encoding goes as its own
- * startup parameter, as poolers expect. SHOWN is the value as the server
+ * startup parameter, as poolers expect. SHOWN is the value as pg_settings
  * reports it: pgx_connect checks each, so that a pooler that dropped the
  * options refuses to run rather than run with other settings
  * (docs/operations.md, "Session settings").
  */
+struct pgx_setting {
+	const char *name, *value, *shown;
+};
+
 static const struct pgx_setting pinned[] = {
 	{"search_path", "public", "public"},
 	{"DateStyle", "ISO,MDY", "ISO, MDY"},
@@ -75,7 +79,7 @@ static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err,
 {
 	const struct pgx_setting *all[PGX_MAX_SETTINGS];
 	const char *names[PGX_MAX_SETTINGS];
-	char sql[64 * PGX_MAX_SETTINGS] = "SELECT ";
+	char sql[80 * PGX_MAX_SETTINGS] = "SELECT ";
 	int n = 0, rc = 0;
 	PGresult *r;
 
@@ -85,13 +89,14 @@ static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err,
 		all[n++] = s;
 	for (int i = 0; i < n; i++) {
 		names[i] = all[i]->name;
-		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%scurrent_setting($%d)", i ? ", " : "", i + 1);
+		snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
+			 "%s(SELECT setting FROM pg_settings WHERE lower(name) = lower($%d))", i ? ", " : "", i + 1);
 	}
 	r = pgx_query(c, sql, n, names, err, errlen, NULL);
 	if (!r)
 		return -1;
 	for (int i = 0; i < n && rc == 0; i++)
-		if (strcmp(PQgetvalue(r, 0, i), all[i]->shown) != 0) {
+		if (PQgetisnull(r, 0, i) || strcmp(PQgetvalue(r, 0, i), all[i]->shown) != 0) {
 			snprintf(err, errlen,
 				 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
 				 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
@@ -102,8 +107,9 @@ static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err,
 	return rc;
 }
 
-PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
-			 size_t errlen)
+/* pgx_connect, also pinning EXTRA (NULL-name-terminated; may be NULL) the same way. */
+static PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
+				size_t errlen)
 {
 	char options[1024] = "";
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", "client_encoding", "options", NULL};
@@ -150,6 +156,19 @@ PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen)
 {
 	return pgx_connect_with(dsn, appname, NULL, err, errlen);
+}
+
+PGconn *pgx_connect_source(const char *dsn, const char *appname, long long timeout_ms, char *err, size_t errlen)
+{
+	char ms[24];
+	const struct pgx_setting guard[] = {
+		{"default_transaction_read_only", "on", "on"},
+		{"statement_timeout", ms, ms},
+		{NULL, NULL, NULL},
+	};
+
+	snprintf(ms, sizeof ms, "%lld", timeout_ms);
+	return pgx_connect_with(dsn, appname, guard, err, errlen);
 }
 
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)

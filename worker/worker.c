@@ -111,13 +111,16 @@ static void probe_fk_mode(struct worker *w)
 
 static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *what)
 {
-	char err[512];
+	char err[512], app[96];
 
 	if (*c && PQstatus(*c) == CONNECTION_OK)
 		return 0;
 	if (*c)
 		PQfinish(*c);
-	*c = pgx_connect(dsn, "mdw-worker", err, sizeof err);
+	/* a DBA sees which worker a session is */
+	snprintf(app, sizeof app, "mdw-worker/%s", w->id);
+	*c = c == &w->src ? pgx_connect_source(dsn, app, w->cfg.source_statement_timeout_ms, err, sizeof err)
+			  : pgx_connect(dsn, app, err, sizeof err);
 	if (!*c) {
 		mdw_warn("worker=%s msg=\"cannot connect to the %s database\" error=\"%s\"", w->id, what, err);
 		return -1;

@@ -12,11 +12,6 @@
 
 #define PGX_MUST __attribute__((warn_unused_result))
 
-/* A session setting: its name, the value sent at connect, and the value as the server shows it. */
-struct pgx_setting {
-	const char *name, *value, *shown;
-};
-
 /*
  * Connect to DSN (libpq conninfo or URI; "" = PG* variables) as APPNAME, with
  * the session settings the code relies on pinned (search_path = public,
@@ -25,9 +20,12 @@ struct pgx_setting {
  */
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen);
 
-/* pgx_connect, also pinning EXTRA (NULL-name-terminated; may be NULL) the same way. */
-PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
-			 size_t errlen);
+/*
+ * pgx_connect for a session on the legacy (source) database, which is
+ * production: also read-only (default_transaction_read_only) and with a
+ * statement_timeout of TIMEOUT_MS (0 = none) of its own, pinned the same way.
+ */
+PGconn *pgx_connect_source(const char *dsn, const char *appname, long long timeout_ms, char *err, size_t errlen);
 
 /*
  * Run SQL with text parameters (NULL entries are SQL NULL). Returns the result
