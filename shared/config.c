@@ -44,7 +44,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_LEASE_MS", "lease-ms", CFG_INT, "30000", 1000, 3600000, NULL, OFF(lease_ms), C | W | K,
 	 "a chunk idle this long in another worker's hands is taken over"},
 	{"MDW_MAX_ATTEMPTS", "max-attempts", CFG_INT, "5", 1, 100, NULL, OFF(max_attempts), W,
-	 "deliveries of a chunk before it goes to the dead-letter queue"},
+	 "deliveries of a chunk before it goes to the dead-letter queue (a retry in place after a transient error "
+	 "counts as one; a lost connection does not)"},
 	{"MDW_PHASES", "phases", CFG_STR, "", 0, 0, NULL, OFF(phases), C,
 	 "comma-separated phases to run (default: all); their needs must be complete or listed"},
 	{NULL, "new-run", CFG_BOOL, "0", 0, 1, NULL, OFF(new_run), C,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mdw/pgx.h"
 
@@ -72,36 +73,37 @@ static int user_options(const char *dsn, char *out, size_t outlen)
 	return rc;
 }
 
-#define PGX_MAX_SETTINGS 16
-
-/* Whether every setting of PINNED and EXTRA holds on C (one query); ERR names the first that does not. */
+/* Whether every setting of PINNED and EXTRA holds on C (one scan of pg_settings); ERR names the first that does not. */
 static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err, size_t errlen)
 {
-	const struct pgx_setting *all[PGX_MAX_SETTINGS];
-	const char *names[PGX_MAX_SETTINGS];
-	char sql[80 * PGX_MAX_SETTINGS] = "SELECT ";
-	int n = 0, rc = 0;
+	const struct pgx_setting *lists[2] = {pinned, extra};
+	char names[512] = "{";
+	const char *p[1] = {names};
 	PGresult *r;
+	int rc = 0;
 
-	for (const struct pgx_setting *s = pinned; s->name; s++)
-		all[n++] = s;
-	for (const struct pgx_setting *s = extra; s && s->name && n < PGX_MAX_SETTINGS; s++)
-		all[n++] = s;
-	for (int i = 0; i < n; i++) {
-		names[i] = all[i]->name;
-		snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
-			 "%s(SELECT setting FROM pg_settings WHERE lower(name) = lower($%d))", i ? ", " : "", i + 1);
-	}
-	r = pgx_query(c, sql, n, names, err, errlen, NULL);
+	/* our own constant names: nothing to quote */
+	for (int l = 0; l < 2; l++)
+		for (const struct pgx_setting *s = lists[l]; s && s->name; s++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[1] ? "," : "", s->name);
+	snprintf(names + strlen(names), sizeof names - strlen(names), "}");
+	r = pgx_query(c, "SELECT name, setting FROM pg_settings WHERE lower(name) = ANY (lower($1)::text[])", 1, p, err,
+		      errlen, NULL);
 	if (!r)
 		return -1;
-	for (int i = 0; i < n && rc == 0; i++)
-		if (PQgetisnull(r, 0, i) || strcmp(PQgetvalue(r, 0, i), all[i]->shown) != 0) {
-			snprintf(err, errlen,
-				 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
-				 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
-				 all[i]->name, PQgetvalue(r, 0, i), all[i]->shown);
-			rc = -1;
+	for (int l = 0; l < 2 && rc == 0; l++)
+		for (const struct pgx_setting *s = lists[l]; s && s->name && rc == 0; s++) {
+			const char *got = NULL;
+			for (int i = 0; i < PQntuples(r) && !got; i++)
+				if (strcasecmp(PQgetvalue(r, i, 0), s->name) == 0)
+					got = PQgetvalue(r, i, 1);
+			if (!got || strcmp(got, s->shown) != 0) {
+				snprintf(err, errlen,
+					 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
+					 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
+					 s->name, got ? got : "unknown", s->shown);
+				rc = -1;
+			}
 		}
 	PQclear(r);
 	return rc;

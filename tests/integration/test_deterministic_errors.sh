@@ -72,10 +72,10 @@ AS_WORKER=1 run_expect_dead denied practices 42501 practices
 # 3. a statement_timeout that every insert exceeds (a slow trigger that fires
 # even with the per-row triggers off)
 setup
-tq "CREATE FUNCTION public.it_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END\$\$;
+tq "CREATE FUNCTION public.it_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(2); RETURN NULL; END\$\$;
   CREATE TRIGGER it_slow BEFORE INSERT ON public.practices FOR EACH STATEMENT EXECUTE FUNCTION public.it_slow();
   ALTER TABLE public.practices ENABLE ALWAYS TRIGGER it_slow" >/dev/null
-psql -X -q -d postgres -c "ALTER ROLE mdw_worker SET statement_timeout = '20ms'" >/dev/null
+psql -X -q -d postgres -c "ALTER ROLE mdw_worker SET statement_timeout = '200ms'" >/dev/null
 AS_WORKER=1 run_expect_dead timeout practices 57014 practices
 restore_roles
 
