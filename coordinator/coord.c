@@ -44,16 +44,19 @@ static const char *state_name(enum phase_state s)
 	return n[s];
 }
 
-/* Connect to the target (retrying transient failures for a while). */
-static PGconn *connect_retry(const char *dsn, const char *what, int seconds)
+/* Connect to the target, or the (read-only) source, retrying transient failures for a while. */
+static PGconn *connect_retry(const struct mdw_config *cfg, int source, int seconds)
 {
 	struct mdw_backoff bo;
 	double until = now_s() + seconds;
+	const char *what = source ? "legacy" : "target";
 	char err[512];
 
 	mdw_backoff_init(&bo, 200, 5000, 0);
 	for (;;) {
-		PGconn *c = pgx_connect(dsn, "mdw-coordinator", err, sizeof err);
+		PGconn *c = source ? pgx_connect_source(cfg->source_dsn, "mdw-coordinator",
+							cfg->source_statement_timeout_ms, err, sizeof err)
+				   : pgx_connect(cfg->target_dsn, "mdw-coordinator", err, sizeof err);
 		if (c)
 			return c;
 		if (now_s() > until || coord_stop) {
@@ -69,12 +72,12 @@ static int ensure_pg(struct coord *c)
 {
 	if (PQstatus(c->tgt) != CONNECTION_OK) {
 		PQfinish(c->tgt);
-		if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 0)))
+		if (!(c->tgt = connect_retry(&c->cfg, 0, 0)))
 			return -1;
 	}
 	if (PQstatus(c->src) != CONNECTION_OK) {
 		PQfinish(c->src);
-		if (!(c->src = connect_retry(c->cfg.source_dsn, "legacy", 0)))
+		if (!(c->src = connect_retry(&c->cfg, 1, 0)))
 			return -1;
 	}
 	return 0;
@@ -335,6 +338,25 @@ static void summary(struct coord *c, const char *outcome)
 	mdw_info("run=%" PRId64 " msg=\"run %s\"", c->run, outcome);
 }
 
+/* Append to TEXT (of LEN bytes) the run's first dead chunk and its error, so that a failed run names one. */
+static void name_dead_chunk(struct coord *c, char *text, size_t len)
+{
+	char run[24], err[256];
+	const char *p[1] = {run};
+	size_t o = strlen(text);
+	PGresult *r;
+
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	r = pgx_query(c->tgt,
+		      "SELECT phase, chunk_no, coalesce(last_error, 'no error recorded') FROM mdw.chunks "
+		      "WHERE run_id = $1 AND status = 'dead' ORDER BY finished_at, phase, chunk_no LIMIT 1",
+		      1, p, err, sizeof err, NULL);
+	if (r && PQntuples(r) == 1 && o < len)
+		snprintf(text + o, len - o, "; dead chunk %s #%s: %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+			 PQgetvalue(r, 0, 2));
+	PQclear(r);
+}
+
 static int finish_run(struct coord *c, const char *status, const char *text)
 {
 	char run[24], err[512];
@@ -484,13 +506,14 @@ static int step(struct coord *c, int *code)
 		return 1;
 	}
 	if (!progress_possible) {
-		char text[512];
+		char text[1024];
 		size_t o = 0;
 		fail_stuck_phases(c);
 		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
 			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
 				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
 						      mdw_phases[ph].name, state_name(c->ps[ph].state), c->ps[ph].dead);
+		name_dead_chunk(c, text, sizeof text);
 		finish_run(c, "failed", text);
 		write_report(c);
 		summary(c, "failed");
@@ -521,8 +544,8 @@ int coord_main(struct coord *c)
 		fprintf(stderr, "mdw-coordinator: %s\n", err);
 		return 2;
 	}
-	if (!(c->tgt = connect_retry(c->cfg.target_dsn, "target", 30)) ||
-	    !(c->src = connect_retry(c->cfg.source_dsn, "legacy", 30)))
+	if (!(c->tgt = connect_retry(&c->cfg, 0, 30)) ||
+	    !(c->src = connect_retry(&c->cfg, 1, 30)))
 		return 2;
 	if (mdw_schema_apply(c->tgt, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot apply the target schema\" error=\"%s\"", err);

@@ -32,6 +32,9 @@ struct cfg_entry {
 static const struct cfg_entry cfg_table[] = {
 	{"MDW_SOURCE_DSN", "source-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(source_dsn), C | W | K,
 	 "libpq connection string of the legacy database (PG* variables apply when empty)"},
+	{"MDW_SOURCE_STATEMENT_TIMEOUT_MS", "source-statement-timeout-ms", CFG_INT, "300000", 0, 86400000, NULL,
+	 OFF(source_statement_timeout_ms), C | W,
+	 "statement_timeout of every session on the legacy database (which is also read-only); 0 = none"},
 	{"MDW_TARGET_DSN", "target-dsn", CFG_SECRET, "", 0, 0, NULL, OFF(target_dsn), C | W | K,
 	 "libpq connection string of the target warehouse"},
 	{"MDW_REDIS_URL", "redis-url", CFG_SECRET, "redis://127.0.0.1:6379/0", 0, 0, NULL, OFF(redis_url), C | W | K,
@@ -41,7 +44,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_LEASE_MS", "lease-ms", CFG_INT, "30000", 1000, 3600000, NULL, OFF(lease_ms), C | W | K,
 	 "a chunk idle this long in another worker's hands is taken over"},
 	{"MDW_MAX_ATTEMPTS", "max-attempts", CFG_INT, "5", 1, 100, NULL, OFF(max_attempts), W,
-	 "deliveries of a chunk before it goes to the dead-letter queue"},
+	 "deliveries of a chunk before it goes to the dead-letter queue (a retry in place after a transient error "
+	 "counts as one; a lost connection does not)"},
 	{"MDW_LOCK_TIMEOUT_MS", "lock-timeout-ms", CFG_INT, "1000", 10, 600000, NULL, OFF(lock_timeout_ms), W,
 	 "a ledger row locked this long by another session (a stalled worker) is left to it: the entry waits for a "
 	 "later takeover, and the attempt is not counted as a delivery"},

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mdw/pgx.h"
 
@@ -44,11 +45,15 @@ static void set_server_keepalives(PGconn *c)
  * legacy database is converted by the server). They travel in the startup
  * packet (libpq "options", -c name=value), which outranks ALTER DATABASE/ROLE
  * SET and needs no statement after connect; client_encoding goes as its own
- * startup parameter, as poolers expect. SHOWN is the value as the server
+ * startup parameter, as poolers expect. SHOWN is the value as pg_settings
  * reports it: pgx_connect checks each, so that a pooler that dropped the
  * options refuses to run rather than run with other settings
  * (docs/operations.md, "Session settings").
  */
+struct pgx_setting {
+	const char *name, *value, *shown;
+};
+
 static const struct pgx_setting pinned[] = {
 	{"search_path", "public", "public"},
 	{"DateStyle", "ISO,MDY", "ISO, MDY"},
@@ -93,42 +98,45 @@ static int user_options(const char *dsn, char *out, size_t outlen)
 	return rc;
 }
 
-#define PGX_MAX_SETTINGS 16
-
-/* Whether every setting of PINNED and EXTRA holds on C (one query); ERR names the first that does not. */
+/* Whether every setting of PINNED and EXTRA holds on C (one scan of pg_settings); ERR names the first that does not. */
 static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err, size_t errlen)
 {
-	const struct pgx_setting *all[PGX_MAX_SETTINGS];
-	const char *names[PGX_MAX_SETTINGS];
-	char sql[64 * PGX_MAX_SETTINGS] = "SELECT ";
-	int n = 0, rc = 0;
+	const struct pgx_setting *lists[2] = {pinned, extra};
+	char names[512] = "{";
+	const char *p[1] = {names};
 	PGresult *r;
+	int rc = 0;
 
-	for (const struct pgx_setting *s = pinned; s->name; s++)
-		all[n++] = s;
-	for (const struct pgx_setting *s = extra; s && s->name && n < PGX_MAX_SETTINGS; s++)
-		all[n++] = s;
-	for (int i = 0; i < n; i++) {
-		names[i] = all[i]->name;
-		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%scurrent_setting($%d)", i ? ", " : "", i + 1);
-	}
-	r = pgx_query(c, sql, n, names, err, errlen, NULL);
+	/* our own constant names: nothing to quote */
+	for (int l = 0; l < 2; l++)
+		for (const struct pgx_setting *s = lists[l]; s && s->name; s++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[1] ? "," : "", s->name);
+	snprintf(names + strlen(names), sizeof names - strlen(names), "}");
+	r = pgx_query(c, "SELECT name, setting FROM pg_settings WHERE lower(name) = ANY (lower($1)::text[])", 1, p, err,
+		      errlen, NULL);
 	if (!r)
 		return -1;
-	for (int i = 0; i < n && rc == 0; i++)
-		if (strcmp(PQgetvalue(r, 0, i), all[i]->shown) != 0) {
-			snprintf(err, errlen,
-				 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
-				 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
-				 all[i]->name, PQgetvalue(r, 0, i), all[i]->shown);
-			rc = -1;
+	for (int l = 0; l < 2 && rc == 0; l++)
+		for (const struct pgx_setting *s = lists[l]; s && s->name && rc == 0; s++) {
+			const char *got = NULL;
+			for (int i = 0; i < PQntuples(r) && !got; i++)
+				if (strcasecmp(PQgetvalue(r, i, 0), s->name) == 0)
+					got = PQgetvalue(r, i, 1);
+			if (!got || strcmp(got, s->shown) != 0) {
+				snprintf(err, errlen,
+					 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
+					 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
+					 s->name, got ? got : "unknown", s->shown);
+				rc = -1;
+			}
 		}
 	PQclear(r);
 	return rc;
 }
 
-PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
-			 size_t errlen)
+/* pgx_connect, also pinning EXTRA (NULL-name-terminated; may be NULL) the same way. */
+static PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
+				size_t errlen)
 {
 	char options[1024] = "", idle[16], intvl[16], user_timeout[24];
 	/* the keepalive defaults come before dbname: a DSN that sets them wins */
@@ -185,6 +193,19 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 	return pgx_connect_with(dsn, appname, NULL, err, errlen);
 }
 
+PGconn *pgx_connect_source(const char *dsn, const char *appname, long long timeout_ms, char *err, size_t errlen)
+{
+	char ms[24];
+	const struct pgx_setting guard[] = {
+		{"default_transaction_read_only", "on", "on"},
+		{"statement_timeout", ms, ms},
+		{NULL, NULL, NULL},
+	};
+
+	snprintf(ms, sizeof ms, "%lld", timeout_ms);
+	return pgx_connect_with(dsn, appname, guard, err, errlen);
+}
+
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -196,6 +217,16 @@ void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)
 			msg = "unknown error";
 	}
 	snprintf(err, errlen, "%s: %.*s", state ? state : "08000", (int)strcspn(msg, "\n"), msg);
+}
+
+int pgx_err_is_row_data(const char *err)
+{
+	static const char *const classes[] = {"22", "23", "54", "P0"};
+
+	for (size_t i = 0; err && i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(err, classes[i], 2) == 0)
+			return 1;
+	return 0;
 }
 
 int pgx_is_transient(PGconn *c, const PGresult *res)

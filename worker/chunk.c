@@ -118,7 +118,8 @@ enum { R_OK = 0, R_TRANSIENT = -1, R_FAILED = -2 };
 /*
  * Load staged ids [a..b] into the target under a savepoint. On a data error
  * roll back and split the range; a single row that still fails is rejected
- * with its SQLSTATE and message.
+ * with its SQLSTATE and message. Any other error (a table gone, a privilege
+ * revoked) would reject every row: it fails the chunk instead.
  */
 static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
 {
@@ -178,9 +179,9 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 	return R_OK;
 
 dberr:
-	if (transient) {
+	if (transient || !pgx_err_is_row_data(e)) {
 		snprintf(err, errlen, "%s", e);
-		return R_TRANSIENT;
+		return transient ? R_TRANSIENT : R_FAILED;
 	}
 	/* forget what this range's failed attempt reported, undo its writes */
 	for (int i = first_rej; i < j->nrej; i++) {

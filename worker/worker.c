@@ -127,13 +127,16 @@ static void set_lock_timeout(struct worker *w)
 
 static int pg_ready(struct worker *w, PGconn **c, const char *dsn, const char *what)
 {
-	char err[512];
+	char err[512], app[96];
 
 	if (*c && PQstatus(*c) == CONNECTION_OK)
 		return 0;
 	if (*c)
 		PQfinish(*c);
-	*c = pgx_connect(dsn, "mdw-worker", err, sizeof err);
+	/* a DBA sees which worker a session is */
+	snprintf(app, sizeof app, "mdw-worker/%s", w->id);
+	*c = c == &w->src ? pgx_connect_source(dsn, app, w->cfg.source_statement_timeout_ms, err, sizeof err)
+			  : pgx_connect(dsn, app, err, sizeof err);
 	if (!*c) {
 		mdw_warn("worker=%s msg=\"cannot connect to the %s database\" error=\"%s\"", w->id, what, err);
 		return -1;
@@ -237,6 +240,32 @@ static void dead_letter(struct worker *w, const char *phase, const char *id, con
 	if (mdwq_dead_letter(&w->r, w->run, phase, id, desc, body, blen, reason, deliveries) < 0)
 		mdw_error("worker=%s phase=%s entry=%s msg=\"cannot dead-letter\" error=\"%s\"", w->id, phase, id,
 			  w->r.errstr);
+}
+
+/*
+ * A retry in place after a transient error counts as a delivery: an error
+ * that every attempt meets (a statement_timeout every insert exceeds, a
+ * provider that keeps answering 5xx) must reach max_attempts and the dead
+ * letters like any other. XCLAIM without JUSTID adds one to the entry's
+ * delivery count in Redis, so the count survives this worker. A lost
+ * connection (the database restarting, the network) is not the chunk's
+ * doing and does not count, nor does a retry Redis cannot record. Returns
+ * the entry's deliveries after this retry.
+ */
+static long long count_retry(struct worker *w, const char *key, const char *id, const char *why,
+			     long long deliveries)
+{
+	redisReply *rep;
+	int lost = PQstatus(w->tgt) != CONNECTION_OK || PQstatus(w->src) != CONNECTION_OK ||
+		   strncmp(why, "08", 2) == 0 || strncmp(why, "57P", 3) == 0 || !strcmp(why, "database unreachable");
+
+	if (lost)
+		return deliveries;
+	rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s", key, w->id, id);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1)
+		deliveries = deliveries_of(w, key, id);
+	freeReplyObject(rep);
+	return deliveries;
 }
 
 /* The last error the ledger holds for C (for the dead letter). */
@@ -442,7 +471,15 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			chunk_record_error(w->tgt, &c, why);
 			break;
 		}
-		/* transient: back off and retry the same chunk, keeping the lease */
+		/* transient: back off and retry the same chunk, keeping the lease, as long as attempts remain */
+		deliveries = count_retry(w, key, id, why, deliveries);
+		if (deliveries > w->cfg.max_attempts) {
+			mdw_error("worker=%s phase=%s chunk=%d msg=\"transient error on every attempt: chunk left for the "
+				  "dead letters\" error=\"%s\" deliveries=%lld",
+				  w->id, phase, (int)c.chunk_no, why, deliveries);
+			chunk_record_error(w->tgt, &c, why);
+			break; /* the next taker finds it over max_attempts and dead-letters it */
+		}
 		{
 			long ms = mdw_backoff_next(&w->bo);
 			mdw_warn("worker=%s phase=%s chunk=%d msg=\"transient error: retrying\" error=\"%s\" wait_ms=%ld",

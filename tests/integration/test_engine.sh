@@ -33,7 +33,7 @@ LOCKER=$!
 sleep 0.5
 VICTIM=$(start_worker victim)
 wait_for 30 "the victim blocked on chunk 3" 'test "$(tq "SELECT count(*) FROM pg_stat_activity
-  WHERE application_name = '"'mdw-worker'"' AND wait_event_type = '"'Lock'"'")" -ge 1'
+  WHERE application_name = '"'mdw-worker/victim'"' AND wait_event_type = '"'Lock'"'")" -ge 1'
 kill -9 "$VICTIM"
 ok "worker killed -9 while holding profiles chunk 3"
 wait "$LOCKER" || true

@@ -22,6 +22,7 @@ enum {
 
 struct mdw_config {
 	char *source_dsn;
+	long long source_statement_timeout_ms;
 	char *target_dsn;
 	char *redis_url;
 	long long chunk_rows;

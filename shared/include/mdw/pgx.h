@@ -15,11 +15,6 @@
 /* Give up on a connection whose peer is silent for SECONDS (both ends; default 30), for later connects. */
 void pgx_set_dead_peer(int seconds);
 
-/* A session setting: its name, the value sent at connect, and the value as the server shows it. */
-struct pgx_setting {
-	const char *name, *value, *shown;
-};
-
 /*
  * Connect to DSN (libpq conninfo or URI; "" = PG* variables) as APPNAME, with
  * the session settings the code relies on pinned (search_path = public,
@@ -28,9 +23,12 @@ struct pgx_setting {
  */
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen);
 
-/* pgx_connect, also pinning EXTRA (NULL-name-terminated; may be NULL) the same way. */
-PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
-			 size_t errlen);
+/*
+ * pgx_connect for a session on the legacy (source) database, which is
+ * production: also read-only (default_transaction_read_only) and with a
+ * statement_timeout of TIMEOUT_MS (0 = none) of its own, pinned the same way.
+ */
+PGconn *pgx_connect_source(const char *dsn, const char *appname, long long timeout_ms, char *err, size_t errlen);
 
 /*
  * Run SQL with text parameters (NULL entries are SQL NULL). Returns the result
@@ -46,6 +44,14 @@ PGX_MUST int pgx_exec(PGconn *c, const char *sql, int n, const char *const *para
 
 /* Whether RES (may be NULL) on C failed in a way that a retry may cure. */
 int pgx_is_transient(PGconn *c, const PGresult *res);
+
+/*
+ * Whether ERR (as pgx_error formats it) is about the row's data (classes 22
+ * data exception, 23 integrity constraint, 54 program limit, P0 raised by a
+ * trigger): one row may be at fault. Any other error (42P01 undefined table,
+ * 42501 permission denied...) is the same for every row.
+ */
+int pgx_err_is_row_data(const char *err);
 
 /* Format ERR from RES/C: "SQLSTATE: primary message". */
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen);
