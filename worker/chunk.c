@@ -30,6 +30,8 @@ struct job {
 	int nrej, caprej;
 	struct mdw_counts n;
 	char run[24], chunk[16], lo[24], hi[24];
+	long long fetch; /* source rows per part */
+	int parts;	 /* parts loaded so far */
 };
 
 static void job_free(struct job *j)
@@ -216,6 +218,8 @@ static int src_index(const PGresult *r, long long id)
 	return -1;
 }
 
+#define COPY_PIECE ((size_t)1 << 20)
+
 int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient)
 {
 	PGresult *r = PQexec(t, sql);
@@ -228,7 +232,11 @@ int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err,
 		return -1;
 	}
 	PQclear(r);
-	ok = (b->len == 0 || PQputCopyData(t, b->p, (int)b->len) == 1) && PQputCopyEnd(t, NULL) == 1;
+	/* in pieces: one CopyData message has an int length, and the server caps a message at 1 GiB */
+	ok = 1;
+	for (size_t off = 0; ok && off < b->len; off += COPY_PIECE)
+		ok = PQputCopyData(t, b->p + off, (int)(b->len - off < COPY_PIECE ? b->len - off : COPY_PIECE)) == 1;
+	ok = ok && PQputCopyEnd(t, NULL) == 1;
 	while ((r = PQgetResult(t))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
 			pgx_error(t, r, err, errlen);
@@ -389,6 +397,114 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
 
+/* BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure). */
+static int source_open(struct job *j, char *err, size_t errlen, int *transient)
+{
+	char sql[1024];
+	const char *p[2] = {j->lo, j->hi};
+
+	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", j->ops->source_sql);
+	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
+	return pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient);
+}
+
+/* The next part of the source range into j->src (the previous one freed). *ROWS = 0 at the end. */
+static int source_next(struct job *j, int *rows, char *err, size_t errlen, int *transient)
+{
+	char sql[64];
+
+	PQclear(j->src);
+	snprintf(sql, sizeof sql, "FETCH FORWARD %lld FROM mdw_src", j->fetch);
+	if (!(j->src = pgx_query(j->ctx->src, sql, 0, NULL, err, errlen, transient)))
+		return -1;
+	*rows = PQntuples(j->src);
+	return 0;
+}
+
+/* COPY what STAGE holds into the staging table, and empty STAGE. */
+static int stage_flush(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+{
+	int rc = 0;
+
+	if (stage->oom) {
+		snprintf(err, errlen, "out of memory staging %d rows", j->nids);
+		*transient = 0;
+		return -1;
+	}
+	if (stage->len > 0)
+		rc = chunk_copy_in(j->ctx->tgt, j->ops->stage_copy, stage, err, errlen, transient);
+	rb_reset(stage);
+	return rc;
+}
+
+/*
+ * Transform, stage and load the source part in j->src, then write its
+ * rejects (which carry source rows). STAGE is COPYed whenever it reaches
+ * max_bytes, so that a chunk's memory stays bounded whatever its rows weigh.
+ */
+static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+{
+	int rows = PQntuples(j->src);
+	size_t staged = 0, max = (size_t)j->ctx->max_bytes;
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "TRUNCATE %s", j->ops->stage_table);
+	if (pgx_exec(j->ctx->tgt, j->parts++ ? sql : j->ops->stage_ddl, 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	free(j->ids);
+	j->nids = 0;
+	if (!(j->ids = malloc(sizeof *j->ids * (size_t)rows))) {
+		snprintf(err, errlen, "out of memory");
+		*transient = 0;
+		return -1;
+	}
+	j->n.read += rows;
+	for (int i = 0; i < rows; i++) {
+		struct mdw_reject_info ri = {0};
+		size_t mark = stage->len;
+		long long id = strtoll(PQgetvalue(j->src, i, 0), NULL, 10);
+
+		if (j->ops->transform(j->src, i, stage, &ri) == MDW_ROW_STAGED) {
+			j->ids[j->nids++] = id;
+			staged += stage->len - mark;
+		} else {
+			stage->len = mark;
+			stage->nfields = 0;
+			if (add_reject(j, id, ri.reason, ri.detail) < 0) {
+				snprintf(err, errlen, "out of memory");
+				*transient = 0;
+				return -1;
+			}
+			j->n.rejected++;
+		}
+		if (stage->len >= max && stage_flush(j, stage, err, errlen, transient) < 0)
+			return -1;
+	}
+	if (stage_flush(j, stage, err, errlen, transient) < 0)
+		return -1;
+	touch(j);
+	if (j->nids > 0) {
+		int rc = load_range(j, 0, j->nids - 1, 0, err, errlen);
+		if (rc != R_OK) {
+			*transient = rc == R_TRANSIENT;
+			return -1;
+		}
+	}
+	if (write_rejects(j, err, errlen, transient) < 0)
+		return -1;
+	for (int i = 0; i < j->nrej; i++)
+		free(j->rej[i].detail);
+	j->nrej = 0;
+	/* the next part: as many rows as fit in max_bytes at this part's average */
+	{
+		long long avg = j->nids ? (long long)(staged / (size_t)j->nids) : 0, next = avg ? (long long)max / avg : 10000;
+		j->fetch = next < 1 ? 1 : next > 10000 ? 10000 : next;
+	}
+	return 0;
+}
+
 enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				char *err, size_t errlen)
 {
@@ -396,8 +512,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	struct rowbuf stage;
 	enum chunk_result res = CHUNK_FAILED;
 	const char *phase = mdw_phases[c->phase].name;
-	const char *p[2];
-	int transient = 0, in_tx = 0;
+	int transient = 0, in_tx = 0, src_tx = 0;
 
 	rb_init(&stage);
 	err[0] = 0;
@@ -440,59 +555,24 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
 
-	/* 2. read the source range */
-	p[0] = j.lo;
-	p[1] = j.hi;
-	if (!(j.src = pgx_query(ctx->src, j.ops->source_sql, 2, p, err, errlen, &transient)))
+	/* 2-4. read the source range through a cursor, in parts of about max_bytes */
+	if (source_open(&j, err, errlen, &transient) < 0)
 		goto fail;
-	j.n.read = PQntuples(j.src);
-	touch(&j);
-
-	/* 3. transform in C */
-	j.ids = malloc(sizeof *j.ids * (size_t)(j.n.read ? j.n.read : 1));
-	if (!j.ids) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (int i = 0; i < j.n.read; i++) {
-		struct mdw_reject_info ri = {0};
-		size_t mark = stage.len;
-		long long id = strtoll(PQgetvalue(j.src, i, 0), NULL, 10);
-
-		if (j.ops->transform(j.src, i, &stage, &ri) == MDW_ROW_STAGED) {
-			j.ids[j.nids++] = id;
-		} else {
-			stage.len = mark;
-			stage.nfields = 0;
-			if (add_reject(&j, id, ri.reason, ri.detail) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			j.n.rejected++;
-		}
-	}
-	if (stage.oom) {
-		snprintf(err, errlen, "out of memory staging %d rows", j.nids);
-		goto fail;
-	}
-
-	/* 4. stage and load */
-	if (pgx_exec(ctx->tgt, j.ops->stage_ddl, 0, NULL, err, errlen, &transient) < 0 ||
-	    chunk_copy_in(ctx->tgt, j.ops->stage_copy, &stage, err, errlen, &transient) < 0)
-		goto fail;
-	rb_free(&stage);
-	touch(&j);
-	if (j.nids > 0) {
-		int rc = load_range(&j, 0, j.nids - 1, 0, err, errlen);
-		if (rc != R_OK) {
-			transient = rc == R_TRANSIENT;
+	src_tx = 1;
+	for (;;) {
+		int rows;
+		if (source_next(&j, &rows, err, errlen, &transient) < 0)
 			goto fail;
-		}
+		if (rows == 0)
+			break;
+		if (load_part(&j, &stage, err, errlen, &transient) < 0)
+			goto fail;
 	}
-
-	/* 5. rejects, ledger, commit */
-	if (write_rejects(&j, err, errlen, &transient) < 0)
+	src_tx = 0;
+	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
+
+	/* 5. ledger, commit */
 	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
 		goto fail;
 	in_tx = 0;
@@ -504,6 +584,8 @@ fail:
 	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)
+		PQclear(PQexec(ctx->src, "ROLLBACK"));
 out:
 	rb_free(&stage);
 	job_free(&j);

@@ -33,6 +33,7 @@ struct chunk_ctx {
 	struct provider *provider; /* embeddings only */
 	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
+	long long max_bytes; /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
 	int embed_slice; /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
 	int fk_by_phase; /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */

@@ -345,7 +345,7 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 	mdw_backoff_reset(&w->bo);
 	for (;;) {
 		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
-					.redis = &w->r, .lease_ms = w->cfg.lease_ms,
+					.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
 					.embed_slice = (int)w->cfg.embed_concurrency * 2,
 					.embed_identifiers = w->cfg.embed_identifiers,
 					.fk_by_phase = w->fk_by_phase};
