@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct job {
 	int nrej, caprej;
 	struct mdw_counts n;
 	char run[24], chunk[16], lo[24], hi[24];
+	size_t *offs;		/* where each staged row of the stage buffer starts */
+	int buf_first;		/* index in ids of the stage buffer's first row */
 	long long fetch; /* source rows per part */
 	int parts;	 /* parts loaded so far */
 };
@@ -38,6 +41,7 @@ static void job_free(struct job *j)
 {
 	PQclear(j->src);
 	free(j->ids);
+	free(j->offs);
 	for (int i = 0; i < j->nrej; i++)
 		free(j->rej[i].detail);
 	free(j->rej);
@@ -423,20 +427,73 @@ static int source_next(struct job *j, int *rows, char *err, size_t errlen, int *
 	return 0;
 }
 
-/* COPY what STAGE holds into the staging table, and empty STAGE. */
+#define UNSTAGED LLONG_MIN /* j->ids entry of a row that the staging COPY refused */
+
+/*
+ * COPY staged rows A..B (indexes of j->ids; their bytes start at
+ * j->offs[i - j->buf_first] in STAGE) under a savepoint. On a data error
+ * roll back and split, as load_range does: a single row that the COPY still
+ * refuses (a value the staging column cannot hold) is rejected with the
+ * server's message, and its id marked UNSTAGED.
+ */
+static int copy_rows(struct job *j, const struct rowbuf *stage, int a, int b, char *err, size_t errlen, int *transient)
+{
+	PGconn *t = j->ctx->tgt;
+	size_t from = j->offs[a - j->buf_first], to = b + 1 < j->nids ? j->offs[b + 1 - j->buf_first] : stage->len;
+	struct rowbuf rows = {.p = stage->p + from, .len = to - from};
+	char e[512] = "";
+	int tr = 0;
+
+	if (pgx_exec(t, "SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	if (chunk_copy_in(t, j->ops->stage_copy, &rows, e, sizeof e, &tr) == 0)
+		return pgx_exec(t, "RELEASE SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient);
+	if (tr) {
+		snprintf(err, errlen, "%s", e);
+		*transient = 1;
+		return -1;
+	}
+	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0 ||
+	    pgx_exec(t, "RELEASE SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	if (a == b) {
+		mdw_debug("phase=%s chunk=%d legacy_id=%lld msg=\"row refused by the staging COPY\"",
+			  mdw_phases[j->c->phase].name, j->c->chunk_no, j->ids[a]);
+		if (add_reject(j, j->ids[a], "db_error", e) < 0) {
+			snprintf(err, errlen, "out of memory");
+			*transient = 0;
+			return -1;
+		}
+		j->n.rejected++;
+		j->ids[a] = UNSTAGED;
+		return 0;
+	}
+	{
+		int mid = a + (b - a) / 2;
+		if (copy_rows(j, stage, a, mid, err, errlen, transient) < 0)
+			return -1;
+		return copy_rows(j, stage, mid + 1, b, err, errlen, transient);
+	}
+}
+
+/* COPY what STAGE holds into the staging table (rows refused alone are rejected), and empty STAGE. */
 static int stage_flush(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
 {
-	int rc = 0;
+	int n = j->buf_first;
 
 	if (stage->oom) {
 		snprintf(err, errlen, "out of memory staging %d rows", j->nids);
 		*transient = 0;
 		return -1;
 	}
-	if (stage->len > 0)
-		rc = chunk_copy_in(j->ctx->tgt, j->ops->stage_copy, stage, err, errlen, transient);
+	if (stage->len > 0 && copy_rows(j, stage, j->buf_first, j->nids - 1, err, errlen, transient) < 0)
+		return -1;
+	for (int i = j->buf_first; i < j->nids; i++)
+		if (j->ids[i] != UNSTAGED)
+			j->ids[n++] = j->ids[i];
+	j->nids = j->buf_first = n;
 	rb_reset(stage);
-	return rc;
+	return 0;
 }
 
 /*
@@ -454,8 +511,10 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 	if (pgx_exec(j->ctx->tgt, j->parts++ ? sql : j->ops->stage_ddl, 0, NULL, err, errlen, transient) < 0)
 		return -1;
 	free(j->ids);
-	j->nids = 0;
-	if (!(j->ids = malloc(sizeof *j->ids * (size_t)rows))) {
+	free(j->offs);
+	j->nids = j->buf_first = 0;
+	j->offs = malloc(sizeof *j->offs * (size_t)rows);
+	if (!(j->ids = malloc(sizeof *j->ids * (size_t)rows)) || !j->offs) {
 		snprintf(err, errlen, "out of memory");
 		*transient = 0;
 		return -1;
@@ -467,6 +526,7 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 		long long id = strtoll(PQgetvalue(j->src, i, 0), NULL, 10);
 
 		if (j->ops->transform(j->src, i, stage, &ri) == MDW_ROW_STAGED) {
+			j->offs[j->nids - j->buf_first] = mark;
 			j->ids[j->nids++] = id;
 			staged += stage->len - mark;
 		} else {
