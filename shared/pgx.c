@@ -94,6 +94,7 @@ int pgx_is_transient(PGconn *c, const PGresult *res)
 	if (strncmp(s, "08", 2) == 0 ||   /* connection exception */
 	    strcmp(s, "40001") == 0 ||    /* serialization failure */
 	    strcmp(s, "40P01") == 0 ||    /* deadlock detected */
+	    strcmp(s, "25006") == 0 ||    /* read-only transaction: the target was made read-only */
 	    strncmp(s, "53", 2) == 0 ||   /* insufficient resources */
 	    strcmp(s, "55P03") == 0 ||    /* lock not available */
 	    strcmp(s, "57014") == 0 ||    /* query canceled (statement timeout) */

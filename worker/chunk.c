@@ -320,16 +320,18 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 			      "AND status IN ('pending', 'running')",
 			      4, p, err, errlen, &transient);
 		if (!r)
-			return chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			return chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 		res = CHUNK_DONE;
 	}
 	PQclear(r);
 	return res;
 }
 
-int chunk_locked(const char *err)
+int chunk_not_now(const char *err)
 {
-	return strncmp(err, "55P03", 5) == 0; /* lock_not_available: lock_timeout expired */
+	return strncmp(err, "55P03", 5) == 0 || /* lock_not_available: lock_timeout expired on the ledger row */
+	       strncmp(err, "25006", 5) == 0 || /* read_only_sql_transaction: the target refuses writes */
+	       strncmp(err, "53100", 5) == 0;	/* disk_full */
 }
 
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
@@ -595,7 +597,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	{
 		int already;
 		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
-			res = chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 			goto out;
 		}
 		if (already) {

@@ -398,10 +398,15 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			break;
 		}
 		if (res == CHUNK_BUSY) {
-			mdw_info("worker=%s phase=%s chunk=%d msg=\"ledger row locked by another session: not mine now\" "
+			mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
 				 "deliveries=%lld",
-				 w->id, phase, (int)c.chunk_no, deliveries);
+				 w->id, phase, (int)c.chunk_no, why, deliveries);
 			give_back(w, key, id, deliveries);
+			if (strncmp(why, "55P03", 5) != 0) {
+				/* read-only or full: a new session sees the database's defaults once the fault is lifted */
+				PQfinish(w->tgt);
+				w->tgt = NULL;
+			}
 			break;
 		}
 		if (res == CHUNK_INVALID) {
