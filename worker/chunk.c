@@ -643,7 +643,8 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	goto out;
 
 fail:
-	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+	/* read-only or full target: no fault of the chunk's (lock waits inside the chunk are not bounded) */
+	res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
 	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)

@@ -398,9 +398,14 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			break;
 		}
 		if (res == CHUNK_BUSY) {
-			mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
-				 "deliveries=%lld",
-				 w->id, phase, (int)c.chunk_no, why, deliveries);
+			if (strncmp(why, "55P03", 5) == 0)
+				mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" "
+					 "error=\"%s\" deliveries=%lld",
+					 w->id, phase, (int)c.chunk_no, why, deliveries);
+			else
+				mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, "
+					 "not counted\" error=\"%s\" hint=\"make the target writable or free space\"",
+					 w->id, phase, (int)c.chunk_no, why);
 			give_back(w, key, id, deliveries);
 			if (strncmp(why, "55P03", 5) != 0) {
 				/* read-only or full: a new session sees the database's defaults once the fault is lifted */

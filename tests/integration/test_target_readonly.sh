@@ -32,7 +32,7 @@ wait_for 60 "the coordinator stopped" '! kill -0 $COORD'
 wait "$COORD" && rc=0 || rc=$?
 assert_eq "coordinator exit code on a read-only target" 5 "$rc"
 grep -q 'msg="the target database refuses writes' "$LOGS/coordinator.log" || fail "the coordinator does not say why it stopped"
-wait_for 60 "4 refused attempts" 'test "$(cat "$LOGS"/worker-w*.log | grep -c "not mine now: left pending")" -ge 4'
+wait_for 60 "4 refused attempts" 'test "$(cat "$LOGS"/worker-w*.log | grep "not mine now" | grep -c "error=\"25006")" -ge 4'
 assert_eq "dead letters while read-only" 0 "$(rcli XLEN 'mdw:{1}:dead')"
 assert_eq "dead chunks while read-only" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE status = 'dead'")"
 assert_eq "chunks done while read-only" "$DONE_AT_FAULT" "$(tq "SELECT count(*) FROM mdw.chunks WHERE status = 'done'")"
