@@ -289,6 +289,31 @@ static void give_back(struct worker *w, const char *key, const char *id, long lo
 	freeReplyObject(rep);
 }
 
+/*
+ * CHUNK_BUSY: say why (WHY), give the delivery back and, when the target
+ * refuses writes (read-only, disk full), drop the session: a new one sees the
+ * database's defaults once the fault is lifted.
+ */
+static void not_now(struct worker *w, const char *key, const char *id, const char *phase, int chunk_no,
+		    const char *why, long long deliveries)
+{
+	int locked = strncmp(why, "55P03", 5) == 0;
+
+	if (locked)
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
+			 "deliveries=%lld",
+			 w->id, phase, chunk_no, why, deliveries);
+	else
+		mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, not "
+			 "counted\" error=\"%s\" hint=\"make the target writable or free space\"",
+			 w->id, phase, chunk_no, why);
+	give_back(w, key, id, deliveries);
+	if (!locked) {
+		PQfinish(w->tgt);
+		w->tgt = NULL;
+	}
+}
+
 /* Handle one entry of PHASE's stream. */
 static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
 {
@@ -398,20 +423,7 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			break;
 		}
 		if (res == CHUNK_BUSY) {
-			if (strncmp(why, "55P03", 5) == 0)
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" "
-					 "error=\"%s\" deliveries=%lld",
-					 w->id, phase, (int)c.chunk_no, why, deliveries);
-			else
-				mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, "
-					 "not counted\" error=\"%s\" hint=\"make the target writable or free space\"",
-					 w->id, phase, (int)c.chunk_no, why);
-			give_back(w, key, id, deliveries);
-			if (strncmp(why, "55P03", 5) != 0) {
-				/* read-only or full: a new session sees the database's defaults once the fault is lifted */
-				PQfinish(w->tgt);
-				w->tgt = NULL;
-			}
+			not_now(w, key, id, phase, (int)c.chunk_no, why, deliveries);
 			break;
 		}
 		if (res == CHUNK_INVALID) {
