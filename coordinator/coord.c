@@ -385,7 +385,24 @@ static void fail_stuck_phases(struct coord *c)
 	}
 }
 
-/* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
+/*
+ * Whether the target accepts writes (1), or is read-only, e.g. a database
+ * with default_transaction_read_only on or a standby (0); -1 on error.
+ */
+static int target_writable(struct coord *c)
+{
+	char err[256];
+	PGresult *r = pgx_query(c->tgt, "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool",
+				0, NULL, err, sizeof err, NULL);
+	int w;
+
+	if (!r)
+		return -1;
+	w = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+	PQclear(r);
+	return w;
+}
+
 /* --verify: the row-level verification of PH after its validation passed; a difference fails the phase (*V = 0). */
 static int verify_validation(struct coord *c, enum mdw_phase_id ph, char *why, size_t whylen, int *v)
 {
@@ -406,6 +423,7 @@ static int verify_validation(struct coord *c, enum mdw_phase_id ph, char *why, s
 	return 0;
 }
 
+/* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
 static int step(struct coord *c, int *code)
 {
 	char err[512], holder[256];
@@ -428,6 +446,15 @@ static int step(struct coord *c, int *code)
 	if (coord_load_stats(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger\" error=\"%s\"", c->run, err);
 		return -1;
+	}
+	if (target_writable(c) == 0) {
+		/* the workers leave their chunks pending meanwhile, uncounted (CHUNK_BUSY) */
+		mdw_error("run=%" PRId64 " msg=\"the target database refuses writes (read-only, or a standby): stopping, the "
+			  "run stays open\" hint=\"make it writable (e.g. ALTER DATABASE ... RESET "
+			  "default_transaction_read_only), then start the coordinator again to resume\"",
+			  c->run);
+		*code = 5;
+		return 1;
 	}
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct phase_stat *s = &c->ps[ph];

@@ -49,6 +49,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_LOCK_TIMEOUT_MS", "lock-timeout-ms", CFG_INT, "1000", 10, 600000, NULL, OFF(lock_timeout_ms), W,
 	 "a ledger row locked this long by another session (a stalled worker) is left to it: the entry waits for a "
 	 "later takeover, and the attempt is not counted as a delivery"},
+	{"MDW_CHUNK_MAX_BYTES", "chunk-max-bytes", CFG_INT, "67108864", 65536, 1073741824, NULL, OFF(chunk_max_bytes), W,
+	 "a chunk's source rows are read, staged and COPYed in parts of about this many bytes (memory per worker)"},
 	{"MDW_PG_DEAD_PEER_S", "pg-dead-peer-s", CFG_INT, "30", 2, 3600, NULL, OFF(pg_dead_peer_s), C | W | K,
 	 "a Postgres connection whose peer stays silent this long is dropped on both ends (TCP keepalives, "
 	 "tcp_user_timeout), so that a lost worker's transaction and its locks go away"},

@@ -27,14 +27,17 @@ void pgx_set_dead_peer(int seconds)
  */
 static void set_server_keepalives(PGconn *c)
 {
-	char sql[256];
+	static const char *const names[4] = {"tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count",
+					     "tcp_user_timeout"};
+	int vals[4] = {dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1, dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1, 4,
+		       dead_peer_s * 1000};
 
-	snprintf(sql, sizeof sql,
-		 "SET tcp_keepalives_idle = %d; SET tcp_keepalives_interval = %d; SET tcp_keepalives_count = 4; "
-		 "SET tcp_user_timeout = %d",
-		 dead_peer_s / 3 > 0 ? dead_peer_s / 3 : 1, dead_peer_s / 6 > 0 ? dead_peer_s / 6 : 1,
-		 dead_peer_s * 1000);
-	PQclear(PQexec(c, sql));
+	/* one by one: a server without one of them (tcp_user_timeout is Postgres 12+) keeps the others */
+	for (int i = 0; i < 4; i++) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "SET %s = %d", names[i], vals[i]);
+		PQclear(PQexec(c, sql));
+	}
 }
 
 /*
@@ -238,6 +241,7 @@ int pgx_is_transient(PGconn *c, const PGresult *res)
 	if (strncmp(s, "08", 2) == 0 ||   /* connection exception */
 	    strcmp(s, "40001") == 0 ||    /* serialization failure */
 	    strcmp(s, "40P01") == 0 ||    /* deadlock detected */
+	    strcmp(s, "25006") == 0 ||    /* read-only transaction: the target was made read-only */
 	    strncmp(s, "53", 2) == 0 ||   /* insufficient resources */
 	    strcmp(s, "55P03") == 0 ||    /* lock not available */
 	    strcmp(s, "57014") == 0 ||    /* query canceled (statement timeout) */

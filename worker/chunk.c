@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +32,30 @@ struct job {
 	int nrej, caprej;
 	struct mdw_counts n;
 	char run[24], chunk[16], lo[24], hi[24];
+	size_t *offs;		/* where each staged row of the stage buffer starts */
+	int buf_first;		/* index in ids of the stage buffer's first row */
+	long long fetch; /* source rows per part */
+	int parts;	 /* parts loaded so far */
 };
+
+/* Forget the rejects from index FROM on (their strings freed). */
+static void rejects_truncate(struct job *j, int from)
+{
+	for (int i = from; i < j->nrej; i++) {
+		free(j->rej[i].detail);
+		for (int k = 0; k < 3; k++)
+			free(j->rej[i].root[k]);
+	}
+	if (from < j->nrej)
+		j->nrej = from;
+}
 
 static void job_free(struct job *j)
 {
 	PQclear(j->src);
 	free(j->ids);
-	for (int i = 0; i < j->nrej; i++) {
-		free(j->rej[i].detail);
-		for (int k = 0; k < 3; k++)
-			free(j->rej[i].root[k]);
-	}
+	free(j->offs);
+	rejects_truncate(j, 0);
 	free(j->rej);
 }
 
@@ -184,12 +198,7 @@ dberr:
 		return transient ? R_TRANSIENT : R_FAILED;
 	}
 	/* forget what this range's failed attempt reported, undo its writes */
-	for (int i = first_rej; i < j->nrej; i++) {
-		free(j->rej[i].detail);
-		for (int k = 0; k < 3; k++)
-			free(j->rej[i].root[k]);
-	}
-	j->nrej = first_rej;
+	rejects_truncate(j, first_rej);
 	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
 	    pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0)
 		return transient ? R_TRANSIENT : R_FAILED;
@@ -249,6 +258,8 @@ static int src_index(const PGresult *r, long long id)
 	return -1;
 }
 
+#define COPY_PIECE ((size_t)1 << 20)
+
 int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient)
 {
 	PGresult *r = PQexec(t, sql);
@@ -261,7 +272,11 @@ int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err,
 		return -1;
 	}
 	PQclear(r);
-	ok = (b->len == 0 || PQputCopyData(t, b->p, (int)b->len) == 1) && PQputCopyEnd(t, NULL) == 1;
+	/* in pieces: one CopyData message has an int length, and the server caps a message at 1 GiB */
+	ok = 1;
+	for (size_t off = 0; ok && off < b->len; off += COPY_PIECE)
+		ok = PQputCopyData(t, b->p + off, (int)(b->len - off < COPY_PIECE ? b->len - off : COPY_PIECE)) == 1;
+	ok = ok && PQputCopyEnd(t, NULL) == 1;
 	while ((r = PQgetResult(t))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
 			pgx_error(t, r, err, errlen);
@@ -354,16 +369,18 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 			      "AND status IN ('pending', 'running')",
 			      4, p, err, errlen, &transient);
 		if (!r)
-			return chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			return chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 		res = CHUNK_DONE;
 	}
 	PQclear(r);
 	return res;
 }
 
-int chunk_locked(const char *err)
+int chunk_not_now(const char *err)
 {
-	return strncmp(err, "55P03", 5) == 0; /* lock_not_available: lock_timeout expired */
+	return strncmp(err, "55P03", 5) == 0 || /* lock_not_available: lock_timeout expired on the ledger row */
+	       strncmp(err, "25006", 5) == 0 || /* read_only_sql_transaction: the target refuses writes */
+	       strncmp(err, "53100", 5) == 0;	/* disk_full */
 }
 
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
@@ -435,6 +452,168 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
 
+/* BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure). */
+static int source_open(struct job *j, char *err, size_t errlen, int *transient)
+{
+	char sql[1024];
+	const char *p[2] = {j->lo, j->hi};
+
+	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", j->ops->source_sql);
+	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
+	return pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient);
+}
+
+/* The next part of the source range into j->src (the previous one freed). *ROWS = 0 at the end. */
+static int source_next(struct job *j, int *rows, char *err, size_t errlen, int *transient)
+{
+	char sql[64];
+
+	PQclear(j->src);
+	snprintf(sql, sizeof sql, "FETCH FORWARD %lld FROM mdw_src", j->fetch);
+	if (!(j->src = pgx_query(j->ctx->src, sql, 0, NULL, err, errlen, transient)))
+		return -1;
+	*rows = PQntuples(j->src);
+	return 0;
+}
+
+#define UNSTAGED LLONG_MIN /* j->ids entry of a row that the staging COPY refused */
+
+/*
+ * COPY staged rows A..B (indexes of j->ids; their bytes start at
+ * j->offs[i - j->buf_first] in STAGE) under a savepoint. On a data error
+ * roll back and split, as load_range does: a single row that the COPY still
+ * refuses (a value the staging column cannot hold) is rejected with the
+ * server's message, and its id marked UNSTAGED.
+ */
+static int copy_rows(struct job *j, const struct rowbuf *stage, int a, int b, char *err, size_t errlen, int *transient)
+{
+	PGconn *t = j->ctx->tgt;
+	size_t from = j->offs[a - j->buf_first], to = b + 1 < j->nids ? j->offs[b + 1 - j->buf_first] : stage->len;
+	struct rowbuf rows = {.p = stage->p + from, .len = to - from};
+	char e[512] = "";
+	int tr = 0;
+
+	if (pgx_exec(t, "SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	if (chunk_copy_in(t, j->ops->stage_copy, &rows, e, sizeof e, &tr) == 0)
+		return pgx_exec(t, "RELEASE SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient);
+	if (tr) {
+		snprintf(err, errlen, "%s", e);
+		*transient = 1;
+		return -1;
+	}
+	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0 ||
+	    pgx_exec(t, "RELEASE SAVEPOINT mdw_stage", 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	if (a == b) {
+		mdw_debug("phase=%s chunk=%d legacy_id=%lld msg=\"row refused by the staging COPY\"",
+			  mdw_phases[j->c->phase].name, j->c->chunk_no, j->ids[a]);
+		if (add_reject(j, j->ids[a], "db_error", e) < 0) {
+			snprintf(err, errlen, "out of memory");
+			*transient = 0;
+			return -1;
+		}
+		j->n.rejected++;
+		j->ids[a] = UNSTAGED;
+		return 0;
+	}
+	{
+		int mid = a + (b - a) / 2;
+		if (copy_rows(j, stage, a, mid, err, errlen, transient) < 0)
+			return -1;
+		return copy_rows(j, stage, mid + 1, b, err, errlen, transient);
+	}
+}
+
+/* COPY what STAGE holds into the staging table (rows refused alone are rejected), and empty STAGE. */
+static int stage_flush(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+{
+	int n = j->buf_first;
+
+	if (stage->oom) {
+		snprintf(err, errlen, "out of memory staging %d rows", j->nids);
+		*transient = 0;
+		return -1;
+	}
+	if (stage->len > 0 && copy_rows(j, stage, j->buf_first, j->nids - 1, err, errlen, transient) < 0)
+		return -1;
+	for (int i = j->buf_first; i < j->nids; i++)
+		if (j->ids[i] != UNSTAGED)
+			j->ids[n++] = j->ids[i];
+	j->nids = j->buf_first = n;
+	rb_reset(stage);
+	return 0;
+}
+
+/*
+ * Transform, stage and load the source part in j->src, then write its
+ * rejects (which carry source rows). STAGE is COPYed whenever it reaches
+ * max_bytes, so that a chunk's memory stays bounded whatever its rows weigh.
+ */
+static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+{
+	int rows = PQntuples(j->src);
+	size_t staged = 0, max = (size_t)j->ctx->max_bytes;
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "TRUNCATE %s", j->ops->stage_table);
+	if (pgx_exec(j->ctx->tgt, j->parts++ ? sql : j->ops->stage_ddl, 0, NULL, err, errlen, transient) < 0)
+		return -1;
+	free(j->ids);
+	free(j->offs);
+	j->nids = j->buf_first = 0;
+	j->offs = malloc(sizeof *j->offs * (size_t)rows);
+	if (!(j->ids = malloc(sizeof *j->ids * (size_t)rows)) || !j->offs) {
+		snprintf(err, errlen, "out of memory");
+		*transient = 0;
+		return -1;
+	}
+	j->n.read += rows;
+	for (int i = 0; i < rows; i++) {
+		struct mdw_reject_info ri = {0};
+		size_t mark = stage->len;
+		long long id = strtoll(PQgetvalue(j->src, i, 0), NULL, 10);
+
+		if (j->ops->transform(j->src, i, stage, &ri) == MDW_ROW_STAGED) {
+			j->offs[j->nids - j->buf_first] = mark;
+			j->ids[j->nids++] = id;
+			staged += stage->len - mark;
+		} else {
+			stage->len = mark;
+			stage->nfields = 0;
+			if (add_reject(j, id, ri.reason, ri.detail) < 0) {
+				snprintf(err, errlen, "out of memory");
+				*transient = 0;
+				return -1;
+			}
+			j->n.rejected++;
+		}
+		if (stage->len >= max && stage_flush(j, stage, err, errlen, transient) < 0)
+			return -1;
+	}
+	if (stage_flush(j, stage, err, errlen, transient) < 0)
+		return -1;
+	touch(j);
+	if (j->nids > 0) {
+		int rc = load_range(j, 0, j->nids - 1, 0, err, errlen);
+		if (rc != R_OK) {
+			*transient = rc == R_TRANSIENT;
+			return -1;
+		}
+	}
+	if (write_rejects(j, err, errlen, transient) < 0)
+		return -1;
+	rejects_truncate(j, 0);
+	/* the next part: as many rows as fit in max_bytes at this part's average */
+	{
+		long long avg = j->nids ? (long long)(staged / (size_t)j->nids) : 0, next = avg ? (long long)max / avg : 10000;
+		j->fetch = next < 1 ? 1 : next > 10000 ? 10000 : next;
+	}
+	return 0;
+}
+
 enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				char *err, size_t errlen)
 {
@@ -442,8 +621,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	struct rowbuf stage;
 	enum chunk_result res = CHUNK_FAILED;
 	const char *phase = mdw_phases[c->phase].name;
-	const char *p[2];
-	int transient = 0, in_tx = 0;
+	int transient = 0, in_tx = 0, src_tx = 0;
 
 	rb_init(&stage);
 	err[0] = 0;
@@ -466,7 +644,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	{
 		int already;
 		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
-			res = chunk_locked(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+			res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 			goto out;
 		}
 		if (already) {
@@ -486,59 +664,24 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
 
-	/* 2. read the source range */
-	p[0] = j.lo;
-	p[1] = j.hi;
-	if (!(j.src = pgx_query(ctx->src, j.ops->source_sql, 2, p, err, errlen, &transient)))
+	/* 2-4. read the source range through a cursor, in parts of about max_bytes */
+	if (source_open(&j, err, errlen, &transient) < 0)
 		goto fail;
-	j.n.read = PQntuples(j.src);
-	touch(&j);
-
-	/* 3. transform in C */
-	j.ids = malloc(sizeof *j.ids * (size_t)(j.n.read ? j.n.read : 1));
-	if (!j.ids) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (int i = 0; i < j.n.read; i++) {
-		struct mdw_reject_info ri = {0};
-		size_t mark = stage.len;
-		long long id = strtoll(PQgetvalue(j.src, i, 0), NULL, 10);
-
-		if (j.ops->transform(j.src, i, &stage, &ri) == MDW_ROW_STAGED) {
-			j.ids[j.nids++] = id;
-		} else {
-			stage.len = mark;
-			stage.nfields = 0;
-			if (add_reject(&j, id, ri.reason, ri.detail) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			j.n.rejected++;
-		}
-	}
-	if (stage.oom) {
-		snprintf(err, errlen, "out of memory staging %d rows", j.nids);
-		goto fail;
-	}
-
-	/* 4. stage and load */
-	if (pgx_exec(ctx->tgt, j.ops->stage_ddl, 0, NULL, err, errlen, &transient) < 0 ||
-	    chunk_copy_in(ctx->tgt, j.ops->stage_copy, &stage, err, errlen, &transient) < 0)
-		goto fail;
-	rb_free(&stage);
-	touch(&j);
-	if (j.nids > 0) {
-		int rc = load_range(&j, 0, j.nids - 1, 0, err, errlen);
-		if (rc != R_OK) {
-			transient = rc == R_TRANSIENT;
+	src_tx = 1;
+	for (;;) {
+		int rows;
+		if (source_next(&j, &rows, err, errlen, &transient) < 0)
 			goto fail;
-		}
+		if (rows == 0)
+			break;
+		if (load_part(&j, &stage, err, errlen, &transient) < 0)
+			goto fail;
 	}
-
-	/* 5. rejects, ledger, commit */
-	if (write_rejects(&j, err, errlen, &transient) < 0)
+	src_tx = 0;
+	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
+
+	/* 5. ledger, commit */
 	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
 		goto fail;
 	in_tx = 0;
@@ -547,9 +690,12 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	goto out;
 
 fail:
-	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+	/* read-only or full target: no fault of the chunk's (lock waits inside the chunk are not bounded) */
+	res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)
+		PQclear(PQexec(ctx->src, "ROLLBACK"));
 out:
 	rb_free(&stage);
 	job_free(&j);

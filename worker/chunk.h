@@ -20,7 +20,7 @@ enum chunk_result {
 	CHUNK_INVALID,	 /* no such ledger row, or bounds differ: dead-letter it */
 	CHUNK_TRANSIENT, /* connection lost, deadlock...: retry the same chunk later */
 	CHUNK_FAILED,	 /* any other error: counts as a failed attempt */
-	CHUNK_BUSY,	 /* the ledger row is locked by another session: not mine now, not an attempt */
+	CHUNK_BUSY,	 /* ledger row locked by another session, or target read-only/full: not now, not an attempt */
 };
 
 struct provider;
@@ -33,6 +33,7 @@ struct chunk_ctx {
 	struct provider *provider; /* embeddings only */
 	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
+	long long max_bytes; /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
 	int embed_slice; /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
 	int fk_by_phase; /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
@@ -47,8 +48,12 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 				char *err, size_t errlen);
 
 /* The steps that both chunk kinds share. */
-/* Whether ERR (from the calls below) says a lock wait timed out: another session holds the ledger row. */
-int chunk_locked(const char *err);
+/*
+ * Whether ERR (from the calls below) says the chunk cannot be taken now, through no fault of its
+ * own: another session holds its ledger row (lock timeout), or the target refuses writes
+ * (read-only, disk full).
+ */
+int chunk_not_now(const char *err);
 /* Mark the chunk running and check the message against the ledger (CHUNK_DONE: go on). */
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen);
 /* BEGIN and lock the ledger row; *ALREADY when it is done or dead (then committed). -1 with ERR, *TRANSIENT. */

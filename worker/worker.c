@@ -318,6 +318,31 @@ static void give_back(struct worker *w, const char *key, const char *id, long lo
 	freeReplyObject(rep);
 }
 
+/*
+ * CHUNK_BUSY: say why (WHY), give the delivery back and, when the target
+ * refuses writes (read-only, disk full), drop the session: a new one sees the
+ * database's defaults once the fault is lifted.
+ */
+static void not_now(struct worker *w, const char *key, const char *id, const char *phase, int chunk_no,
+		    const char *why, long long deliveries)
+{
+	int locked = strncmp(why, "55P03", 5) == 0;
+
+	if (locked)
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
+			 "deliveries=%lld",
+			 w->id, phase, chunk_no, why, deliveries);
+	else
+		mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, not "
+			 "counted\" error=\"%s\" hint=\"make the target writable or free space\"",
+			 w->id, phase, chunk_no, why);
+	give_back(w, key, id, deliveries);
+	if (!locked) {
+		PQfinish(w->tgt);
+		w->tgt = NULL;
+	}
+}
+
 /* Handle one entry of PHASE's stream. */
 static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
 {
@@ -385,7 +410,7 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 	mdw_backoff_reset(&w->bo);
 	for (;;) {
 		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
-					.redis = &w->r, .lease_ms = w->cfg.lease_ms,
+					.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
 					.embed_slice = (int)w->cfg.embed_concurrency * 2,
 					.embed_identifiers = w->cfg.embed_identifiers,
 					.fk_by_phase = w->fk_by_phase};
@@ -439,10 +464,7 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			break;
 		}
 		if (res == CHUNK_BUSY) {
-			mdw_info("worker=%s phase=%s chunk=%d msg=\"ledger row locked by another session: not mine now\" "
-				 "deliveries=%lld",
-				 w->id, phase, (int)c.chunk_no, deliveries);
-			give_back(w, key, id, deliveries);
+			not_now(w, key, id, phase, (int)c.chunk_no, why, deliveries);
 			break;
 		}
 		if (res == CHUNK_INVALID) {

@@ -73,6 +73,24 @@ wait_for() { # seconds description 'shell condition' (evaluated at each try)
   fail "timed out after ${t}s waiting for $what"
 }
 
+# Run 1 ended exactly: no dead letter, every chunk done and balanced, and for
+# each "phase legacy_table" given: rows read = the legacy count, rows inserted
+# = the target table's count (the phase's name; a fresh target); validate passes.
+assert_run_exact() { # "phase legacy_table"...
+  assert_eq "dead letters" 0 "$(rcli XLEN 'mdw:{1}:dead')"
+  assert_eq "chunks not done or unbalanced" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 1 AND
+    (rows_read <> rows_inserted + rows_existing + rows_merged + rows_rejected OR status <> 'done')")"
+  for t in "$@"; do
+    set -- $t
+    assert_eq "$1 rows read" "$(lq "SELECT count(*) FROM $2")" \
+      "$(tq "SELECT sum(rows_read) FROM mdw.chunks WHERE run_id = 1 AND phase = '$1'")"
+    assert_eq "$1 inserted as counted" "$(tq "SELECT sum(rows_inserted) FROM mdw.chunks WHERE phase = '$1'")" \
+      "$(tq "SELECT count(*) FROM $1")"
+  done
+  "$BUILD/mdwctl" validate >"$LOGS/validate.txt" || fail "mdwctl validate: $(cat "$LOGS/validate.txt")"
+  ok "mdwctl validate passes"
+}
+
 # End a test: no sanitizer report in any log (the suite also runs under
 # ASan+UBSan, see run-tests), then the closing line.
 finish() {

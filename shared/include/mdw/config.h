@@ -30,6 +30,7 @@ struct mdw_config {
 	long long max_attempts;
 	long long lock_timeout_ms;
 	long long pg_dead_peer_s;
+	long long chunk_max_bytes;
 	char *phases;
 	int new_run;
 	int exit_when_done;
