@@ -42,6 +42,7 @@ run_embeddings() { # log-name: the coordinator's exit code in $rc (bounded: a ha
   [ "$rc" -ne 124 ] || fail "$1: the embeddings run did not end within 90 s"
 }
 
+if [ -z "${SKIP_FD:-}" ]; then
 # --- 1. out of file descriptors: curl fails requests synchronously (item 4) ---
 start_fake --latency-ms 100
 w=$( (ulimit -n 24; MDW_EMBED_CONCURRENCY=64 MDW_RATE_RPM=600000 MDW_RATE_TPM=100000000 MDW_LOG_LEVEL=debug \
@@ -51,3 +52,24 @@ assert_eq "fd-starved worker: run exit code" 0 "$rc"
 assert_eq "fd-starved worker: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
 assert_eq "fd-starved worker: texts embedded twice" 0 "$(stats duplicate_ok_texts)"
 stop_fake
+fi
+
+# From here on: 48 cases, no patient or project (superuser, triggers off: no FK stands in the way)
+tq "SET session_replication_role = replica; DELETE FROM projects; DELETE FROM patients;
+  DELETE FROM cases WHERE id NOT IN (SELECT id FROM cases ORDER BY id LIMIT 48)" >/dev/null
+
+# --- 2. slow answers under a tight quota: claims outlive the requests they cover (item 9) ---
+# 8 distinct texts shared by 8 chunks of 6 cases: every worker wants texts another is embedding
+tq "UPDATE cases SET case_type = (SELECT min(case_type) FROM cases), status = (SELECT min(status) FROM cases),
+  clinical_notes = 'Shared note ' || (id % 8)" >/dev/null
+reset_embeddings
+start_fake --rpm 60 --latency-ms 2000
+export MDW_LEASE_MS=2000 MDW_RATE_RPM=60
+for i in 1 2 3 4; do start_worker c$i --exit-when-done >/dev/null; done
+MDW_EMBED_BATCH=6 run_embeddings claims
+assert_eq "slow answers: run exit code" 0 "$rc"
+assert_eq "slow answers: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+assert_eq "slow answers: texts embedded" 8 "$(tq "SELECT count(*) FROM ai_embeddings")"
+assert_eq "slow answers: texts embedded twice" 0 "$(stats duplicate_ok_texts)"
+stop_fake
+unset MDW_LEASE_MS MDW_RATE_RPM
