@@ -473,6 +473,33 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 	return 0;
 }
 
+/*
+ * A rejected entity keeps no link: the hash it links to is the embedding of
+ * a text it no longer has. (In the ledger transaction.)
+ */
+static int drop_stale_links(struct ejob *j, const char *type, char *err, size_t errlen, int *transient)
+{
+	char *ids = malloc((size_t)j->n * 21 + 3), *o = ids;
+	const char *p[2] = {type, ids};
+	int rc;
+
+	if (!ids) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*o++ = '{';
+	for (int i = 0; i < j->n; i++)
+		if (j->e[i].rejected)
+			o += sprintf(o, "%s%lld", o[-1] == '{' ? "" : ",", j->e[i].id);
+	*o++ = '}';
+	*o = 0;
+	rc = pgx_exec(j->ctx->tgt,
+		      "DELETE FROM ai_embedding_sources WHERE content_type = $1 AND content_id = ANY($2::bigint[])", 2, p,
+		      err, errlen, transient);
+	free(ids);
+	return rc;
+}
+
 /* Step 2, inside the ledger transaction: links, rejects, counts. */
 static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
 {
@@ -558,6 +585,8 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			     2, q, err, errlen, transient) < 0)
 			goto out;
 	}
+	if (n->rejected && drop_stale_links(j, type, err, errlen, transient) < 0)
+		goto out;
 	if (rej.len && chunk_copy_in(j->ctx->tgt,
 				     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
 				     "FROM STDIN",

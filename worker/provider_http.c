@@ -14,7 +14,9 @@
  *   5xx, timeouts, connection errors, malformed 200 bodies
  *              retried with exponential backoff and full jitter, up to
  *              MAX_TRIES; then the batch fails as transient
- *   400        that text is rejected with the provider's reason
+ *   400, 404   that text is rejected with the provider's reason; the same
+ *              answer CONFIG_ERROR_AFTER times in a row (unknown model, wrong
+ *              endpoint) is a configuration error: fatal, naming the setting
  *   401 / 403  fatal: the credentials are wrong; no retry storm
  */
 #include <curl/curl.h>
@@ -38,6 +40,7 @@
 
 #define MAX_TRIES 8
 #define OPENAI_BATCH 16
+#define CONFIG_ERROR_AFTER 3 /* identical refusals in a row that make a configuration error */
 #define MAX_BODY (16u * 1024 * 1024)
 
 enum kind { K_BEDROCK, K_OPENAI };
@@ -90,6 +93,8 @@ struct http_provider {
 	 * cost one call, not a window), then doubled per success up to MDW_EMBED_CONCURRENCY; cut to
 	 * what is in flight when the process runs out of file descriptors.
 	 */
+	char last_refusal[400]; /* the last 4xx answer, and how many in a row were the same */
+	int same_refusals;
 	int window, fd_cap; /* fd_cap: 0, or the window that the file descriptors allowed */
 	int failure; /* PROVIDER_* of the batch */
 	char err[512];
@@ -273,6 +278,29 @@ static int out_of_fds(struct http_provider *h, struct request *q)
 	return 1;
 }
 
+/*
+ * Count a refusal (4xx); 1 when it is the CONFIG_ERROR_AFTER-th identical
+ * one in a row: an answer that every text gets (unknown model, wrong
+ * endpoint) is a configuration error, and the batch fails as fatal.
+ */
+static int same_refusal(struct http_provider *h, long status, const char *type, const char *msg)
+{
+	char d[sizeof h->last_refusal];
+
+	snprintf(d, sizeof d, "HTTP %ld %s: %s", status, type[0] ? type : "error", msg);
+	if (strcmp(d, h->last_refusal) != 0) {
+		snprintf(h->last_refusal, sizeof h->last_refusal, "%s", d);
+		h->same_refusals = 0;
+	}
+	if (++h->same_refusals < CONFIG_ERROR_AFTER)
+		return 0;
+	snprintf(d, sizeof d, "%d requests in a row answered %s; check MDW_EMBED_MODEL (%s) and %s (%s)",
+		 h->same_refusals, h->last_refusal, h->model,
+		 h->cfg->bedrock_endpoint[0] ? "MDW_BEDROCK_ENDPOINT" : "AWS_REGION", h->url_base);
+	fail_batch(h, PROVIDER_FATAL, "a configuration error: %s", d);
+	return 1;
+}
+
 static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 {
 	long status = 0;
@@ -304,6 +332,7 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		}
 		if (!bad) {
 			h->ok++;
+			h->same_refusals = 0;
 			grow_window(h);
 			h->finished += q->nidx;
 			mdw_backoff_reset(&h->bo);
@@ -337,6 +366,8 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 	if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408) {
 		/* the provider refuses this input: reject the text(s), the rest goes on */
 		h->failed++;
+		if (same_refusal(h, status, type, msg))
+			return;
 		for (int k = 0; k < q->nidx; k++) {
 			struct embed_item *it = &h->items[q->idx[k]];
 			it->rejected = 1;

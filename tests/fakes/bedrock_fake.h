@@ -29,6 +29,7 @@ struct bf_config {
 	long rpm, tpm;	     /* 0: unlimited */
 	long latency_ms;
 	double error_rate, malformed_rate;
+	const char *reject_text; /* NULL or "": no text is refused for its content */
 	unsigned long long seed;
 	const char *ready_file;
 	long quiet, verbose;

@@ -244,6 +244,10 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 	root = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (titan_parse(root, a, &text, &tlen, &dims, &normalize) < 0)
 		goto done;
+	if (bf_cfg.reject_text && *bf_cfg.reject_text && strstr(text, bf_cfg.reject_text)) {
+		titan_invalid(a, "#/inputText: the input text is not supported", "text refused (--reject-text)");
+		goto done;
+	}
 	tokens = bf_tokens(tlen);
 	if (bf_quota_admit(tokens) < 0) {
 		bf_aws_error(a, 429, BF_THROTTLED, "ThrottlingException",

@@ -73,3 +73,33 @@ assert_eq "slow answers: texts embedded" 8 "$(tq "SELECT count(*) FROM ai_embedd
 assert_eq "slow answers: texts embedded twice" 0 "$(stats duplicate_ok_texts)"
 stop_fake
 unset MDW_LEASE_MS MDW_RATE_RPM
+
+# --- 3. a wrong model id is a configuration error, not 100% rejected texts (item 8) ---
+tq "UPDATE cases SET clinical_notes = 'Own note ' || id" >/dev/null
+start_fake --reject-text 'Refused note'
+before=$(stats requests)
+export MDW_EMBED_MODEL=amazon.titan-embed-text-v9:0
+start_worker m1 --exit-when-done >/dev/null
+w=$(tail -n 1 "$LOGS/pids")
+run_embeddings model
+unset MDW_EMBED_MODEL
+[ "$rc" -ne 0 ] || fail "the run with a wrong model id exited 0"
+wait "$w" && wrc=0 || wrc=$?
+assert_eq "worker exit code on a wrong model id" 3 "$wrc"
+assert_eq "calls with a wrong model id" 3 "$(( $(stats requests) - before ))"
+grep -q 'configuration error.*MDW_EMBED_MODEL' "$LOGS/worker-m1.log" || fail "no message naming MDW_EMBED_MODEL"
+assert_eq "wrong model id: nothing rejected" 0 "$(tq "SELECT count(*) FROM mdw.rejects WHERE phase = 'embeddings'")"
+
+# the right model: all linked; then one text the provider refuses loses its (now stale) link
+start_worker m3 --exit-when-done >/dev/null
+run_embeddings model
+assert_eq "right model: run exit code" 0 "$rc"
+assert_eq "right model: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+refused=$(tq "SELECT min(id) FROM cases")
+tq "UPDATE cases SET clinical_notes = 'Refused note' WHERE id = $refused" >/dev/null
+start_worker m4 --exit-when-done >/dev/null
+run_embeddings model
+assert_eq "a refused text: run exit code (links = entities - rejected)" 0 "$rc"
+assert_eq "a refused text: its stale link" 0 \
+  "$(tq "SELECT count(*) FROM ai_embedding_sources WHERE content_type = 'case' AND content_id = $refused")"
+stop_fake
