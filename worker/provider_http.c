@@ -17,7 +17,10 @@
  *   400, 404   that text is rejected with the provider's reason; the same
  *              answer CONFIG_ERROR_AFTER times in a row (unknown model, wrong
  *              endpoint) is a configuration error: fatal, naming the setting
- *   401 / 403  fatal: the credentials are wrong; no retry storm
+ *   401 / 403  fatal: the credentials are wrong; no retry storm (the first
+ *              request of a provider goes alone: one refused call per worker)
+ *   403 ExpiredTokenException  the credential chain is read again; renewed
+ *              ones are used at once, else waited for (MAX_TRIES waves)
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -54,6 +57,7 @@ struct request {
 	size_t resp_len, resp_cap;
 	int too_big;
 	int no_fd; /* its socket could not be opened: the process is out of file descriptors */
+	int creds_gen; /* the provider's creds_gen when it was signed */
 	char error_type[64];
 	int idx[OPENAI_BATCH]; /* items carried */
 	int nidx;
@@ -93,6 +97,7 @@ struct http_provider {
 	 * cost one call, not a window), then doubled per success up to MDW_EMBED_CONCURRENCY; cut to
 	 * what is in flight when the process runs out of file descriptors.
 	 */
+	int creds_gen, expired_waves; /* credentials renewed this many times; waves of expired answers since */
 	char last_refusal[400]; /* the last 4xx answer, and how many in a row were the same */
 	int same_refusals;
 	int window, fd_cap; /* fd_cap: 0, or the window that the file descriptors allowed */
@@ -278,6 +283,56 @@ static int out_of_fds(struct http_provider *h, struct request *q)
 	return 1;
 }
 
+/* Wait before the next request: once per wave of failures (the backoff grows once per wave). */
+static void back_off(struct http_provider *h, long status, CURLcode rc)
+{
+	long ms;
+
+	if (h->waiting)
+		return;
+	ms = mdw_backoff_next(&h->bo);
+	mdw_debug("msg=\"provider error: backing off\" status=%ld curl=%d wait_ms=%ld", status, (int)rc, ms);
+	h->waiting = 1;
+	ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
+	ev_timer_start(h->loop, &h->wait_timer);
+}
+
+/*
+ * The session token expired: read the credential chain again (a renewed
+ * AWS_SESSION_TOKEN in the credentials file, rotated keys). New ones: the
+ * request goes again at once. The same ones: wait and read again, MAX_TRIES
+ * waves, then fatal.
+ */
+static void creds_expired(struct http_provider *h, struct request *q, const char *type, const char *msg)
+{
+	struct sigv4_creds c;
+	char e[512];
+
+	requeue(h, q);
+	if (q->creds_gen != h->creds_gen)
+		return; /* signed before the credentials were renewed */
+	if (aws_creds_load(&c, e, sizeof e) == 0 && memcmp(&c, &h->creds, sizeof c) != 0) {
+		aws_creds_clear(&h->creds);
+		h->creds = c;
+		h->creds_gen++;
+		h->expired_waves = 0;
+		mdw_info("msg=\"credentials expired: renewed ones read\" error_type=%s", type);
+		aws_creds_clear(&c);
+		return;
+	}
+	aws_creds_clear(&c);
+	if (!h->waiting && ++h->expired_waves >= MAX_TRIES) {
+		char d[300];
+		snprintf(d, sizeof d, "HTTP 403 %s: %s", type, msg);
+		fail_batch(h, PROVIDER_FATAL,
+			   "the credentials expired (%s) and no renewed ones appeared (AWS_SESSION_TOKEN, the credentials file); "
+			   "renew them and retry-dead",
+			   d);
+		return;
+	}
+	back_off(h, 403, CURLE_OK);
+}
+
 /*
  * Count a refusal (4xx); 1 when it is the CONFIG_ERROR_AFTER-th identical
  * one in a row: an answer that every text gets (unknown model, wrong
@@ -332,7 +387,7 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		}
 		if (!bad) {
 			h->ok++;
-			h->same_refusals = 0;
+			h->same_refusals = h->expired_waves = 0;
 			grow_window(h);
 			h->finished += q->nidx;
 			mdw_backoff_reset(&h->bo);
@@ -354,6 +409,11 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		if (rl_throttled(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, &factor, &cut, e, sizeof e) == 0 && cut)
 			mdw_info("msg=\"provider throttled: shared rate cut\" factor=%.2f", factor);
 		requeue(h, q);
+		return;
+	}
+	if (rc == CURLE_OK && status == 403 && strstr(type, "ExpiredToken")) {
+		h->failed++;
+		creds_expired(h, q, type, msg);
 		return;
 	}
 	if (rc == CURLE_OK && (status == 401 || status == 403)) {
@@ -392,14 +452,7 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 				return;
 			}
 	requeue(h, q);
-	if (!h->waiting) {
-		/* one wait for all the answers that failed together: the backoff grows once per wave */
-		long ms = mdw_backoff_next(&h->bo);
-		mdw_debug("msg=\"provider error: backing off\" status=%ld curl=%d wait_ms=%ld", status, (int)rc, ms);
-		h->waiting = 1;
-		ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
-		ev_timer_start(h->loop, &h->wait_timer);
-	}
+	back_off(h, status, rc);
 }
 
 /* Handle every finished transfer curl has queued; the number handled. */
@@ -476,6 +529,7 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 		sigv4_amz_date(time(NULL), date);
 		if (sigv4_sign(&h->creds, h->region, "bedrock", date, &rq, SIGV4_NORMALIZE_PATH, &out, e, sizeof e) < 0)
 			goto fail;
+		q->creds_gen = h->creds_gen;
 		for (int k = 0; k < out.nadd; k++) {
 			snprintf(line, sizeof line, "%s: %s", out.add[k].name, out.add[k].value);
 			q->headers = curl_slist_append(q->headers, line);
@@ -497,6 +551,7 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	curl_easy_setopt(q->easy, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(q->easy, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(q->easy, CURLOPT_USERAGENT, "mdw-migrate/" MDW_VERSION);
 	curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
 	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETDATA, q);
@@ -640,8 +695,9 @@ static int parse_endpoint(struct http_provider *h, const char *endpoint, char *e
 		snprintf(err, errlen, "invalid endpoint \"%.100s\": no host", endpoint);
 		return -1;
 	}
-	snprintf(h->host, sizeof h->host, "%.*s", (int)n, p);
 	snprintf(h->url_base, sizeof h->url_base, "%.*s", (int)(p - endpoint + (long)n), endpoint);
+	/* signed as curl sends it: "host:443" goes out as "host" */
+	sigv4_host_header(h->url_base + (p - endpoint), p == endpoint + 8, h->host, sizeof h->host);
 	if (p == endpoint + 7 && strncmp(h->host, "127.", 4) != 0 && strncmp(h->host, "localhost", 9) != 0 &&
 	    strncmp(h->host, "[::1]", 5) != 0) {
 		snprintf(err, errlen, "invalid endpoint \"%.100s\": plain http:// is allowed only on loopback; use https://",

@@ -42,17 +42,14 @@ run_embeddings() { # log-name: the coordinator's exit code in $rc (bounded: a ha
   [ "$rc" -ne 124 ] || fail "$1: the embeddings run did not end within 90 s"
 }
 
-if [ -z "${SKIP_FD:-}" ]; then
 # --- 1. out of file descriptors: curl fails requests synchronously (item 4) ---
 start_fake --latency-ms 100
-w=$( (ulimit -n 24; MDW_EMBED_CONCURRENCY=64 MDW_RATE_RPM=600000 MDW_RATE_TPM=100000000 MDW_LOG_LEVEL=debug \
-  start_worker fd --exit-when-done) )
+(ulimit -n 24; MDW_EMBED_CONCURRENCY=64 MDW_RATE_RPM=600000 MDW_RATE_TPM=100000000 start_worker fd --exit-when-done >/dev/null)
 run_embeddings fd
 assert_eq "fd-starved worker: run exit code" 0 "$rc"
 assert_eq "fd-starved worker: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
 assert_eq "fd-starved worker: texts embedded twice" 0 "$(stats duplicate_ok_texts)"
 stop_fake
-fi
 
 # From here on: 48 cases, no patient or project (superuser, triggers off: no FK stands in the way)
 tq "SET session_replication_role = replica; DELETE FROM projects; DELETE FROM patients;
@@ -103,3 +100,68 @@ assert_eq "a refused text: run exit code (links = entities - rejected)" 0 "$rc"
 assert_eq "a refused text: its stale link" 0 \
   "$(tq "SELECT count(*) FROM ai_embedding_sources WHERE content_type = 'case' AND content_id = $refused")"
 stop_fake
+
+# --- 4. credentials, User-Agent, SIGPIPE, Host (item 16) ---
+sigpipe_ignored() { # pid: SIGPIPE (13) is bit 12 of SigIgn
+  local m; m=$(awk '/^SigIgn:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$m" ] && (( (0x$m >> 12) & 1 ))
+}
+# an expired session token in the credentials file is renewed there while the worker waits
+printf '[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = %s\naws_session_token = %s\n' \
+  "$AWS_SECRET_ACCESS_KEY" token-old >"$LOGS/credentials"
+tq "UPDATE cases SET clinical_notes = 'Renewed note ' || id" >/dev/null
+start_fake --expired-token token-old
+(
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  export AWS_SHARED_CREDENTIALS_FILE="$LOGS/credentials"
+  start_worker k1 --exit-when-done >/dev/null
+)
+w=$(tail -n 1 "$LOGS/pids")
+wait_for 10 "the worker to ignore SIGPIPE" "sigpipe_ignored $w"
+sigpipe_ignored "$FAKE_PID" || fail "bedrock-fake does not ignore SIGPIPE"
+"$BUILD/mdwctl" status --watch >"$LOGS/watch.out" 2>&1 &
+PIDS+=($!)
+wait_for 10 "mdwctl to ignore SIGPIPE" "sigpipe_ignored $!"
+kill $!
+timeout 90 "$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coord-creds.log" &
+coord=$!
+PIDS+=($coord)
+wait_for 10 "the coordinator to ignore SIGPIPE" 'sigpipe_ignored "$(pgrep -P $coord)"' # under timeout
+wait_for 30 "an expired-token answer" '[ "$(stats expired_token)" -ge 1 ]'
+printf '[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = %s\naws_session_token = %s\n' \
+  "$AWS_SECRET_ACCESS_KEY" token-new >"$LOGS/credentials.new"
+mv "$LOGS/credentials.new" "$LOGS/credentials"
+wait "$coord" && rc=0 || rc=$?
+assert_eq "expired token renewed in the file: run exit code" 0 "$rc"
+assert_eq "expired token: links" "$(entities)" "$(tq "SELECT count(*) FROM ai_embedding_sources")"
+[[ "$(stats user_agent)" =~ ^mdw-migrate/[0-9]+\.[0-9]+ ]] || fail "User-Agent \"$(stats user_agent)\""
+ok "User-Agent $(stats user_agent)"
+stop_fake
+
+# an endpoint with the scheme's default port: signed with the Host that curl sends (without it)
+if ! ss -ltn | grep -q '127.0.0.1:80 \|\*:80 \|0.0.0.0:80 '; then
+  tq "UPDATE cases SET clinical_notes = 'Port note ' || id" >/dev/null
+  start_fake --port 80
+  export MDW_BEDROCK_ENDPOINT=http://127.0.0.1:80
+  start_worker h1 --exit-when-done >/dev/null
+  run_embeddings host
+  assert_eq "endpoint with :80: refused signatures" 0 "$(stats bad_signature)"
+  assert_eq "endpoint with :80: run exit code" 0 "$rc"
+  stop_fake
+else
+  echo "note: port 80 in use: the explicit default port is checked by unit_test_sigv4 only"
+fi
+
+# refused credentials: one call per worker, not a window each
+tq "UPDATE cases SET clinical_notes = 'Unpaid note ' || id" >/dev/null
+start_fake
+before=$(stats requests)
+export AWS_SECRET_ACCESS_KEY=wrong-secret
+for i in 1 2; do start_worker bad$i --exit-when-done >/dev/null; done
+MDW_EMBED_BATCH=6 run_embeddings refused
+[ "$rc" -ne 0 ] || fail "the run with refused credentials exited 0"
+calls=$(( $(stats requests) - before ))
+[ "$calls" -ge 1 ] && [ "$calls" -le 2 ] || fail "refused credentials: $calls calls by 2 workers (expected 1 or 2)"
+ok "refused credentials: $calls calls by 2 workers"
+stop_fake
+finish
