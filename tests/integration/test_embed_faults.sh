@@ -8,7 +8,12 @@
 #   - a wrong model id stops the phase after a few identical answers per
 #     worker, with a message naming MDW_EMBED_MODEL; a text the provider
 #     refuses leaves no stale link (validation passes on the re-run);
+#   - an expired session token is renewed from the credentials file; every
+#     call carries User-Agent mdw-migrate/VERSION; worker, coordinator, mdwctl
+#     and the fake ignore SIGPIPE; an endpoint with its default port (:80) is
+#     signed with the Host that curl sends (skipped if port 80 is taken);
 #   - refused credentials stop the phase after one call per worker.
+# Label chaos (tests/CMakeLists.txt): about 50 s, skipped by the sanitizer pass.
 source "$(dirname "$0")/lib.sh" "$1" embed_faults
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
