@@ -197,6 +197,8 @@ int ctl_status(struct mdw_config *cfg, int argc, char **argv)
 			break;
 		if (!tty && !cfg->json)
 			printf("\n");
+		if (fflush(stdout) == EOF)
+			break; /* the reader went away (SIGPIPE is ignored) */
 		sleep(2);
 		if (status_stop)
 			break;

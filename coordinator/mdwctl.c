@@ -2,6 +2,7 @@
  * mdwctl: the operator's tool. One table of commands below; each command is
  * a function in its own file (ctl_*.c) or here when it is a few lines.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = 2;
 
+	signal(SIGPIPE, SIG_IGN); /* a closed pipe or socket is a write error, not a death */
 	if (mdw_config_load(&cfg, MDW_PROG_CTL, argc, argv, &args, err, sizeof err) < 0) {
 		fprintf(stderr, "mdwctl: %s\n", err);
 		return 2;

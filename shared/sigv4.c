@@ -132,6 +132,17 @@ small:
 	return -1;
 }
 
+void sigv4_host_header(const char *authority, int https, char *out, size_t outlen)
+{
+	const char *colon = strrchr(authority, ':');
+	size_t n = strlen(authority);
+
+	/* a port follows the last ':' unless that ':' is inside an IPv6 literal ("[::1]") */
+	if (colon && !strchr(colon, ']') && !strcmp(colon + 1, https ? "443" : "80"))
+		n = (size_t)(colon - authority);
+	snprintf(out, outlen, "%.*s", (int)n, authority);
+}
+
 void sigv4_amz_date(time_t t, char out[17])
 {
 	struct tm tm;

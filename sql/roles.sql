@@ -7,9 +7,10 @@
 -- e.g. ALTER ROLE mdw_worker PASSWORD '...'):
 --   mdw_worker    the workers: SELECT on the seven legacy tables; in the target,
 --                 SELECT/INSERT on the application tables (UPDATE only on the
---                 embedding links, which follow a changed text), the mdw ledger
+--                 embedding links, which follow a changed text, and DELETE only
+--                 on them: a text the provider now refuses drops its stale link), the mdw ledger
 --                 (update chunk rows, insert rejects and merges), temporary
---                 staging tables. No DDL, no DELETE, nothing else. And (Postgres
+--                 staging tables. No DDL, no other DELETE, nothing else. And (Postgres
 --                 15+) SET on session_replication_role, so that a chunk can
 --                 load with the per-row FK triggers off (MDW_FK_CHECKS=phase;
 --                 the coordinator checks every foreign key set-based before
@@ -33,7 +34,7 @@ GRANT USAGE ON SCHEMA public, mdw TO mdw_worker, mdw_readonly;
 GRANT SELECT, INSERT ON public.practices, public.profiles, public.profile_legacy_users, public.patients,
     public.cases, public.projects, public.practice_members, public.case_states, public.workflow_templates,
     public.ai_embeddings, public.ai_embedding_sources TO mdw_worker;
-GRANT UPDATE (sha256_hash, practice_id, mdw_run_id) ON public.ai_embedding_sources TO mdw_worker;
+GRANT UPDATE (sha256_hash, practice_id, mdw_run_id), DELETE ON public.ai_embedding_sources TO mdw_worker;
 GRANT SELECT ON mdw.runs TO mdw_worker;
 GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
     rows_existing, rows_merged, rows_rejected) ON mdw.chunks TO mdw_worker;

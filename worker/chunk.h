@@ -8,6 +8,7 @@
 #ifndef MDW_CHUNK_H
 #define MDW_CHUNK_H
 
+#include <ev.h>
 #include <libpq-fe.h>
 
 #include "mdw/accounting.h"
@@ -41,6 +42,7 @@ struct chunk_ctx {
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);
 	void *touch_arg;
+	struct ev_loop *loop; /* embeddings: the worker's loop, for timers that run while requests are in flight */
 };
 
 /* Process chunk C. COUNTS gets the chunk's accounting when CHUNK_DONE. ERR says why otherwise. */

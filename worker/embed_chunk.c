@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "chunk.h"
+#include "embed_claims.h"
 #include "mdw/embed_text.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
@@ -84,6 +85,9 @@ struct ejob {
 	int nmissing;
 	unsigned char *embedded_here; /* per missing hash: embedded by this chunk */
 	char run[24];
+	char **held; /* the claims this chunk holds (NULL entries released), refreshed by claims_timer */
+	int nheld;
+	ev_timer claims_timer;
 };
 
 static double now_s(void)
@@ -220,24 +224,22 @@ out:
 /* Claim HASH for this worker in Redis for the lease. 1 claimed, 0 held by another, -1 Redis error. */
 static int claim_hash(struct ejob *j, const char *hash)
 {
-	char key[160];
-	redisReply *rep;
-	int got;
-
-	snprintf(key, sizeof key, "mdw:{%s}:embedding:%s", j->run, hash);
-	rep = rds_cmd(j->ctx->redis, "SET %s %s NX PX %lld", key, j->ctx->worker_id, j->ctx->lease_ms);
-	if (!rep)
-		return -1;
-	got = rep->type == REDIS_REPLY_STATUS;
-	freeReplyObject(rep);
-	return got;
+	return embed_claim(j->ctx->redis, j->run, hash, j->ctx->worker_id, j->ctx->lease_ms);
 }
 
 static void release_hash(struct ejob *j, const char *hash)
 {
-	char key[160];
-	snprintf(key, sizeof key, "mdw:{%s}:embedding:%s", j->run, hash);
-	freeReplyObject(rds_cmd(j->ctx->redis, "DEL %s", key));
+	embed_claim_release(j->ctx->redis, j->run, hash, j->ctx->worker_id);
+}
+
+/* Every third of a lease while texts are claimed (the provider's requests may outlast a lease): refresh them. */
+static void on_claims_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct ejob *j = t->data;
+	(void)loop, (void)revents;
+	if (embed_claims_refresh(j->ctx->redis, j->run, j->held, j->nheld, j->ctx->worker_id, j->ctx->lease_ms) < 0)
+		mdw_warn("phase=embeddings chunk=%d msg=\"claims refresh failed\" error=\"%s\"", (int)j->c->chunk_no,
+			 j->ctx->redis->errstr);
 }
 
 /* Step 1: make every distinct text of the chunk present in ai_embeddings (or rejected). */
@@ -250,11 +252,17 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 	char **todo_hash = calloc((size_t)j->nmissing + 1, sizeof *todo_hash);
 	unsigned char *stored = NULL;
 	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
-	int rc = -1;
+	int rc = -1, last_waiting = -1;
 
 	if (!present || !todo || !todo_hash) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
+	}
+	j->held = todo_hash;
+	if (j->ctx->loop) {
+		ev_timer_init(&j->claims_timer, on_claims_timer, j->ctx->lease_ms / 3000.0, j->ctx->lease_ms / 3000.0);
+		j->claims_timer.data = j;
+		ev_timer_start(j->ctx->loop, &j->claims_timer);
 	}
 	for (;;) {
 		int ntodo = 0, waiting = 0;
@@ -324,6 +332,7 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 					}
 				todo_hash[k] = j->missing[todo[k]];
 			}
+			j->nheld = ntodo;
 			if (!(stored = calloc((size_t)ntodo, 1))) {
 				snprintf(err, errlen, "out of memory");
 				goto release;
@@ -363,6 +372,9 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 		}
 		if (!waiting)
 			break;
+		if (last_waiting >= 0 && waiting < last_waiting) /* progress: their holders are alive */
+			deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
+		last_waiting = waiting;
 		if (now_s() > deadline) {
 			snprintf(err, errlen, "%d texts claimed by other workers did not appear in time", waiting);
 			*transient = 1;
@@ -382,6 +394,10 @@ release:
 		if (todo_hash[k])
 			release_hash(j, todo_hash[k]);
 out:
+	if (j->ctx->loop && j->held)
+		ev_timer_stop(j->ctx->loop, &j->claims_timer);
+	j->held = NULL;
+	j->nheld = 0;
 	free(stored);
 	free(present);
 	free(todo);
@@ -490,6 +506,33 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 	return 0;
 }
 
+/*
+ * A rejected entity keeps no link: the hash it links to is the embedding of
+ * a text it no longer has. (In the ledger transaction.)
+ */
+static int drop_stale_links(struct ejob *j, const char *type, char *err, size_t errlen, int *transient)
+{
+	char *ids = malloc((size_t)j->n * 21 + 3), *o = ids;
+	const char *p[2] = {type, ids};
+	int rc;
+
+	if (!ids) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*o++ = '{';
+	for (int i = 0; i < j->n; i++)
+		if (j->e[i].rejected)
+			o += sprintf(o, "%s%lld", o[-1] == '{' ? "" : ",", j->e[i].id);
+	*o++ = '}';
+	*o = 0;
+	rc = pgx_exec(j->ctx->tgt,
+		      "DELETE FROM public.ai_embedding_sources WHERE content_type = $1 AND content_id = ANY($2::bigint[])", 2, p,
+		      err, errlen, transient);
+	free(ids);
+	return rc;
+}
+
 /* Step 2, inside the ledger transaction: links, rejects, counts. */
 static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
 {
@@ -584,6 +627,8 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			     2, q, err, errlen, transient) < 0)
 			goto out;
 	}
+	if (n->rejected && drop_stale_links(j, type, err, errlen, transient) < 0)
+		goto out;
 	if (rej.len && chunk_copy_in(j->ctx->tgt,
 				     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
 				     "FROM STDIN",

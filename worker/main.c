@@ -1,4 +1,5 @@
 /* mdw-worker: pops chunks and migrates them (see worker.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
+	signal(SIGPIPE, SIG_IGN); /* a peer gone (Redis, the provider) is an error to handle, not a death */
 	memset(&w, 0, sizeof w);
 	if (mdw_config_load(&w.cfg, MDW_PROG_WORKER, argc, argv, NULL, err, sizeof err) < 0) {
 		fprintf(stderr, "mdw-worker: %s\n", err);

@@ -14,15 +14,22 @@
  *   5xx, timeouts, connection errors, malformed 200 bodies
  *              retried with exponential backoff and full jitter, up to
  *              MAX_TRIES; then the batch fails as transient
- *   400        that text is rejected with the provider's reason
- *   401 / 403  fatal: the credentials are wrong; no retry storm
+ *   400, 404   that text is rejected with the provider's reason; the same
+ *              answer CONFIG_ERROR_AFTER times in a row (unknown model, wrong
+ *              endpoint) is a configuration error: fatal, naming the setting
+ *   401 / 403  fatal: the credentials are wrong; no retry storm (the first
+ *              request of a provider goes alone: one refused call per worker)
+ *   403 ExpiredTokenException  the credential chain is read again; renewed
+ *              ones are used at once, else waited for (MAX_TRIES waves)
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "mdw/aws_creds.h"
@@ -36,6 +43,7 @@
 
 #define MAX_TRIES 8
 #define OPENAI_BATCH 16
+#define CONFIG_ERROR_AFTER 3 /* identical refusals in a row that make a configuration error */
 #define MAX_BODY (16u * 1024 * 1024)
 
 enum kind { K_BEDROCK, K_OPENAI };
@@ -48,6 +56,8 @@ struct request {
 	char *resp;
 	size_t resp_len, resp_cap;
 	int too_big;
+	int no_fd; /* its socket could not be opened: the process is out of file descriptors */
+	int creds_gen; /* the provider's creds_gen when it was signed */
 	char error_type[64];
 	int idx[OPENAI_BATCH]; /* items carried */
 	int nidx;
@@ -82,6 +92,15 @@ struct http_provider {
 	int qhead, qtail;
 	int *tries;
 	int inflight, finished;
+	/*
+	 * Requests allowed in flight: 1 until an answer succeeds (refused credentials or a wrong model
+	 * cost one call, not a window), then doubled per success up to MDW_EMBED_CONCURRENCY; cut to
+	 * what is in flight when the process runs out of file descriptors.
+	 */
+	int creds_gen, expired_waves; /* credentials renewed this many times; waves of expired answers since */
+	char last_refusal[400]; /* the last 4xx answer, and how many in a row were the same */
+	int same_refusals;
+	int window, fd_cap; /* fd_cap: 0, or the window that the file descriptors allowed */
 	int failure; /* PROVIDER_* of the batch */
 	char err[512];
 	struct mdw_backoff bo;
@@ -225,6 +244,118 @@ static void fail_batch(struct http_provider *h, int failure, const char *fmt, co
 	}
 }
 
+/* After a success: twice as many requests in flight, up to MDW_EMBED_CONCURRENCY and the descriptors left. */
+static void grow_window(struct http_provider *h)
+{
+	int max = h->fd_cap ? h->fd_cap : (int)h->cfg->embed_concurrency;
+	h->window = h->window * 2 < max ? h->window * 2 : max;
+}
+
+/* Open the socket of a request (CURLOPT_OPENSOCKETFUNCTION), noting when the process has no descriptor left. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct request *q = arg;
+	curl_socket_t fd;
+	(void)purpose;
+
+	fd = socket(a->family, a->socktype, a->protocol);
+	if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
+		q->no_fd = 1;
+	return fd;
+}
+
+/*
+ * A transfer that failed for want of a file descriptor: from now on at most
+ * what is in flight now. 1 when that lowered the window (the try is not
+ * counted: the provider did not fail), else 0.
+ */
+static int out_of_fds(struct http_provider *h, struct request *q)
+{
+	int cap = h->inflight > 1 ? h->inflight : 1;
+
+	if (!q->no_fd || cap >= h->window)
+		return 0;
+	if (!h->fd_cap)
+		mdw_warn("msg=\"out of file descriptors: fewer embedding requests in flight\" in_flight=%d "
+			 "MDW_EMBED_CONCURRENCY=%lld hint=\"raise ulimit -n\"",
+			 cap, h->cfg->embed_concurrency);
+	h->window = h->fd_cap = cap;
+	return 1;
+}
+
+/* Wait before the next request: once per wave of failures (the backoff grows once per wave). */
+static void back_off(struct http_provider *h, long status, CURLcode rc)
+{
+	long ms;
+
+	if (h->waiting)
+		return;
+	ms = mdw_backoff_next(&h->bo);
+	mdw_debug("msg=\"provider error: backing off\" status=%ld curl=%d wait_ms=%ld", status, (int)rc, ms);
+	h->waiting = 1;
+	ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
+	ev_timer_start(h->loop, &h->wait_timer);
+}
+
+/*
+ * The session token expired: read the credential chain again (a renewed
+ * AWS_SESSION_TOKEN in the credentials file, rotated keys). New ones: the
+ * request goes again at once. The same ones: wait and read again, MAX_TRIES
+ * waves, then fatal.
+ */
+static void creds_expired(struct http_provider *h, struct request *q, const char *type, const char *msg)
+{
+	struct sigv4_creds c;
+	char e[512];
+
+	requeue(h, q);
+	if (q->creds_gen != h->creds_gen)
+		return; /* signed before the credentials were renewed */
+	if (aws_creds_load(&c, e, sizeof e) == 0 && memcmp(&c, &h->creds, sizeof c) != 0) {
+		aws_creds_clear(&h->creds);
+		h->creds = c;
+		h->creds_gen++;
+		h->expired_waves = 0;
+		mdw_info("msg=\"credentials expired: renewed ones read\" error_type=%s", type);
+		aws_creds_clear(&c);
+		return;
+	}
+	aws_creds_clear(&c);
+	if (!h->waiting && ++h->expired_waves >= MAX_TRIES) {
+		char d[300];
+		snprintf(d, sizeof d, "HTTP 403 %s: %s", type, msg);
+		fail_batch(h, PROVIDER_FATAL,
+			   "the credentials expired (%s) and no renewed ones appeared (AWS_SESSION_TOKEN, the credentials file); "
+			   "renew them and retry-dead",
+			   d);
+		return;
+	}
+	back_off(h, 403, CURLE_OK);
+}
+
+/*
+ * Count a refusal (4xx); 1 when it is the CONFIG_ERROR_AFTER-th identical
+ * one in a row: an answer that every text gets (unknown model, wrong
+ * endpoint) is a configuration error, and the batch fails as fatal.
+ */
+static int same_refusal(struct http_provider *h, long status, const char *type, const char *msg)
+{
+	char d[sizeof h->last_refusal];
+
+	snprintf(d, sizeof d, "HTTP %ld %s: %s", status, type[0] ? type : "error", msg);
+	if (strcmp(d, h->last_refusal) != 0) {
+		snprintf(h->last_refusal, sizeof h->last_refusal, "%s", d);
+		h->same_refusals = 0;
+	}
+	if (++h->same_refusals < CONFIG_ERROR_AFTER)
+		return 0;
+	snprintf(d, sizeof d, "%d requests in a row answered %s; check MDW_EMBED_MODEL (%s) and %s (%s)",
+		 h->same_refusals, h->last_refusal, h->model,
+		 h->cfg->bedrock_endpoint[0] ? "MDW_BEDROCK_ENDPOINT" : "AWS_REGION", h->url_base);
+	fail_batch(h, PROVIDER_FATAL, "a configuration error: %s", d);
+	return 1;
+}
+
 static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 {
 	long status = 0;
@@ -256,6 +387,8 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		}
 		if (!bad) {
 			h->ok++;
+			h->same_refusals = h->expired_waves = 0;
+			grow_window(h);
 			h->finished += q->nidx;
 			mdw_backoff_reset(&h->bo);
 			return;
@@ -278,6 +411,11 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		requeue(h, q);
 		return;
 	}
+	if (rc == CURLE_OK && status == 403 && strstr(type, "ExpiredToken")) {
+		h->failed++;
+		creds_expired(h, q, type, msg);
+		return;
+	}
 	if (rc == CURLE_OK && (status == 401 || status == 403)) {
 		char d[300];
 		h->failed++;
@@ -288,6 +426,8 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 	if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408) {
 		/* the provider refuses this input: reject the text(s), the rest goes on */
 		h->failed++;
+		if (same_refusal(h, status, type, msg))
+			return;
 		for (int k = 0; k < q->nidx; k++) {
 			struct embed_item *it = &h->items[q->idx[k]];
 			it->rejected = 1;
@@ -298,30 +438,28 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 	}
 	/* 5xx, timeouts, connection errors: back off and retry */
 	h->failed++;
-	for (int k = 0; k < q->nidx; k++)
-		if (++h->tries[q->idx[k]] >= MAX_TRIES) {
-			char d[300];
-			snprintf(d, sizeof d, "%s%s", rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error ",
-				 rc != CURLE_OK ? "" : type);
-			fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
-			return;
-		}
+	if (!out_of_fds(h, q))
+		for (int k = 0; k < q->nidx; k++)
+			if (++h->tries[q->idx[k]] >= MAX_TRIES) {
+				char d[300];
+				snprintf(d, sizeof d, "%s%s",
+					 q->no_fd	     ? "out of file descriptors (raise ulimit -n or lower "
+							       "MDW_EMBED_CONCURRENCY)"
+					 : rc != CURLE_OK ? curl_easy_strerror(rc)
+							  : "HTTP error ",
+					 rc != CURLE_OK ? "" : type);
+				fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
+				return;
+			}
 	requeue(h, q);
-	{
-		long ms = mdw_backoff_next(&h->bo);
-		mdw_debug("msg=\"provider error: backing off\" status=%ld curl=%d wait_ms=%ld", status, (int)rc, ms);
-		if (!h->waiting) {
-			h->waiting = 1;
-			ev_timer_set(&h->wait_timer, ms / 1000.0, 0.);
-			ev_timer_start(h->loop, &h->wait_timer);
-		}
-	}
+	back_off(h, status, rc);
 }
 
-static void check_done(struct http_provider *h)
+/* Handle every finished transfer curl has queued; the number handled. */
+static int drain(struct http_provider *h)
 {
 	CURLMsg *m;
-	int left;
+	int left, done = 0;
 
 	while ((m = curl_multi_info_read(h->multi, &left))) {
 		struct request *q = NULL;
@@ -330,9 +468,16 @@ static void check_done(struct http_provider *h)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 		curl_multi_remove_handle(h->multi, m->easy_handle);
 		h->inflight--;
+		done++;
 		on_answer(h, q, m->data.result);
 		request_free(q);
 	}
+	return done;
+}
+
+static void check_done(struct http_provider *h)
+{
+	drain(h);
 	pump(h);
 }
 
@@ -384,6 +529,7 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 		sigv4_amz_date(time(NULL), date);
 		if (sigv4_sign(&h->creds, h->region, "bedrock", date, &rq, SIGV4_NORMALIZE_PATH, &out, e, sizeof e) < 0)
 			goto fail;
+		q->creds_gen = h->creds_gen;
 		for (int k = 0; k < out.nadd; k++) {
 			snprintf(line, sizeof line, "%s: %s", out.add[k].name, out.add[k].value);
 			q->headers = curl_slist_append(q->headers, line);
@@ -405,7 +551,10 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	curl_easy_setopt(q->easy, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(q->easy, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(q->easy, CURLOPT_USERAGENT, "mdw-migrate/" MDW_VERSION);
 	curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
+	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(q->easy, CURLOPT_OPENSOCKETDATA, q);
 	curl_easy_setopt(q->easy, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(q->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
@@ -429,10 +578,17 @@ static void on_wait(struct ev_loop *loop, ev_timer *t, int revents)
 	pump(h);
 }
 
-/* Start requests while there is room, each released by the limiter. */
-static void pump(struct http_provider *h)
+/* Let curl start what was added; handle what finished meanwhile. The number finished. */
+static int kick(struct http_provider *h)
 {
-	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->cfg->embed_concurrency &&
+	int running;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	return drain(h);
+}
+
+static void start_allowed(struct http_provider *h)
+{
+	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->window &&
 	       h->qhead < h->qtail) {
 		int idx[OPENAI_BATCH], n = 0;
 		long est = 0, wait_ms = 0;
@@ -462,10 +618,19 @@ static void pump(struct http_provider *h)
 			break;
 		}
 	}
-	{
-		int running;
-		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
+}
+
+/*
+ * Start requests while there is room, each released by the limiter. A
+ * transfer that curl fails at once (no socket left, connection refused) is
+ * finished inside curl_multi_socket_action with no socket event to follow:
+ * drain it here, or the loop would wait for it forever.
+ */
+static void pump(struct http_provider *h)
+{
+	do
+		start_allowed(h);
+	while (kick(h) > 0);
 	if (h->in_run && (h->finished >= h->n || h->failure != PROVIDER_OK) && h->inflight == 0)
 		ev_break(h->loop, EVBREAK_ONE);
 }
@@ -530,8 +695,9 @@ static int parse_endpoint(struct http_provider *h, const char *endpoint, char *e
 		snprintf(err, errlen, "invalid endpoint \"%.100s\": no host", endpoint);
 		return -1;
 	}
-	snprintf(h->host, sizeof h->host, "%.*s", (int)n, p);
 	snprintf(h->url_base, sizeof h->url_base, "%.*s", (int)(p - endpoint + (long)n), endpoint);
+	/* signed as curl sends it: "host:443" goes out as "host" */
+	sigv4_host_header(h->url_base + (p - endpoint), p == endpoint + 8, h->host, sizeof h->host);
 	if (p == endpoint + 7 && strncmp(h->host, "127.", 4) != 0 && strncmp(h->host, "localhost", 9) != 0 &&
 	    strncmp(h->host, "[::1]", 5) != 0) {
 		snprintf(err, errlen, "invalid endpoint \"%.100s\": plain http:// is allowed only on loopback; use https://",
@@ -552,6 +718,7 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 		return NULL;
 	}
 	h->kind = strcmp(cfg->embed_provider, "bedrock") == 0 ? K_BEDROCK : K_OPENAI;
+	h->window = 1;
 	h->cfg = cfg;
 	h->loop = loop;
 	h->r = r;

@@ -56,6 +56,8 @@ static const struct opt {
     {"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
     {"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
      "R     fraction answered 200 with a bad body (0..1)"},
+    {"--expired-token", OPT_STR, &bf_cfg.expired_token, 0, 0, "T     answer 403 ExpiredTokenException to session token T"},
+    {"--reject-text", OPT_STR, &bf_cfg.reject_text, 0, 0, "S     answer 400 to every text containing S (a text the model refuses)"},
     {"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
     {"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
     {"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},

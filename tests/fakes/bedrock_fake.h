@@ -29,6 +29,8 @@ struct bf_config {
 	long rpm, tpm;	     /* 0: unlimited */
 	long latency_ms;
 	double error_rate, malformed_rate;
+	const char *reject_text; /* NULL or "": no text is refused for its content */
+	const char *expired_token; /* NULL or "": no session token has expired */
 	unsigned long long seed;
 	const char *ready_file;
 	long quiet, verbose;
@@ -46,6 +48,7 @@ enum bf_outcome {
 	BF_INJECTED_5XX,
 	BF_MALFORMED,
 	BF_OTHER, /* 404, 405 */
+	BF_EXPIRED_TOKEN, /* X-Amz-Security-Token equal to --expired-token */
 	BF_NOUTCOMES
 };
 
@@ -113,6 +116,9 @@ int bf_quota_admit(long tokens);
 
 /* The fault for the next admitted request, drawn from --seed in arrival order. */
 enum bf_fault bf_fault_draw(void);
+
+/* Remember UA (the User-Agent of a model request, or NULL) for /stats. */
+void bf_stats_user_agent(const char *ua);
 
 /* Count one answered model request. */
 void bf_stats_count(enum bf_outcome o);

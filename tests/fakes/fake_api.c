@@ -234,8 +234,16 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 	float vec[1024];
 	struct buf b = {0};
 
+	bf_stats_user_agent(bf_header(rq, "User-Agent"));
 	if (bf_sigcheck(rq, a) < 0)
 		return;
+	if (bf_cfg.expired_token && *bf_cfg.expired_token && bf_header(rq, "X-Amz-Security-Token") &&
+	    !strcmp(bf_header(rq, "X-Amz-Security-Token"), bf_cfg.expired_token)) {
+		bf_aws_error(a, 403, BF_EXPIRED_TOKEN, "ExpiredTokenException",
+			     "The security token included in the request is expired");
+		snprintf(a->reason, sizeof a->reason, "session token expired (--expired-token)");
+		return;
+	}
 	if (!strstr(model_id, "titan-embed-text-v2")) {
 		bf_aws_error(a, 400, BF_VALIDATION, "ValidationException", "The provided model identifier is invalid.");
 		snprintf(a->reason, sizeof a->reason, "model is not Titan Text Embeddings V2");
@@ -244,6 +252,10 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 	root = json_loadb(rq->body ? rq->body : "", rq->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (titan_parse(root, a, &text, &tlen, &dims, &normalize) < 0)
 		goto done;
+	if (bf_cfg.reject_text && *bf_cfg.reject_text && strstr(text, bf_cfg.reject_text)) {
+		titan_invalid(a, "#/inputText: the input text is not supported", "text refused (--reject-text)");
+		goto done;
+	}
 	tokens = bf_tokens(tlen);
 	if (bf_quota_admit(tokens) < 0) {
 		bf_aws_error(a, 429, BF_THROTTLED, "ThrottlingException",
@@ -303,6 +315,7 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 	enum bf_fault fault;
 	float vec[1024];
 	struct buf b = {0};
+	bf_stats_user_agent(bf_header(rq, "User-Agent"));
 
 	if (bf_cfg.api_key && *bf_cfg.api_key &&
 	    (!auth || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, bf_cfg.api_key) != 0)) {

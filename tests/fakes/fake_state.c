@@ -34,6 +34,7 @@ static unsigned long long draws;
 static unsigned long long counts[BF_NOUTCOMES];
 static unsigned long long ok_texts, distinct_texts, duplicate_texts, ok_tokens;
 static long inflight, max_inflight;
+static char user_agent[128]; /* of the last model request; '"', '\\' and controls as '?' */
 
 /* Embedded texts: 32-byte keys, all-zero = empty slot. */
 static unsigned char (*seen)[32];
@@ -129,6 +130,16 @@ enum bf_fault bf_fault_draw(void)
 	return BF_FAULT_NONE;
 }
 
+void bf_stats_user_agent(const char *ua)
+{
+	size_t i;
+	pthread_mutex_lock(&mu);
+	for (i = 0; ua && ua[i] && i + 1 < sizeof user_agent; i++)
+		user_agent[i] = (unsigned char)ua[i] < ' ' || ua[i] == '"' || ua[i] == '\\' || ua[i] == 0x7f ? '?' : ua[i];
+	user_agent[i] = 0;
+	pthread_mutex_unlock(&mu);
+}
+
 void bf_stats_count(enum bf_outcome o)
 {
 	pthread_mutex_lock(&mu);
@@ -209,7 +220,7 @@ void bf_stats_ok_text(const char *model, int dims, const char *text, size_t len,
 
 char *bf_stats_json(void)
 {
-	char *s = malloc(1024);
+	char *s = malloc(1280);
 	unsigned long long req = 0;
 
 	if (!s)
@@ -217,15 +228,16 @@ char *bf_stats_json(void)
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < BF_NOUTCOMES; i++)
 		req += counts[i];
-	snprintf(s, 1024,
+	snprintf(s, 1280,
 		 "{\"requests\":%llu,\"ok\":%llu,\"throttled\":%llu,\"bad_signature\":%llu,"
 		 "\"unrecognized_key\":%llu,\"validation\":%llu,\"injected_5xx\":%llu,\"malformed\":%llu,"
 		 "\"other\":%llu,\"ok_texts\":%llu,\"distinct_ok_texts\":%llu,\"duplicate_ok_texts\":%llu,"
 		 "\"ok_tokens\":%llu,\"in_flight\":%ld,\"max_in_flight\":%ld,\"window_requests\":%zu,"
-		 "\"window_tokens\":%ld}\n",
+		 "\"window_tokens\":%ld,\"expired_token\":%llu,\"user_agent\":\"%s\"}\n",
 		 req, counts[BF_OK], counts[BF_THROTTLED], counts[BF_BAD_SIGNATURE], counts[BF_UNRECOGNIZED_KEY],
 		 counts[BF_VALIDATION], counts[BF_INJECTED_5XX], counts[BF_MALFORMED], counts[BF_OTHER], ok_texts,
-		 distinct_texts, duplicate_texts, ok_tokens, inflight, max_inflight, win_len, win_tokens);
+		 distinct_texts, duplicate_texts, ok_tokens, inflight, max_inflight, win_len, win_tokens,
+		 counts[BF_EXPIRED_TOKEN], user_agent);
 	pthread_mutex_unlock(&mu);
 	return s;
 }

@@ -695,7 +695,34 @@ static void test_creds_missing(void)
 	clear_aws_env();
 }
 
+/* The signed Host is the one curl sends: the scheme's default port dropped, others kept. */
+static void test_host_header(void)
+{
+	static const struct {
+		const char *authority;
+		int https;
+		const char *want;
+	} cases[] = {
+	    {"bedrock-runtime.us-east-1.amazonaws.com:443", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
+	    {"bedrock-runtime.us-east-1.amazonaws.com", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
+	    {"vpce.example:8443", 1, "vpce.example:8443"},
+	    {"vpce.example:80", 1, "vpce.example:80"},
+	    {"127.0.0.1:80", 0, "127.0.0.1"},
+	    {"127.0.0.1:443", 0, "127.0.0.1:443"},
+	    {"[::1]:443", 1, "[::1]"},
+	    {"[::1]", 1, "[::1]"},
+	    {"[::443]", 1, "[::443]"},
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		sigv4_host_header(cases[i].authority, cases[i].https, out, sizeof out);
+		CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+	}
+}
+
 static const struct unit_test tests[] = {
+    {"Host header as curl sends it", test_host_header},
     {"official AWS SigV4 suite", test_official_suite},
     {"Bedrock InvokeModel path and signature", test_bedrock_invoke},
     {"session token", test_session_token},

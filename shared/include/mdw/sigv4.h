@@ -100,6 +100,15 @@ SIGV4_MUST int sigv4_uri_encode(const char *in, int encode_slash, char *out, siz
  */
 SIGV4_MUST int sigv4_bedrock_path(const char *model_id, char *out, size_t outlen, char *err, size_t errlen);
 
+/*
+ * The Host header value that HTTP clients (curl, the AWS SDKs) send for
+ * AUTHORITY ("host[:port]") over HTTPS when HTTPS, else plain HTTP: the
+ * scheme's default port (443, 80) dropped, any other kept. The signature
+ * must name exactly that value: "bedrock-runtime.us-east-1.amazonaws.com:443"
+ * is signed as "bedrock-runtime.us-east-1.amazonaws.com".
+ */
+void sigv4_host_header(const char *authority, int https, char *out, size_t outlen);
+
 /* Format T as an X-Amz-Date value ("20150830T123600Z", UTC) into OUT. */
 void sigv4_amz_date(time_t t, char out[17]);
 
