@@ -31,6 +31,7 @@ struct bf_config {
 	double error_rate, malformed_rate;
 	unsigned long long seed;
 	const char *ready_file;
+	const char *tls_cert, *tls_key; /* both set: HTTPS */
 	long quiet, verbose;
 };
 
