@@ -262,7 +262,7 @@ int backup_phase(struct coord *c, enum mdw_phase_id phase, char *err, size_t err
 		const char *p[1] = {tables[nt]};
 		PGresult *r = pgx_query(c->tgt,
 					"SELECT quote_ident(n.nspname) || '.' || quote_ident(t.relname) FROM pg_class t "
-					"JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid = to_regclass($1)",
+					"JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid = to_regclass('public.' || $1)",
 					1, p, e, sizeof e, NULL);
 		if (!r || PQntuples(r) != 1) {
 			snprintf(err, errlen, "cannot find table %s in the target%s%s", tables[nt], r ? "" : ": ", r ? "" : e);

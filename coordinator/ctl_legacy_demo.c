@@ -39,10 +39,10 @@ int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv)
 	}
 	gettimeofday(&t1, NULL);
 	r = pgx_query(c,
-		      "SELECT (SELECT count(*) FROM auth_user), (SELECT count(*) FROM dispatch_office), "
-		      "(SELECT count(*) FROM dispatch_patient), (SELECT count(*) FROM dispatch_project), "
-		      "(SELECT count(*) FROM dispatch_office_doctors), (SELECT count(*) FROM dispatch_state), "
-		      "(SELECT count(*) FROM dispatch_template)",
+		      "SELECT (SELECT count(*) FROM public.auth_user), (SELECT count(*) FROM public.dispatch_office), "
+		      "(SELECT count(*) FROM public.dispatch_patient), (SELECT count(*) FROM public.dispatch_project), "
+		      "(SELECT count(*) FROM public.dispatch_office_doctors), (SELECT count(*) FROM public.dispatch_state), "
+		      "(SELECT count(*) FROM public.dispatch_template)",
 		      0, NULL, err, sizeof err, NULL);
 	if (!r) {
 		fprintf(stderr, "mdwctl legacy-demo: %s\n", err);

@@ -65,8 +65,8 @@ static void due_sql(struct due_src *s, const char *with, const char *table, cons
 {
 	/* table names and filters come from this file, never from input */
 	snprintf(s->sql, sizeof s->sql,
-		 "WITH %s%sf AS (SELECT min(t.id) AS lo FROM %s t WHERE t.id > $1::bigint AND (%s)), "
-		 "w AS (SELECT t.id, (%s) AS due FROM %s t, f WHERE t.id >= f.lo ORDER BY t.id LIMIT $2::bigint), "
+		 "WITH %s%sf AS (SELECT min(t.id) AS lo FROM public.%s t WHERE t.id > $1::bigint AND (%s)), "
+		 "w AS (SELECT t.id, (%s) AS due FROM public.%s t, f WHERE t.id >= f.lo ORDER BY t.id LIMIT $2::bigint), "
 		 "h AS (SELECT max(id) AS hi FROM w WHERE due) "
 		 "SELECT (SELECT lo FROM f), (SELECT hi FROM h), (SELECT count(*) FROM w, h WHERE w.id <= h.hi)",
 		 with, with[0] ? ", " : "", table, filter, filter, table);
@@ -77,7 +77,7 @@ static int has_updated_at(PGconn *src, const char *table, char *err, size_t errl
 {
 	const char *p[1] = {table};
 	PGresult *r = pgx_query(src,
-				"SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'updated_at' "
+				"SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.' || $1) AND attname = 'updated_at' "
 				"AND NOT attisdropped",
 				1, p, err, errlen, NULL);
 	int yes;
@@ -160,13 +160,13 @@ static const struct {
 	const char *filter;
 } embed_due[MDW_NPARTS] = {
 	{NULL, NULL},
-	{"patients", "NOT EXISTS (SELECT 1 FROM ai_embedding_sources s WHERE s.content_type = 'patient' "
-		     "AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM cases x JOIN ai_embedding_sources s "
+	{"patients", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
+		     "AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN public.ai_embedding_sources s "
 		     "ON s.content_type = 'patient' AND s.content_id = t.id WHERE x.patient_id = t.id "
 		     "AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))"},
-	{"cases", "NOT EXISTS (SELECT 1 FROM ai_embedding_sources s WHERE s.content_type = 'case' "
+	{"cases", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' "
 		  "AND s.content_id = t.id)"},
-	{"projects", "NOT EXISTS (SELECT 1 FROM ai_embedding_sources s WHERE s.content_type = 'project' "
+	{"projects", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' "
 		     "AND s.content_id = t.id)"},
 };
 

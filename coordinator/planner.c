@@ -75,7 +75,7 @@ int plan_table(struct plan *p, PGconn *c, const char *table, long long chunk_row
 
 	/* TABLE comes from the phase table, never from input */
 	snprintf(s.sql, sizeof s.sql,
-		 "SELECT min(id), max(id), count(*) FROM (SELECT id FROM %s WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint) s",
+		 "SELECT min(id), max(id), count(*) FROM (SELECT id FROM public.%s WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint) s",
 		 table);
 	rc = plan_walk(p, pg_next, &s, chunk_rows, PLAN_CONTIGUOUS, err, errlen);
 	return rc;

@@ -146,24 +146,24 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 	if (ph == MDW_PH_EMBEDDINGS) {
 		/* links first; then the embeddings of the run(s) that no remaining link uses */
 		if (rb_step(x, ph, "ai_embedding_sources", name,
-			    COUNTED("DELETE FROM ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") " RETURNING mdw_run_id AS run"),
+			    COUNTED("DELETE FROM public.ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") " RETURNING mdw_run_id AS run"),
 			    json, jsonlen) < 0 ||
 		    rb_step(x, ph, "ai_embeddings", name,
-			    COUNTED("DELETE FROM ai_embeddings e WHERE " IN_SCOPE("e.mdw_run_id") " AND NOT EXISTS "
-				    "(SELECT 1 FROM ai_embedding_sources s WHERE s.sha256_hash = e.sha256_hash) "
+			    COUNTED("DELETE FROM public.ai_embeddings e WHERE " IN_SCOPE("e.mdw_run_id") " AND NOT EXISTS "
+				    "(SELECT 1 FROM public.ai_embedding_sources s WHERE s.sha256_hash = e.sha256_hash) "
 				    "RETURNING e.mdw_run_id AS run"),
 			    json, jsonlen) < 0)
 			return -1;
 		goto done;
 	}
 	/* table names come from the phase tables, never from input */
-	snprintf(sql, sizeof sql, "INSERT INTO rb_del SELECT id FROM %s WHERE " IN_SCOPE("mdw_run_id"), t);
+	snprintf(sql, sizeof sql, "INSERT INTO rb_del SELECT id FROM public.%s WHERE " IN_SCOPE("mdw_run_id"), t);
 	if (rbexec(x, "TRUNCATE rb_del", name) < 0 || rbexec(x, sql, name) < 0)
 		return -1;
 	if (s->link) {
 		/* links of the deleted entities, whichever run made them (a link must name an entity) */
 		snprintf(sql, sizeof sql,
-			 COUNTED("DELETE FROM ai_embedding_sources s USING rb_del d WHERE s.content_type = '%s' "
+			 COUNTED("DELETE FROM public.ai_embedding_sources s USING rb_del d WHERE s.content_type = '%s' "
 				 "AND s.content_id = d.id RETURNING s.mdw_run_id AS run"),
 			 s->link);
 		if (rb_step(x, ph, "ai_embedding_sources", mdw_phases[MDW_PH_EMBEDDINGS].name, sql, json, jsonlen) < 0)
@@ -171,7 +171,7 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 	}
 	if (s->mapping) {
 		snprintf(sql, sizeof sql,
-			 COUNTED("DELETE FROM %s u WHERE " IN_SCOPE("u.mdw_run_id") " OR u.profile_id IN (SELECT id FROM "
+			 COUNTED("DELETE FROM public.%s u WHERE " IN_SCOPE("u.mdw_run_id") " OR u.profile_id IN (SELECT id FROM "
 				 "rb_del) RETURNING u.mdw_run_id AS run"),
 			 s->mapping);
 		if (rb_step(x, ph, s->mapping, name, sql, json, jsonlen) < 0)
@@ -183,7 +183,7 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 		    json, jsonlen) < 0)
 		return -1;
 	snprintf(sql, sizeof sql,
-		 COUNTED("DELETE FROM %s t USING rb_del d WHERE t.id = d.id RETURNING t.mdw_run_id AS run"), t);
+		 COUNTED("DELETE FROM public.%s t USING rb_del d WHERE t.id = d.id RETURNING t.mdw_run_id AS run"), t);
 	if (rb_step(x, ph, t, name, sql, json, jsonlen) < 0)
 		return -1;
 done: {
@@ -229,10 +229,10 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 		long long rows;
 		if (q == MDW_PH_EMBEDDINGS)
 			snprintf(sql, sizeof sql,
-				 "SELECT (SELECT count(*) FROM ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") ") + "
-				 "(SELECT count(*) FROM ai_embeddings WHERE " IN_SCOPE("mdw_run_id") ")");
+				 "SELECT (SELECT count(*) FROM public.ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") ") + "
+				 "(SELECT count(*) FROM public.ai_embeddings WHERE " IN_SCOPE("mdw_run_id") ")");
 		else
-			snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE " IN_SCOPE("mdw_run_id"),
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s WHERE " IN_SCOPE("mdw_run_id"),
 				 rb_phases[q].tables[0]);
 		if (!(r = rbq(x, sql, "")))
 			return RB_ERROR;

@@ -32,26 +32,26 @@ struct check {
 
 static const struct check checks[] = {
 	{MDW_PH_PROFILES, "emails are unique, trimmed and lower case",
-	 "SELECT count(*) - count(DISTINCT email) + count(*) FILTER (WHERE email <> lower(btrim(email))) FROM profiles"},
+	 "SELECT count(*) - count(DISTINCT email) + count(*) FILTER (WHERE email <> lower(btrim(email))) FROM public.profiles"},
 	{MDW_PH_PROFILES, "every mapped legacy user resolves to a profile",
-	 "SELECT count(*) FROM profile_legacy_users u LEFT JOIN profiles p ON p.id = u.profile_id WHERE p.id IS NULL"},
+	 "SELECT count(*) FROM public.profile_legacy_users u LEFT JOIN public.profiles p ON p.id = u.profile_id WHERE p.id IS NULL"},
 	{MDW_PH_PROFILES, "every migrated profile is mapped from its own legacy user",
-	 "SELECT count(*) FROM profiles p WHERE p.legacy_id IS NOT NULL AND NOT EXISTS "
-	 "(SELECT 1 FROM profile_legacy_users u WHERE u.legacy_user_id = p.legacy_id AND u.profile_id = p.id)"},
+	 "SELECT count(*) FROM public.profiles p WHERE p.legacy_id IS NOT NULL AND NOT EXISTS "
+	 "(SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = p.legacy_id AND u.profile_id = p.id)"},
 	{MDW_PH_CASES, "a case's practice is its patient's practice",
-	 "SELECT count(*) FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM "
+	 "SELECT count(*) FROM public.cases c JOIN public.patients p ON p.id = c.patient_id WHERE c.practice_id IS DISTINCT FROM "
 	 "p.practice_id"},
 	{MDW_PH_CASES, "case numbers are unique and derived from the legacy project",
-	 "SELECT count(*) FROM cases WHERE case_number <> format('C-%s', lpad(legacy_project_id::text, 10, '0'))"},
+	 "SELECT count(*) FROM public.cases WHERE case_number <> format('C-%s', lpad(legacy_project_id::text, 10, '0'))"},
 	{MDW_PH_PROJECTS, "a project belongs to the case of the same legacy project, in the case's practice",
-	 "SELECT count(*) FROM projects pr JOIN cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id "
+	 "SELECT count(*) FROM public.projects pr JOIN public.cases c ON c.id = pr.case_id WHERE c.legacy_project_id <> pr.legacy_id "
 	 "OR pr.practice_id IS DISTINCT FROM c.practice_id"},
 	{MDW_PH_PRACTICE_MEMBERS, "(practice, profile) pairs are unique",
-	 "SELECT count(*) - count(DISTINCT (practice_id, profile_id)) FROM practice_members"},
+	 "SELECT count(*) - count(DISTINCT (practice_id, profile_id)) FROM public.practice_members"},
 	{MDW_PH_CASE_STATES, "(case, time) pairs are unique",
-	 "SELECT count(*) - count(DISTINCT (case_id, created_at)) FROM case_states"},
+	 "SELECT count(*) - count(DISTINCT (case_id, created_at)) FROM public.case_states"},
 	{MDW_PH_WORKFLOW_TEMPLATES, "steps are JSON arrays",
-	 "SELECT count(*) FROM workflow_templates WHERE jsonb_typeof(steps) <> 'array'"},
+	 "SELECT count(*) FROM public.workflow_templates WHERE jsonb_typeof(steps) <> 'array'"},
 };
 
 /* The table's legacy id column (cases keep legacy_project_id). */
@@ -75,15 +75,15 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 
 	snprintf(id, sizeof id, "%" PRId64, run);
 	r = pgx_query(tgt,
-		      "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM projects), "
-		      "(SELECT count(*) FROM ai_embedding_sources), "
+		      "SELECT (SELECT count(*) FROM public.patients) + (SELECT count(*) FROM public.cases) + (SELECT count(*) FROM public.projects), "
+		      "(SELECT count(*) FROM public.ai_embedding_sources), "
 		      "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		      "(SELECT count(*) FROM ai_embedding_sources s WHERE NOT CASE s.content_type "
-		      "  WHEN 'patient' THEN EXISTS (SELECT 1 FROM patients x WHERE x.id = s.content_id) "
-		      "  WHEN 'case' THEN EXISTS (SELECT 1 FROM cases x WHERE x.id = s.content_id) "
-		      "  ELSE EXISTS (SELECT 1 FROM projects x WHERE x.id = s.content_id) END), "
+		      "(SELECT count(*) FROM public.ai_embedding_sources s WHERE NOT CASE s.content_type "
+		      "  WHEN 'patient' THEN EXISTS (SELECT 1 FROM public.patients x WHERE x.id = s.content_id) "
+		      "  WHEN 'case' THEN EXISTS (SELECT 1 FROM public.cases x WHERE x.id = s.content_id) "
+		      "  ELSE EXISTS (SELECT 1 FROM public.projects x WHERE x.id = s.content_id) END), "
 		      "(SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		      "(SELECT count(*) FROM ai_embeddings WHERE mdw_run_id = $1::bigint)",
+		      "(SELECT count(*) FROM public.ai_embeddings WHERE mdw_run_id = $1::bigint)",
 		      1, p, err, sizeof err, NULL);
 	if (!r) {
 		snprintf(why, whylen, "cannot count the embeddings: %s", err);
@@ -152,7 +152,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
 		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), x.rows "
 		 "FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
-		 "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM %s t) x",
+		 "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM public.%s t) x",
 		 legacy_col(phase), legacy_col(phase), t);
 #undef IN_RUN_RANGES
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
@@ -162,7 +162,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 			jobs[nj++] = (struct vjob){checks[i].sql, 0, {NULL}, checks[i].what, NULL};
 	/* check 5: one query per declared foreign key of the tables the phase writes */
 	for (int i = 0; i < 3 && written[i]; i++)
-		snprintf(tables + strlen(tables), sizeof tables - strlen(tables), "%s%s", i ? "," : "", written[i]);
+		snprintf(tables + strlen(tables), sizeof tables - strlen(tables), "%spublic.%s", i ? "," : "", written[i]);
 	strncat(tables, "}", sizeof tables - strlen(tables) - 1);
 	{
 		const char *p[1] = {tables};

@@ -1,5 +1,6 @@
 /* Postgres helpers (see pgx.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mdw/pgx.h"
@@ -10,12 +11,116 @@ static void quiet(void *arg, const char *message)
 	(void)arg, (void)message;
 }
 
-PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen)
-{
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {dsn ? dsn : "", appname, "10", NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+/*
+ * The session settings the code relies on, whoever connects and whatever the
+ * server, database or role defaults say: unqualified names resolve in public
+ * (the statements name their schema too), dates and intervals are compared
+ * and parsed as ISO text, times are UTC, text is UTF-8 (COPY from a LATIN1
+ * legacy database is converted by the server). They travel in the startup
+ * packet (libpq "options", -c name=value), which outranks ALTER DATABASE/ROLE
+ * SET and needs no statement after connect; client_encoding goes as its own
+ * startup parameter, as poolers expect. SHOWN is the value as the server
+ * reports it: pgx_connect checks each, so that a pooler that dropped the
+ * options refuses to run rather than run with other settings
+ * (docs/operations.md, "Session settings").
+ */
+static const struct pgx_setting pinned[] = {
+	{"search_path", "public", "public"},
+	{"DateStyle", "ISO,MDY", "ISO, MDY"},
+	{"IntervalStyle", "postgres", "postgres"},
+	{"TimeZone", "UTC", "UTC"},
+	{"client_encoding", "UTF8", "UTF8"},
+	{NULL, NULL, NULL},
+};
 
+/* Append " -c NAME=VALUE" to OUT, escaping what libpq's options parser splits on. */
+static int add_option(char *out, size_t outlen, const char *name, const char *value)
+{
+	size_t o = strlen(out);
+
+	o += snprintf(out + o, outlen > o ? outlen - o : 0, "%s-c %s=", o ? " " : "", name);
+	for (const char *v = value; *v && o + 2 < outlen; v++) {
+		if (*v == ' ' || *v == '\\')
+			out[o++] = '\\';
+		out[o++] = *v;
+	}
+	if (o + 1 >= outlen)
+		return -1;
+	out[o] = 0;
+	return 0;
+}
+
+/* The options the caller's DSN (or PGOPTIONS) already has, kept ahead of ours. */
+static int user_options(const char *dsn, char *out, size_t outlen)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", NULL);
+	const char *v = NULL;
+	int rc = 0;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "options") == 0 && o->val && *o->val)
+			v = o->val;
+	if (!v)
+		v = getenv("PGOPTIONS");
+	if (v && snprintf(out, outlen, "%s", v) >= (int)outlen)
+		rc = -1;
+	PQconninfoFree(opts);
+	return rc;
+}
+
+#define PGX_MAX_SETTINGS 16
+
+/* Whether every setting of PINNED and EXTRA holds on C (one query); ERR names the first that does not. */
+static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err, size_t errlen)
+{
+	const struct pgx_setting *all[PGX_MAX_SETTINGS];
+	const char *names[PGX_MAX_SETTINGS];
+	char sql[64 * PGX_MAX_SETTINGS] = "SELECT ";
+	int n = 0, rc = 0;
+	PGresult *r;
+
+	for (const struct pgx_setting *s = pinned; s->name; s++)
+		all[n++] = s;
+	for (const struct pgx_setting *s = extra; s && s->name && n < PGX_MAX_SETTINGS; s++)
+		all[n++] = s;
+	for (int i = 0; i < n; i++) {
+		names[i] = all[i]->name;
+		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%scurrent_setting($%d)", i ? ", " : "", i + 1);
+	}
+	r = pgx_query(c, sql, n, names, err, errlen, NULL);
+	if (!r)
+		return -1;
+	for (int i = 0; i < n && rc == 0; i++)
+		if (strcmp(PQgetvalue(r, 0, i), all[i]->shown) != 0) {
+			snprintf(err, errlen,
+				 "session setting %s is \"%s\", not \"%s\" as requested at connect (hint: a connection "
+				 "pooler dropped the startup options; see docs/operations.md, \"Session settings\")",
+				 all[i]->name, PQgetvalue(r, 0, i), all[i]->shown);
+			rc = -1;
+		}
+	PQclear(r);
+	return rc;
+}
+
+PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
+			 size_t errlen)
+{
+	char options[1024] = "";
+	const char *keys[] = {"dbname", "application_name", "connect_timeout", "client_encoding", "options", NULL};
+	const char *vals[] = {dsn ? dsn : "", appname, "10", "UTF8", options, NULL};
+	PGconn *c;
+	int bad = user_options(dsn, options, sizeof options) < 0;
+
+	for (const struct pgx_setting *s = pinned; !bad && s->name; s++)
+		if (strcmp(s->name, "client_encoding") != 0)
+			bad = add_option(options, sizeof options, s->name, s->value) < 0;
+	for (const struct pgx_setting *s = extra; !bad && s && s->name; s++)
+		bad = add_option(options, sizeof options, s->name, s->value) < 0;
+	if (bad) {
+		snprintf(err, errlen, "the connection's options are too long (over %zu bytes)", sizeof options - 1);
+		return NULL;
+	}
+	c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {
 		snprintf(err, errlen, "out of memory connecting to Postgres");
 		return NULL;
@@ -29,6 +134,10 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
+	if (check_settings(c, extra, err, errlen) < 0) {
+		PQfinish(c);
+		return NULL;
+	}
 	/*
 	 * Our statements are short (a chunk's rows, a phase's counts): compiling
 	 * them with JIT cost more than it saved (0.2 s of a 0.47 s count over
@@ -36,6 +145,11 @@ PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errl
 	 */
 	PQclear(PQexec(c, "SET jit = off"));
 	return c;
+}
+
+PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen)
+{
+	return pgx_connect_with(dsn, appname, NULL, err, errlen);
 }
 
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)

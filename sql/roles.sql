@@ -23,16 +23,17 @@ SELECT 'CREATE ROLE mdw_readonly LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles
 \connect :legacy_db
 GRANT CONNECT ON DATABASE :"legacy_db" TO mdw_worker;
 GRANT USAGE ON SCHEMA public TO mdw_worker;
-GRANT SELECT ON auth_user, dispatch_office, dispatch_office_doctors, dispatch_patient, dispatch_project,
-    dispatch_state, dispatch_template TO mdw_worker;
+GRANT SELECT ON public.auth_user, public.dispatch_office, public.dispatch_office_doctors, public.dispatch_patient,
+    public.dispatch_project, public.dispatch_state, public.dispatch_template TO mdw_worker;
 
 \connect :target_db
 GRANT CONNECT, TEMPORARY ON DATABASE :"target_db" TO mdw_worker;
 GRANT CONNECT ON DATABASE :"target_db" TO mdw_readonly;
 GRANT USAGE ON SCHEMA public, mdw TO mdw_worker, mdw_readonly;
-GRANT SELECT, INSERT ON practices, profiles, profile_legacy_users, patients, cases, projects, practice_members,
-    case_states, workflow_templates, ai_embeddings, ai_embedding_sources TO mdw_worker;
-GRANT UPDATE (sha256_hash, practice_id, mdw_run_id) ON ai_embedding_sources TO mdw_worker;
+GRANT SELECT, INSERT ON public.practices, public.profiles, public.profile_legacy_users, public.patients,
+    public.cases, public.projects, public.practice_members, public.case_states, public.workflow_templates,
+    public.ai_embeddings, public.ai_embedding_sources TO mdw_worker;
+GRANT UPDATE (sha256_hash, practice_id, mdw_run_id) ON public.ai_embedding_sources TO mdw_worker;
 GRANT SELECT ON mdw.runs TO mdw_worker;
 GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
     rows_existing, rows_merged, rows_rejected) ON mdw.chunks TO mdw_worker;

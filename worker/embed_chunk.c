@@ -39,11 +39,11 @@ static const char *const text_sql[MDW_NPARTS] = {
 	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
 	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
 	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id",
+	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
+	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id",
 	"SELECT id, practice_id, 'Case type: ' || case_type || '. Status: ' || status || '. Clinical notes: ' || "
-	"coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
-	"SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM projects "
+	"coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM public.cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
+	"SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM public.projects "
 	"WHERE id BETWEEN $1 AND $2 ORDER BY id",
 };
 
@@ -57,8 +57,8 @@ static const char *const patient_identified_sql =
 	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
 	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
 	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id";
+	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
+	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id";
 
 struct entity {
 	long long id;
@@ -127,7 +127,7 @@ static int present_hashes(struct ejob *j, char **hashes, int n, unsigned char *p
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	r = pgx_query(j->ctx->tgt, "SELECT sha256_hash FROM ai_embeddings WHERE sha256_hash = ANY($1::text[])", 1, p,
+	r = pgx_query(j->ctx->tgt, "SELECT sha256_hash FROM public.ai_embeddings WHERE sha256_hash = ANY($1::text[])", 1, p,
 		      err, errlen, transient);
 	free(arr);
 	if (!r)
@@ -185,11 +185,11 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		     0, NULL, err, errlen, transient) < 0 ||
 	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN", &b, err, errlen, transient) < 0 ||
 	    !(r = pgx_query(j->ctx->tgt,
-			    has_vector ? "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+			    has_vector ? "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
 					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, "
 					 "token_count, $1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
 					 "RETURNING sha256_hash"
-				       : "INSERT INTO ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+				       : "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
 					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, "
 					 "$1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
 					 "RETURNING sha256_hash",
@@ -477,7 +477,7 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
 	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
 	if (!(r = pgx_query(j->ctx->tgt,
-			    "SELECT content_id, sha256_hash FROM ai_embedding_sources WHERE content_type = $1 "
+			    "SELECT content_id, sha256_hash FROM public.ai_embedding_sources WHERE content_type = $1 "
 			    "AND content_id BETWEEN $2 AND $3",
 			    3, p, err, errlen, transient)))
 		goto out;
@@ -535,7 +535,7 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 	{
 		const char *q[2] = {type, j->run};
 		if (pgx_exec(j->ctx->tgt,
-			     "INSERT INTO ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
+			     "INSERT INTO public.ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
 			     "SELECT $1, content_id, practice_id, sha256_hash, $2::bigint FROM stage_links "
 			     "ON CONFLICT (content_type, content_id) DO UPDATE SET sha256_hash = EXCLUDED.sha256_hash, "
 			     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id",

@@ -71,7 +71,7 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 
 const struct phase_ops phase_cases = {
 	.source_sql = "SELECT id, patient_id, name, type, status, notes, created_at, updated_at "
-		      "FROM dispatch_project WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		      "FROM public.dispatch_project WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_cases",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_cases (legacy_id integer PRIMARY KEY, patient_id integer, "
 		     "case_number text, case_type text, status text, title text, clinical_notes text, "
@@ -79,13 +79,13 @@ const struct phase_ops phase_cases = {
 	.stage_copy = "COPY stage_cases FROM STDIN",
 	.transform = transform,
 	.orphans_sql = "DELETE FROM stage_cases s WHERE s.legacy_id BETWEEN $1 AND $2 AND s.patient_id IS NOT NULL "
-		       "AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.legacy_id = s.patient_id) "
+		       "AND NOT EXISTS (SELECT 1 FROM public.patients p WHERE p.legacy_id = s.patient_id) "
 		       "RETURNING s.legacy_id, 'orphan_patient', mdw.parent_detail('patient', 'patients', s.patient_id)",
-	.insert_sql = "INSERT INTO cases (legacy_project_id, case_number, patient_id, practice_id, case_type, status, "
+	.insert_sql = "INSERT INTO public.cases (legacy_project_id, case_number, patient_id, practice_id, case_type, status, "
 		      "title, clinical_notes, created_at, updated_at, mdw_run_id) "
 		      "SELECT s.legacy_id, s.case_number, p.id, p.practice_id, s.case_type, s.status, s.title, "
 		      "s.clinical_notes, s.created_at, s.updated_at, $3::bigint "
-		      "FROM stage_cases s LEFT JOIN patients p ON p.legacy_id = s.patient_id "
+		      "FROM stage_cases s LEFT JOIN public.patients p ON p.legacy_id = s.patient_id "
 		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
 		      "ON CONFLICT (legacy_project_id) DO NOTHING",
 };

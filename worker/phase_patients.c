@@ -72,7 +72,7 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 const struct phase_ops phase_patients = {
 	.source_sql = "SELECT id, doctor_id, office_id, first_name, last_name, birthdate, sex, status, archived, "
 		      "suspended, created_at, updated_at "
-		      "FROM dispatch_patient WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		      "FROM public.dispatch_patient WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_patients",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_patients (legacy_id integer PRIMARY KEY, office_id integer, "
 		     "doctor_id integer, first_name text, last_name text, birthdate date, sex text, status text, "
@@ -82,20 +82,20 @@ const struct phase_ops phase_patients = {
 	.transform = transform,
 	.orphans_sql =
 		"DELETE FROM stage_patients s WHERE s.legacy_id BETWEEN $1 AND $2 AND ("
-		" (s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM practices p WHERE p.legacy_id = s.office_id)) OR"
-		" (s.doctor_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM profile_legacy_users u "
+		" (s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)) OR"
+		" (s.doctor_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u "
 		"   WHERE u.legacy_user_id = s.doctor_id))) "
 		"RETURNING s.legacy_id, "
-		" CASE WHEN s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM practices p WHERE p.legacy_id = s.office_id)"
+		" CASE WHEN s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 		"  THEN 'orphan_practice' ELSE 'orphan_doctor' END, "
-		" CASE WHEN s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM practices p WHERE p.legacy_id = s.office_id)"
+		" CASE WHEN s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 		"  THEN mdw.parent_detail('office', 'practices', s.office_id)"
 		"  ELSE mdw.parent_detail('doctor', 'profiles', s.doctor_id) END",
-	.insert_sql = "INSERT INTO patients (legacy_id, practice_id, profile_id, first_name, last_name, birthdate, sex, "
+	.insert_sql = "INSERT INTO public.patients (legacy_id, practice_id, profile_id, first_name, last_name, birthdate, sex, "
 		      "status, is_archived, is_suspended, quality_flags, created_at, updated_at, mdw_run_id) "
 		      "SELECT s.legacy_id, p.id, u.profile_id, s.first_name, s.last_name, s.birthdate, s.sex, s.status, "
 		      "s.is_archived, s.is_suspended, s.quality_flags, s.created_at, s.updated_at, $3::bigint "
-		      "FROM stage_patients s LEFT JOIN practices p ON p.legacy_id = s.office_id "
-		      "LEFT JOIN profile_legacy_users u ON u.legacy_user_id = s.doctor_id "
+		      "FROM stage_patients s LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
+		      "LEFT JOIN public.profile_legacy_users u ON u.legacy_user_id = s.doctor_id "
 		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
 };

@@ -24,10 +24,10 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 	return MDW_ROW_STAGED;
 }
 
-#define NO_PRACTICE "NOT EXISTS (SELECT 1 FROM practices p WHERE p.legacy_id = s.office_id)"
+#define NO_PRACTICE "NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_practice_members = {
-	.source_sql = "SELECT id, office_id, user_id FROM dispatch_office_doctors WHERE id BETWEEN $1 AND $2 ORDER BY id",
+	.source_sql = "SELECT id, office_id, user_id FROM public.dispatch_office_doctors WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_practice_members",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_practice_members (legacy_id integer PRIMARY KEY, "
 		     "office_id integer, user_id integer) ON COMMIT DELETE ROWS",
@@ -35,23 +35,23 @@ const struct phase_ops phase_practice_members = {
 	.transform = transform,
 	/* a NULL office or user (the legacy columns are NOT NULL, but) never resolves: an orphan too */
 	.orphans_sql = "DELETE FROM stage_practice_members s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" NO_PRACTICE
-		       " OR NOT EXISTS (SELECT 1 FROM profile_legacy_users u WHERE u.legacy_user_id = s.user_id)) "
+		       " OR NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = s.user_id)) "
 		       "RETURNING s.legacy_id, "
 		       " CASE WHEN " NO_PRACTICE " THEN 'orphan_practice' ELSE 'orphan_profile' END, "
 		       " CASE WHEN " NO_PRACTICE " THEN mdw.parent_detail('office', 'practices', s.office_id)"
 		       "  ELSE mdw.parent_detail('user', 'profiles', s.user_id) END",
-	.insert_sql = "INSERT INTO practice_members (legacy_id, practice_id, profile_id, role, is_active, mdw_run_id) "
+	.insert_sql = "INSERT INTO public.practice_members (legacy_id, practice_id, profile_id, role, is_active, mdw_run_id) "
 		      "SELECT s.legacy_id, p.id, u.profile_id, f.role, true, $3::bigint "
-		      "FROM stage_practice_members s JOIN practices p ON p.legacy_id = s.office_id "
-		      "JOIN profile_legacy_users u ON u.legacy_user_id = s.user_id "
-		      "JOIN profiles f ON f.id = u.profile_id "
+		      "FROM stage_practice_members s JOIN public.practices p ON p.legacy_id = s.office_id "
+		      "JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
+		      "JOIN public.profiles f ON f.id = u.profile_id "
 		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
 		      "ON CONFLICT (practice_id, profile_id) DO NOTHING",
 	/* merged: the pair is held by another legacy link, and this link was not merged before */
 	.merged_sql = "WITH m AS (SELECT s.legacy_id, pm.id FROM stage_practice_members s "
-		      " JOIN practices p ON p.legacy_id = s.office_id "
-		      " JOIN profile_legacy_users u ON u.legacy_user_id = s.user_id "
-		      " JOIN practice_members pm ON pm.practice_id = p.id AND pm.profile_id = u.profile_id "
+		      " JOIN public.practices p ON p.legacy_id = s.office_id "
+		      " JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
+		      " JOIN public.practice_members pm ON pm.practice_id = p.id AND pm.profile_id = u.profile_id "
 		      " WHERE s.legacy_id BETWEEN $1 AND $2 AND pm.legacy_id IS DISTINCT FROM s.legacy_id "
 		      " AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
 		      "g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "

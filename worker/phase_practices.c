@@ -48,14 +48,14 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 
 const struct phase_ops phase_practices = {
 	.source_sql = "SELECT id, name, address, apt, city, state, zip, country, phone, email, is_active, created_at "
-		      "FROM dispatch_office WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		      "FROM public.dispatch_office WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_practices",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_practices (legacy_id integer PRIMARY KEY, name text, "
 		     "address text, apt text, city text, state text, zip text, country text, phone text, email text, "
 		     "is_active boolean, created_at timestamptz) ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_practices FROM STDIN",
 	.transform = transform,
-	.insert_sql = "INSERT INTO practices (legacy_id, name, address, apt, city, state, zip, country, phone, email, "
+	.insert_sql = "INSERT INTO public.practices (legacy_id, name, address, apt, city, state, zip, country, phone, email, "
 		      "is_active, created_at, mdw_run_id) "
 		      "SELECT legacy_id, name, address, apt, city, state, zip, country, phone, email, is_active, "
 		      "created_at, $3::bigint FROM stage_practices s WHERE s.legacy_id BETWEEN $1 AND $2 "

@@ -59,11 +59,11 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 	return MDW_ROW_STAGED;
 }
 
-#define CASE_MISSING "NOT EXISTS (SELECT 1 FROM cases c WHERE c.legacy_project_id = s.legacy_id)"
+#define CASE_MISSING "NOT EXISTS (SELECT 1 FROM public.cases c WHERE c.legacy_project_id = s.legacy_id)"
 
 const struct phase_ops phase_projects = {
 	.source_sql = "SELECT id, uid, creator_id, name, type, size, created_at, updated_at "
-		      "FROM dispatch_project WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		      "FROM public.dispatch_project WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_projects",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_projects (legacy_id integer PRIMARY KEY, uid uuid, "
 		     "creator_id integer, name text, asset_type text, file_size_bytes bigint, quality_flags text[], "
@@ -71,17 +71,17 @@ const struct phase_ops phase_projects = {
 	.stage_copy = "COPY stage_projects FROM STDIN",
 	.transform = transform,
 	.orphans_sql = "DELETE FROM stage_projects s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" CASE_MISSING " OR "
-		       "(s.creator_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM profile_legacy_users u "
+		       "(s.creator_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u "
 		       "  WHERE u.legacy_user_id = s.creator_id))) "
 		       "RETURNING s.legacy_id, "
 		       " CASE WHEN " CASE_MISSING " THEN 'orphan_case' ELSE 'orphan_creator' END, "
 		       " CASE WHEN " CASE_MISSING " THEN mdw.parent_detail('case', 'cases', s.legacy_id)"
 		       "  ELSE mdw.parent_detail('creator', 'profiles', s.creator_id) END",
-	.insert_sql = "INSERT INTO projects (legacy_id, uid, case_id, practice_id, creator_id, name, asset_type, "
+	.insert_sql = "INSERT INTO public.projects (legacy_id, uid, case_id, practice_id, creator_id, name, asset_type, "
 		      "file_size_bytes, quality_flags, created_at, updated_at, mdw_run_id) "
 		      "SELECT s.legacy_id, s.uid, c.id, c.practice_id, u.profile_id, s.name, s.asset_type, "
 		      "s.file_size_bytes, s.quality_flags, s.created_at, s.updated_at, $3::bigint "
-		      "FROM stage_projects s JOIN cases c ON c.legacy_project_id = s.legacy_id "
-		      "LEFT JOIN profile_legacy_users u ON u.legacy_user_id = s.creator_id "
+		      "FROM stage_projects s JOIN public.cases c ON c.legacy_project_id = s.legacy_id "
+		      "LEFT JOIN public.profile_legacy_users u ON u.legacy_user_id = s.creator_id "
 		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
 };

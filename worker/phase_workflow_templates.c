@@ -50,11 +50,11 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 	return MDW_ROW_STAGED;
 }
 
-#define NO_PRACTICE "s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM practices p WHERE p.legacy_id = s.office_id)"
+#define NO_PRACTICE "s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_workflow_templates = {
 	.source_sql = "SELECT id, office_id, name, steps, is_active, created_at "
-		      "FROM dispatch_template WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		      "FROM public.dispatch_template WHERE id BETWEEN $1 AND $2 ORDER BY id",
 	.stage_table = "stage_workflow_templates",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_workflow_templates (legacy_id integer PRIMARY KEY, "
 		     "office_id integer, name text, steps jsonb, is_active boolean, created_at timestamptz) "
@@ -63,16 +63,16 @@ const struct phase_ops phase_workflow_templates = {
 	.transform = transform,
 	.orphans_sql = "DELETE FROM stage_workflow_templates s WHERE s.legacy_id BETWEEN $1 AND $2 AND " NO_PRACTICE " "
 		       "RETURNING s.legacy_id, 'orphan_practice', mdw.parent_detail('office', 'practices', s.office_id)",
-	.insert_sql = "INSERT INTO workflow_templates (legacy_id, practice_id, name, steps, is_active, created_at, "
+	.insert_sql = "INSERT INTO public.workflow_templates (legacy_id, practice_id, name, steps, is_active, created_at, "
 		      "mdw_run_id) "
 		      "SELECT s.legacy_id, p.id, s.name, s.steps, s.is_active, s.created_at, $3::bigint "
-		      "FROM stage_workflow_templates s LEFT JOIN practices p ON p.legacy_id = s.office_id "
+		      "FROM stage_workflow_templates s LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
 		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
 		      "ON CONFLICT (practice_id, name) DO NOTHING",
 	/* merged: the practice (or none) and name are held by another legacy template, not merged before */
 	.merged_sql = "WITH m AS (SELECT s.legacy_id, w.id FROM stage_workflow_templates s "
-		      " LEFT JOIN practices p ON p.legacy_id = s.office_id "
-		      " JOIN workflow_templates w ON w.practice_id IS NOT DISTINCT FROM p.id AND w.name = s.name "
+		      " LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
+		      " JOIN public.workflow_templates w ON w.practice_id IS NOT DISTINCT FROM p.id AND w.name = s.name "
 		      " WHERE s.legacy_id BETWEEN $1 AND $2 AND w.legacy_id IS DISTINCT FROM s.legacy_id "
 		      " AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
 		      "g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "

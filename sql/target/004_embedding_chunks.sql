@@ -3,4 +3,4 @@
 ALTER TABLE mdw.chunks ADD COLUMN IF NOT EXISTS part text
     CHECK (part IN ('patient', 'case', 'project'));
 -- Validation and status read the embedding links by content type.
-CREATE INDEX IF NOT EXISTS ai_embedding_sources_hash ON ai_embedding_sources (sha256_hash);
+CREATE INDEX IF NOT EXISTS ai_embedding_sources_hash ON public.ai_embedding_sources (sha256_hash);

@@ -36,8 +36,8 @@ CREATE TABLE IF NOT EXISTS mdw.rollbacks (
 
 -- A rollback deletes parents in bulk: every foreign key it checks needs an
 -- index on the referencing column.
-CREATE INDEX IF NOT EXISTS projects_practice ON projects (practice_id);
-CREATE INDEX IF NOT EXISTS projects_creator ON projects (creator_id);
-CREATE INDEX IF NOT EXISTS practice_members_profile ON practice_members (profile_id);
-CREATE INDEX IF NOT EXISTS case_states_changed_by ON case_states (changed_by);
-CREATE INDEX IF NOT EXISTS ai_embedding_sources_practice ON ai_embedding_sources (practice_id);
+CREATE INDEX IF NOT EXISTS projects_practice ON public.projects (practice_id);
+CREATE INDEX IF NOT EXISTS projects_creator ON public.projects (creator_id);
+CREATE INDEX IF NOT EXISTS practice_members_profile ON public.practice_members (profile_id);
+CREATE INDEX IF NOT EXISTS case_states_changed_by ON public.case_states (changed_by);
+CREATE INDEX IF NOT EXISTS ai_embedding_sources_practice ON public.ai_embedding_sources (practice_id);

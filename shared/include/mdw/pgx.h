@@ -12,8 +12,22 @@
 
 #define PGX_MUST __attribute__((warn_unused_result))
 
-/* Connect to DSN (libpq conninfo or URI; "" = PG* variables) as APPNAME. NULL + ERR on failure. */
+/* A session setting: its name, the value sent at connect, and the value as the server shows it. */
+struct pgx_setting {
+	const char *name, *value, *shown;
+};
+
+/*
+ * Connect to DSN (libpq conninfo or URI; "" = PG* variables) as APPNAME, with
+ * the session settings the code relies on pinned (search_path = public,
+ * DateStyle ISO, IntervalStyle postgres, TimeZone UTC, client_encoding UTF8;
+ * see pgx.c) and checked. NULL + ERR on failure.
+ */
 PGconn *pgx_connect(const char *dsn, const char *appname, char *err, size_t errlen);
+
+/* pgx_connect, also pinning EXTRA (NULL-name-terminated; may be NULL) the same way. */
+PGconn *pgx_connect_with(const char *dsn, const char *appname, const struct pgx_setting *extra, char *err,
+			 size_t errlen);
 
 /*
  * Run SQL with text parameters (NULL entries are SQL NULL). Returns the result
