@@ -84,6 +84,9 @@ static const struct cfg_entry cfg_table[] = {
 	 "Bedrock runtime endpoint URL (default: https://bedrock-runtime.REGION.amazonaws.com)"},
 	{"AWS_REGION", "aws-region", CFG_STR, "us-east-1", 0, 0, NULL, OFF(aws_region), C | W,
 	 "AWS region of Bedrock"},
+	{"MDW_CA_FILE", "ca-file", CFG_STR, "", 0, 0, NULL, OFF(ca_file), W,
+	 "PEM file of the CA certificates that the embedding endpoint's certificate must chain to (default: the "
+	 "system's); verification is never turned off"},
 	{"MDW_REPORT_PATH", "report", CFG_STR, "migration_progress_report.md", 0, 0, NULL, OFF(report_path), C | K,
 	 "progress report path (a .json twin is written beside it)"},
 	{"MDW_POLL_MS", "poll-ms", CFG_INT, "500", 10, 60000, NULL, OFF(poll_ms), C | W,

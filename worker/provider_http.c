@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,6 +562,8 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	/* certificate verification stays on (libcurl's default); never turned off */
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->cfg->ca_file[0])
+		curl_easy_setopt(q->easy, CURLOPT_CAINFO, h->cfg->ca_file);
 	if (curl_multi_add_handle(h->multi, q->easy) != CURLM_OK)
 		goto fail;
 	h->inflight++;
@@ -707,6 +710,21 @@ static int parse_endpoint(struct http_provider *h, const char *endpoint, char *e
 	return 0;
 }
 
+/* MDW_CA_FILE, when set, must be a readable file: a typo is a config error, not a TLS failure per request. */
+static int check_ca_file(const struct mdw_config *cfg, char *err, size_t errlen)
+{
+	FILE *f;
+
+	if (!cfg->ca_file[0])
+		return 0;
+	if (!(f = fopen(cfg->ca_file, "r"))) {
+		snprintf(err, errlen, "cannot read MDW_CA_FILE %.200s: %s", cfg->ca_file, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r,
 					 int64_t run, char *err, size_t errlen)
 {
@@ -740,7 +758,7 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 		}
 		snprintf(endpoint, sizeof endpoint, "%s", cfg->bedrock_endpoint);
 	}
-	if (parse_endpoint(h, endpoint, err, errlen) < 0)
+	if (parse_endpoint(h, endpoint, err, errlen) < 0 || check_ca_file(cfg, err, errlen) < 0)
 		goto fail;
 	if (!(h->multi = curl_multi_init())) {
 		snprintf(err, errlen, "cannot initialize libcurl");
@@ -756,8 +774,9 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 	ev_timer_init(&h->wait_timer, on_wait, 0., 0.);
 	h->wait_timer.data = h;
 	mdw_backoff_init(&h->bo, 200, 20000, 0);
-	mdw_info("msg=\"embedding provider ready\" provider=%s endpoint=%s concurrency=%lld rpm=%lld tpm=%lld",
-		 cfg->embed_provider, h->url_base, cfg->embed_concurrency, cfg->rate_rpm, cfg->rate_tpm);
+	mdw_info("msg=\"embedding provider ready\" provider=%s endpoint=%s concurrency=%lld rpm=%lld tpm=%lld ca=%s",
+		 cfg->embed_provider, h->url_base, cfg->embed_concurrency, cfg->rate_rpm, cfg->rate_tpm,
+		 cfg->ca_file[0] ? cfg->ca_file : "system");
 	return h;
 fail:
 	aws_creds_clear(&h->creds);

@@ -13,6 +13,10 @@
 #                        documented example pair)
 #   MDW_FAKE_RPM, MDW_FAKE_TPM, MDW_FAKE_LATENCY_MS
 #                        quota and latency to simulate (default: none)
+#   MDW_FAKE_TLS_CERT, MDW_FAKE_TLS_KEY
+#                        PEM certificate chain and key: serve HTTPS (the
+#                        workers, in other containers, accept no plain http;
+#                        they trust the CA through MDW_CA_FILE)
 #   MDW_BIN_DIR          where the binaries are (default /usr/local/bin)
 set -euo pipefail
 bin=${MDW_BIN_DIR:-/usr/local/bin}
@@ -22,4 +26,5 @@ if [ -n "${AWS_SECRET_ACCESS_KEY:-}" ]; then args+=(--secret-key "$AWS_SECRET_AC
 if [ -n "${MDW_FAKE_RPM:-}" ]; then args+=(--rpm "$MDW_FAKE_RPM"); fi
 if [ -n "${MDW_FAKE_TPM:-}" ]; then args+=(--tpm "$MDW_FAKE_TPM"); fi
 if [ -n "${MDW_FAKE_LATENCY_MS:-}" ]; then args+=(--latency-ms "$MDW_FAKE_LATENCY_MS"); fi
+if [ -n "${MDW_FAKE_TLS_CERT:-}" ]; then args+=(--tls-cert "$MDW_FAKE_TLS_CERT" --tls-key "${MDW_FAKE_TLS_KEY:?MDW_FAKE_TLS_CERT needs MDW_FAKE_TLS_KEY}"); fi
 exec "$bin/bedrock-fake" "${args[@]}" "$@"

@@ -9,7 +9,8 @@
 #   mdw-worker       healthy while the process is alive (not a zombie); a
 #                    worker that loses Postgres or Redis retries with backoff
 #                    on its own, so that is no reason to restart it
-#   bedrock-fake     healthy when GET /health answers 200
+#   bedrock-fake     healthy when GET /health answers 200 (over https with
+#                    --tls-cert: curl verifies it with MDW_CA_FILE)
 #   mdwctl           (one-shot jobs such as legacy-init) alive
 # MDW_HEALTH_PID is the process to check (default 1, the container's main
 # process; the local test points it at the process it started).
@@ -89,6 +90,14 @@ case "$prog" in
     port=$(flag port) || port=0
     [ "$port" != 0 ] || unhealthy "bedrock-fake: no fixed --port to check"
     host=$(connect_host "$(flag bind || echo 127.0.0.1)")
+    if flag tls-cert >/dev/null; then
+      # HTTPS: curl (in the fake image) verifies the certificate with MDW_CA_FILE
+      [ -n "${MDW_CA_FILE:-}" ] || unhealthy "bedrock-fake serves https: MDW_CA_FILE must name the CA to verify it"
+      case "$host" in *:*) url="https://[$host]:$port/health" ;; *) url="https://$host:$port/health" ;; esac
+      curl -fsS -o /dev/null --max-time 5 --cacert "$MDW_CA_FILE" "$url" || unhealthy "bedrock-fake: GET $url did not answer 200"
+      echo "healthy: bedrock-fake answers on $url"
+      exit 0
+    fi
     http_get "$host" "$port" /health || unhealthy "bedrock-fake: GET http://$host:$port/health did not answer 200"
     echo "healthy: bedrock-fake answers on http://$host:$port/health"
     ;;

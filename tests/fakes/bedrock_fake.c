@@ -59,6 +59,8 @@ static const struct opt {
     {"--expired-token", OPT_STR, &bf_cfg.expired_token, 0, 0, "T     answer 403 ExpiredTokenException to session token T"},
     {"--reject-text", OPT_STR, &bf_cfg.reject_text, 0, 0, "S     answer 400 to every text containing S (a text the model refuses)"},
     {"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
+    {"--tls-cert", OPT_STR, &bf_cfg.tls_cert, 0, 0, "PEM   serve HTTPS with this certificate (chain) ..."},
+    {"--tls-key", OPT_STR, &bf_cfg.tls_key, 0, 0, "PEM   ... and this private key (both or neither)"},
     {"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
     {"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},
     {"--verbose", OPT_FLAG, &bf_cfg.verbose, 0, 0, "      log the expected canonical request on a signature mismatch"},
@@ -438,6 +440,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return finish(conn, r, method);
 }
 
+/* The whole of a PEM file, NUL-terminated (libmicrohttpd takes TLS material in memory). */
+static char *read_pem(const char *flag, const char *path)
+{
+	FILE *f;
+	char *buf = NULL;
+	long n;
+
+	errno = 0;
+	f = fopen(path, "r");
+
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0 ||
+	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fprintf(stderr, "bedrock-fake: cannot read %s %s: %s\n", flag, path, errno ? strerror(errno) : "empty or short");
+		free(buf);
+		buf = NULL;
+	} else
+		buf[n] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}
+
 static int write_ready_file(const char *path, unsigned port)
 {
 	char tmp[4096];
@@ -461,6 +485,8 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	unsigned port;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+	char *tls_cert = NULL, *tls_key = NULL;
 	sigset_t set;
 	int sig, v6 = strchr(bf_cfg.bind, ':') != NULL;
 
@@ -492,7 +518,24 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* server threads inherit it; main waits below */
 
-	d = MHD_start_daemon(flags, (uint16_t)bf_cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, sa,
+	if (!bf_cfg.tls_cert != !bf_cfg.tls_key) {
+		fprintf(stderr, "bedrock-fake: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	if (bf_cfg.tls_cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fprintf(stderr, "bedrock-fake: this libmicrohttpd has no TLS support\n");
+			return 1;
+		}
+		if (!(tls_cert = read_pem("--tls-cert", bf_cfg.tls_cert)) ||
+		    !(tls_key = read_pem("--tls-key", bf_cfg.tls_key)))
+			return 1;
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key};
+	}
+	d = MHD_start_daemon(flags, (uint16_t)bf_cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, tls,
+			     MHD_OPTION_SOCK_ADDR, sa,
 			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE,
@@ -505,9 +548,9 @@ int main(int argc, char **argv)
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	port = info ? info->port : (unsigned)bf_cfg.port;
 	if (v6)
-		printf("bedrock-fake listening on [%s]:%u\n", bf_cfg.bind, port);
+		printf("bedrock-fake listening on [%s]:%u%s\n", bf_cfg.bind, port, tls_cert ? " (https)" : "");
 	else
-		printf("bedrock-fake listening on %s:%u\n", bf_cfg.bind, port);
+		printf("bedrock-fake listening on %s:%u%s\n", bf_cfg.bind, port, tls_cert ? " (https)" : "");
 	fflush(stdout);
 	if (bf_cfg.ready_file && write_ready_file(bf_cfg.ready_file, port) < 0) {
 		MHD_stop_daemon(d);
@@ -516,6 +559,8 @@ int main(int argc, char **argv)
 	while (sigwait(&set, &sig) != 0)
 		;
 	MHD_stop_daemon(d);
+	free(tls_cert);
+	free(tls_key);
 	return 0;
 bad_bind:
 	fprintf(stderr, "bedrock-fake: invalid --bind \"%s\": expected an IPv4 or IPv6 address\n", bf_cfg.bind);

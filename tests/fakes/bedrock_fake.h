@@ -33,6 +33,7 @@ struct bf_config {
 	const char *expired_token; /* NULL or "": no session token has expired */
 	unsigned long long seed;
 	const char *ready_file;
+	const char *tls_cert, *tls_key; /* both set: HTTPS */
 	long quiet, verbose;
 };
 

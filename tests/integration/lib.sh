@@ -99,3 +99,15 @@ finish() {
   fi
   echo "1 passed, 0 failed"
 }
+
+# Run the relational phases that phase 8 needs with one worker; then point
+# the workers at a bedrock-fake at URL with its default credentials and no
+# client-side quota: embeddings_after_relational URL
+embeddings_after_relational() {
+  start_worker r1 --exit-when-done >/dev/null
+  "$BUILD/mdw-coordinator" --new-run --phases practices,profiles,patients,cases,projects 2>"$LOGS/coord-rel.log" ||
+    fail "relational phases failed"
+  export MDW_EMBED_PROVIDER=bedrock MDW_BEDROCK_ENDPOINT="$1" AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' \
+    MDW_RATE_RPM=600000 MDW_RATE_TPM=100000000
+}

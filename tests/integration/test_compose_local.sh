@@ -16,7 +16,8 @@
 # `docker compose up --scale worker=4` with MDW_NEW_RUN=1: 2 more workers, a
 # second run inserts 0 rows with all 4 workers joined; SIGTERM (docker stop)
 # stops every worker with exit 0. Last, the bedrock-fake service's entrypoint
-# and health check.
+# and health check (over HTTPS: the certificate of a CA made by this test in
+# the folder the compose file mounts).
 REDIS_DB=5
 source "$(dirname "$0")/lib.sh" "$1" compose
 PY=/usr/bin/python3 # Debian's, with python3-yaml (deploy/local/install-deps)
@@ -35,6 +36,7 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 REDIS_PORT=$(free_port)
 METRICS_PORT=$(free_port)
 FAKE_PORT=$(free_port)
+"$ROOT/tests/lib/test-ca" "$LOGS/tls" bedrock-fake localhost 127.0.0.1
 SVC=$LOGS/services
 mkdir -p "$SVC"
 # For each service: $SVC/NAME.env (KEY=VALUE lines, addresses mapped) and
@@ -65,6 +67,9 @@ for name, s in cfg.items():
         env["MDW_METRICS_ADDR"] = "127.0.0.1:$METRICS_PORT"
     if name == "bedrock-fake":
         env.update(MDW_FAKE_BIND="127.0.0.1", MDW_FAKE_PORT="$FAKE_PORT")
+    # the TLS folder the compose file mounts at /etc/mdw/tls: this test's CA
+    env = {k: v.replace("/etc/mdw/tls/", "$LOGS/tls/", 1) if v.startswith("/etc/mdw/tls/") else v
+           for k, v in env.items()}
     for k, v in env.items():
         assert "\n" not in v and "\0" not in v, k
     with open(f"{out}/{name}.env", "w") as f:
@@ -219,11 +224,16 @@ for p in "${WORKERS[@]}"; do
 done
 ok "4 workers stopped by SIGTERM, exit 0"
 
-# ---- the bedrock-fake service (profile fake): its entrypoint and health check
+# ---- the bedrock-fake service (profile fake): its entrypoint and health
+# check, over HTTPS with the certificate of the mounted TLS folder
 start bedrock-fake bedrock-fake
 FAKE=$PID
 wait_for 10 "bedrock-fake's health check" 'health bedrock-fake $FAKE'
 ok "bedrock-fake healthy: $(health bedrock-fake "$FAKE")"
+health bedrock-fake "$FAKE" | grep -q "https://127.0.0.1:$FAKE_PORT/health" || fail "the compose bedrock-fake does not serve https"
+health bedrock-fake "$FAKE" MDW_CA_FILE=/etc/ssl/certs/ca-certificates.crt >/dev/null 2>&1 &&
+  fail "the fake's health check passes with a CA that did not sign its certificate"
+ok "bedrock-fake health check verifies the certificate with MDW_CA_FILE"
 kill -TERM "$FAKE"
 wait "$FAKE" || true
 health bedrock-fake "$FAKE" >/dev/null && fail "health check passes for a stopped bedrock-fake"

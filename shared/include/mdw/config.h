@@ -46,6 +46,7 @@ struct mdw_config {
 	long long rate_tpm;
 	char *bedrock_endpoint;
 	char *aws_region;
+	char *ca_file;
 	char *report_path;
 	long long poll_ms;
 	char *fk_checks;
