@@ -22,6 +22,8 @@ static const struct ctl_command commands[] = {
 	{"rollback", ctl_rollback,
 	 "remove the rows that runs inserted for a phase and reset its ledger (--phase P, --run R, --cascade, --dry-run)"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
+	{"dashboard", ctl_dashboard,
+	 "serve the web page of the newest run (or --run R) on --addr, read from the ledger and Redis, until interrupted"},
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])
