@@ -14,9 +14,6 @@
 
 static const char *const state_names[] = {"not started", "planning", "running", "validating", "complete", "failed"};
 
-/* Points of the rows/s chart: the run's done chunks in this many buckets of whole seconds (60.0 in the SQL). */
-#define SERIES_BUCKETS 60
-
 int status_load_queues(struct rds *r, int64_t run, struct qinfo *q)
 {
 	for (int i = 0; i < MDW_NPHASES; i++) {
@@ -129,7 +126,11 @@ static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const c
 	return 0;
 }
 
-/* Rows read per second of each phase over the run: {start, bucket_seconds, phases: {name: [rows/s...]}}. */
+/*
+ * Rows read per second of each phase over the run: {start, bucket_seconds,
+ * phases: {name: [rows/s...]}}, the done chunks by commit time in at most 61
+ * buckets of whole seconds.
+ */
 static json_t *series(PGconn *c, const char *run_s, char *err, size_t errlen)
 {
 	PGresult *r = run_query(
@@ -143,6 +144,7 @@ static json_t *series(PGconn *c, const char *run_s, char *err, size_t errlen)
 		run_s, err, errlen);
 	json_t *o = json_object(), *phases = json_object();
 	double w = 1, t0 = 0;
+	int last = 0;
 
 	if (!r) {
 		json_decref(o);
@@ -152,15 +154,16 @@ static json_t *series(PGconn *c, const char *run_s, char *err, size_t errlen)
 	if (PQntuples(r)) {
 		w = strtod(PQgetvalue(r, 0, 2), NULL);
 		t0 = strtod(PQgetvalue(r, 0, 4), NULL);
+		last = atoi(PQgetvalue(r, PQntuples(r) - 1, 1)); /* ordered by bucket */
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *a = json_object_get(phases, PQgetvalue(r, i, 0));
 		int k = atoi(PQgetvalue(r, i, 1));
-		if (k < 0 || k > SERIES_BUCKETS)
+		if (k < 0 || k > last)
 			continue;
 		if (!a) {
 			a = json_array();
-			for (int j = 0; j <= SERIES_BUCKETS; j++)
+			for (int j = 0; j <= last; j++)
 				json_array_append_new(a, json_real(0));
 			json_object_set_new(phases, PQgetvalue(r, i, 0), a);
 		}

@@ -135,6 +135,18 @@ static int same_origin(struct MHD_Connection *conn)
 	return host && !strcmp(origin, want);
 }
 
+/*
+ * Without a token, the page is for this machine only: the Host must name
+ * loopback too, so that a site whose name is rebound to 127.0.0.1 (DNS
+ * rebinding) gets nothing from the operator's browser.
+ */
+static int host_is_loopback(struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+
+	return h && (!strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5));
+}
+
 /* The web thread's own connections (libpq and hiredis are not shared between threads). 0 or -1 (ERR). */
 static int connect_backends(char *err, size_t errlen)
 {
@@ -293,7 +305,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 	if (!strcmp(url, "/") && token && srv.token[0])
 		return login(conn, token);
-	if (srv.token[0] ? !authorized(conn) : !peer_is_loopback(conn) && strcmp(url, "/metrics") != 0)
+	if (srv.token[0] ? !authorized(conn)
+			 : strcmp(url, "/metrics") != 0 && (!peer_is_loopback(conn) || !host_is_loopback(conn)))
 		return text(conn, MHD_HTTP_UNAUTHORIZED,
 			    srv.token[0] ? "unauthorized: open /?token=... once, or send Authorization: Bearer\n"
 					 : "unauthorized: off loopback the dashboard needs MDW_METRICS_TOKEN\n");

@@ -8,7 +8,8 @@
  *   GET  /report           the progress report (Markdown)
  * Loopback by default. With a token every route requires it (Authorization:
  * Bearer, or the HttpOnly SameSite=Strict cookie that /?token=T sets); without
- * one, peers off loopback get /metrics only. The POST also needs the header
+ * one, peers off loopback (or a Host header that does not name loopback: DNS
+ * rebinding) get /metrics only. The POST also needs the header
  * X-MDW-CSRF and a same-origin Origin / Sec-Fetch-Site. Every answer carries
  * a strict Content-Security-Policy (no inline script, nothing off the origin).
  */

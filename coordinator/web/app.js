@@ -100,6 +100,8 @@
     if (!embedPlot) {
       embedPlot = new uPlot({
         width: 560, height: 220,
+        // a rolling window of at least a minute (a single point still has an axis)
+        scales: { x: { range: (u, min, max) => [Math.min(min, max - 60), max] } },
         series: [{}, { label: "requests/s", stroke: "#1f5fbf", width: 1.5 },
           { label: "throttled/s", stroke: "#b3261e", width: 1.5 },
           { label: "quota/s", stroke: "#56657a", dash: [6, 4], width: 1 }],

@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh" "$1" dashboard
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
 export MDW_POLL_MS=100 MDW_CHUNK_ROWS=2000 MDW_REPORT_PATH="$LOGS/report.md"
-PHASES=practices,profiles,patients,cases,projects
+PHASES=practices,profiles,patients,cases
 P1=$((20000 + RANDOM % 1000)) P2=$((21000 + RANDOM % 1000)) P3=$((22000 + RANDOM % 1000))
 export MDWCTL="$BUILD/mdwctl" OUT="$LOGS"
 
@@ -26,11 +26,11 @@ cp "$ROOT/tests/dashboard/package.json" "$ROOT/tests/dashboard/package-lock.json
   || fail "npm ci: $(tail -5 "$LOGS/npm.log")"
 browser() { node "$NODE_DIR/browser.mjs" "$@" 2>&1 | tee -a "$LOGS/browser.log"; return "${PIPESTATUS[0]}"; }
 
-# the last phase is slowed (each of its chunks waits 0.3 s at commit), so that the page is read while
+# the last phase is slowed (each of its chunks waits 0.1 s at commit), so that the page is read while
 # earlier phases are complete and the run still goes on
 "$BUILD/mdwctl" schema >/dev/null
 tq "CREATE FUNCTION public.slow_chunk() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
-      IF NEW.status = 'done' AND NEW.phase = 'projects' THEN PERFORM pg_sleep(0.3); END IF; RETURN NEW; END \$\$;
+      IF NEW.status = 'done' AND NEW.phase = 'cases' THEN PERFORM pg_sleep(0.1); END IF; RETURN NEW; END \$\$;
     CREATE TRIGGER slow_chunk BEFORE UPDATE ON mdw.chunks FOR EACH ROW EXECUTE FUNCTION public.slow_chunk();
     ALTER TABLE mdw.chunks ENABLE ALWAYS TRIGGER slow_chunk" >/dev/null
 
@@ -104,6 +104,7 @@ assert_eq "POST without the anti-CSRF header" 403 "$(code -X POST "$U/api/retry-
 assert_eq "cross-site POST" 403 "$(code -X POST -H 'X-MDW-CSRF: 1' -H 'Origin: http://evil.example' "$U/api/retry-dead")"
 assert_eq "POST with Sec-Fetch-Site cross-site" 403 \
   "$(code -X POST -H 'X-MDW-CSRF: 1' -H 'Sec-Fetch-Site: cross-site' "$U/api/retry-dead")"
+assert_eq "a foreign Host name (DNS rebinding) without a token" 401 "$(code -H 'Host: evil.example' "$U/api/status")"
 assert_eq "dead chunks after the refused POSTs" 1 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 2 AND status = 'dead'")"
 curl -sf "$U/api/status" >"$LOGS/api-dead.json"
 /usr/bin/python3 -c '
