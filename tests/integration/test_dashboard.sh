@@ -85,7 +85,8 @@ ok "the coordinator's /api/status has the fields of mdwctl status --json"
 # a dead chunk (run 2: a trigger refuses the practices chunk's commit) and a poison message
 tq "DROP TRIGGER slow_chunk ON mdw.chunks" >/dev/null
 tq "CREATE FUNCTION public.refuse_chunk() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
-      IF NEW.status = 'done' AND NEW.phase = 'practices' THEN RAISE EXCEPTION 'test: chunk refused'; END IF;
+      IF NEW.status = 'done' AND NEW.phase = 'practices' THEN
+        RAISE EXCEPTION 'test: chunk refused: Key (email)=(dead.letter@example.com) exists'; END IF;
       RETURN NEW; END \$\$;
     CREATE TRIGGER refuse_chunk BEFORE UPDATE ON mdw.chunks FOR EACH ROW EXECUTE FUNCTION public.refuse_chunk();
     ALTER TABLE mdw.chunks ENABLE ALWAYS TRIGGER refuse_chunk" >/dev/null
@@ -111,10 +112,11 @@ curl -sf "$U/api/status" >"$LOGS/api-dead.json"
 import json, sys
 st = json.load(open(sys.argv[1]))
 assert [d["phase"] for d in st["dead_chunks"]] == ["practices"], st["dead_chunks"]
-assert "test: chunk refused" in st["dead_chunks"][0]["error"], st["dead_chunks"]
+assert "test: chunk refused: Key (email)=(...) exists" in st["dead_chunks"][0]["error"], st["dead_chunks"]
+assert "dead.letter@" not in open(sys.argv[1]).read(), "a value quoted by the error is shown"
 assert len(st["poison_messages"]) == 1 and "undecodable" in st["poison_messages"][0]["error"], st["poison_messages"]
 ' "$LOGS/api-dead.json" || fail "the dead chunk and the poison message in /api/status"
-ok "the dead chunk and the poison message are in /api/status"
+ok "the dead chunk (the value its error quotes removed) and the poison message are in /api/status"
 browser retry "$U/" practices || fail "retry from the page"
 assert_eq "the retried chunk in the ledger" pending "$(tq "SELECT status FROM mdw.chunks WHERE run_id = 2 AND phase = 'practices'")"
 
@@ -162,6 +164,7 @@ fi
 # no patient data in the page or its JSON
 lq "SELECT first_name || ' ' || last_name FROM dispatch_patient WHERE length(first_name) > 2 LIMIT 300" >"$LOGS/phi.txt"
 lq "SELECT btrim(email) FROM auth_user WHERE btrim(email) LIKE '%@%.%' LIMIT 300" >>"$LOGS/phi.txt"
+echo "dead.letter@example.com" >>"$LOGS/phi.txt" # the value the dead chunk's error quotes
 sed -i "/^ *$/d" "$LOGS/phi.txt"
 [ "$(wc -l <"$LOGS/phi.txt")" -gt 400 ] || fail "too few PHI samples"
 cat "$LOGS"/page-*.html "$LOGS"/*status*.json "$LOGS/api-dead.json" >"$LOGS/served.txt"
