@@ -18,7 +18,10 @@ PHASES=practices,profiles,patients,cases
 P1=$((20000 + RANDOM % 1000)) P2=$((21000 + RANDOM % 1000)) P3=$((22000 + RANDOM % 1000))
 export MDWCTL="$BUILD/mdwctl" OUT="$LOGS"
 
-# playwright-core from the committed lock, into the build folder
+# playwright-core from the committed lock, into the build folder (npm from Debian when missing)
+command -v npm >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm >/dev/null; } \
+  || fail "npm is missing: apt-get install npm"
+[ -x /usr/bin/chromium ] || fail "Debian's chromium is missing: deploy/local/install-deps"
 NODE_DIR="$BUILD/dashboard-test"
 mkdir -p "$NODE_DIR"
 cp "$ROOT/tests/dashboard/package.json" "$ROOT/tests/dashboard/package-lock.json" "$ROOT/tests/dashboard/browser.mjs" "$NODE_DIR/"
