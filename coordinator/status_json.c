@@ -330,6 +330,10 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	}
 	json_object_set_new(root, "workers", w);
 	w = NULL;
+	/* the rejects after the phases and workers (add_ledger read them first) */
+	s = json_incref(json_object_get(root, "rejects"));
+	json_object_del(root, "rejects");
+	json_object_set_new(root, "rejects", s);
 	json_object_set_new(root, "flags", flags ? flags : json_null());
 	flags = NULL;
 	if (add_dead(root, c, have_redis ? r : NULL, run, run_s, err, errlen) < 0)

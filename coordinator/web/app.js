@@ -60,7 +60,7 @@
   }
 
   function renderRowsChart(st) {
-    const s = st.series, names = Object.keys(s.phases);
+    const s = st.series, names = st.phases.map((p) => p.phase).filter((k) => k in s.phases); // dependency order
     const n = names.length ? s.phases[names[0]].length : 0;
     const xs = Array.from({ length: n }, (_, k) => s.start + k * s.bucket_seconds);
     const data = [xs, ...names.map((k) => s.phases[k])];
@@ -153,7 +153,7 @@
     const tb = clear("workers");
     for (const w of st.workers)
       row(tb, [el("td", w.id), el("td", w.seen_seconds_ago < 10 ? "alive" : "silent"),
-        el("td", `${w.seen_seconds_ago.toFixed(0)} s ago`), el("td", w.chunk || "-", "t")]);
+        el("td", `${Math.max(0, w.seen_seconds_ago).toFixed(0)} s ago`), el("td", w.chunk || "-", "t")]);
     if (!st.workers.length) row(tb, [el("td", st.redis ? "none" : "unknown (Redis unreachable)")]);
   }
 
