@@ -4,6 +4,7 @@
 //                  same moment, for every phase complete in both; at least one such phase is compared
 //   complete URL   waits until the page says the run is complete, compares every phase, screenshots
 //   retry URL P    the dead chunk of phase P is listed; its retry button is clicked; it leaves the list
+//   login URL      URL is /?token=T: redirected to /, the page works from the cookie, which scripts cannot read
 // Environment: MDWCTL (the mdwctl binary), OUT (the test's output folder).
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
@@ -65,7 +66,15 @@ page.on("pageerror", (e) => problems.push(String(e)));
 try {
   await page.goto(url);
   await page.waitForSelector("#phases tbody tr[data-phase]", { timeout: 20000 });
-  if (step === "live") {
+  if (step === "login") {
+    const u = new URL(page.url());
+    if (u.pathname !== "/" || u.search !== "") fail(`after the login the page is at ${page.url()}`);
+    if ((await page.evaluate(() => document.cookie)) !== "") fail("the token cookie is readable by scripts");
+    const cookies = await ctx.cookies();
+    const c = cookies.find((k) => k.name === "mdw_token");
+    if (!c || !c.httpOnly || c.sameSite !== "Strict") fail(`cookie: ${JSON.stringify(cookies)}`);
+    console.log("ok: /?token= logs the browser in: the page works from an HttpOnly SameSite=Strict cookie");
+  } else if (step === "live") {
     // the run goes on: compare what is complete on both sides, until the coordinator's page is gone or done
     let compared = 0, samples = 0;
     for (;;) {

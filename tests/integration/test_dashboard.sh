@@ -159,6 +159,7 @@ if [ -n "$IP" ]; then
   assert_eq "the page with the cookie" 200 "$(code -b 'mdw_token=t0ken' "$V/")"
   assert_eq "cross-site POST with the cookie" 403 \
     "$(code -X POST -b 'mdw_token=t0ken' -H 'Origin: http://evil.example' -H 'X-MDW-CSRF: 1' "$V/api/retry-dead")"
+  browser login "$V/?token=t0ken" || fail "the browser's login with /?token="
   ok "off loopback: the token is required; /?token= sets an HttpOnly SameSite=Strict cookie"
 else
   fail "no non-loopback IPv4 address on this host to test the off-loopback rule"
