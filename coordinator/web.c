@@ -54,9 +54,9 @@ static const char *bundle_file(const char *path)
 	return NULL;
 }
 
-/* Queue BODY (copied) with CODE, TYPE and the headers every answer carries; EXTRA "Name: value" or NULL. */
+/* Queue BODY (copied) with CODE, TYPE, the headers every answer carries, H1: V1 and LOCATION when not NULL. */
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, const char *body,
-			     size_t len, const char *h1, const char *v1)
+			     size_t len, const char *h1, const char *v1, const char *location)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
@@ -71,6 +71,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (h1)
 		MHD_add_response_header(resp, h1, v1);
+	if (location)
+		MHD_add_response_header(resp, "Location", location);
 	ret = MHD_queue_response(conn, code, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -78,7 +80,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
 
 static enum MHD_Result text(struct MHD_Connection *conn, unsigned code, const char *body)
 {
-	return reply(conn, code, "text/plain; charset=utf-8", body, strlen(body), NULL, NULL);
+	return reply(conn, code, "text/plain; charset=utf-8", body, strlen(body), NULL, NULL, NULL);
 }
 
 static int peer_is_loopback(struct MHD_Connection *conn)
@@ -204,7 +206,7 @@ static enum MHD_Result api_status(struct MHD_Connection *conn)
 	json_decref(doc);
 	if (!body)
 		return MHD_NO;
-	ret = reply(conn, MHD_HTTP_OK, "application/json", body, strlen(body), NULL, NULL);
+	ret = reply(conn, MHD_HTTP_OK, "application/json", body, strlen(body), NULL, NULL, NULL);
 	free(body);
 	return ret;
 }
@@ -227,7 +229,7 @@ static enum MHD_Result api_retry(struct MHD_Connection *conn)
 	if (!body)
 		return MHD_NO;
 	ret = reply(conn, n < 0 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, "application/json", body, strlen(body),
-		    NULL, NULL);
+		    NULL, NULL, NULL);
 	free(body);
 	return ret;
 }
@@ -243,7 +245,7 @@ static enum MHD_Result get_metrics(struct MHD_Connection *conn)
 	else if (connect_backends(err, sizeof err) == 0 && (run = shown_run()))
 		body = metrics_render(srv.tgt, srv.r.c ? &srv.r : NULL, run, err, sizeof err);
 	ret = reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body ? body : "# no data yet\n",
-		    strlen(body ? body : "# no data yet\n"), NULL, NULL);
+		    strlen(body ? body : "# no data yet\n"), NULL, NULL, NULL);
 	free(body);
 	return ret;
 }
@@ -258,7 +260,7 @@ static enum MHD_Result get_report(struct MHD_Connection *conn)
 		return text(conn, MHD_HTTP_NOT_FOUND, "no progress report yet\n");
 	n = fread(buf, 1, sizeof buf, f);
 	fclose(f);
-	return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", buf, n, NULL, NULL);
+	return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", buf, n, NULL, NULL, NULL);
 }
 
 /* GET /?token=T: the token once, kept in an HttpOnly SameSite=Strict cookie, then the page without it in the URL. */
@@ -269,20 +271,7 @@ static enum MHD_Result login(struct MHD_Connection *conn, const char *token)
 	if (!token_is(token))
 		return text(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized\n");
 	snprintf(cookie, sizeof cookie, COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", srv.token);
-	{
-		struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		enum MHD_Result ret;
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Set-Cookie", cookie);
-		MHD_add_response_header(resp, "Location", "/");
-		MHD_add_response_header(resp, "Content-Security-Policy", CSP);
-		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		ret = MHD_queue_response(conn, MHD_HTTP_SEE_OTHER, resp);
-		MHD_destroy_response(resp);
-		return ret;
-	}
+	return reply(conn, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", "", 0, "Set-Cookie", cookie, "/");
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -327,7 +316,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		if (!strcmp(url, routes[i].url)) {
 			const char *body = bundle_file(routes[i].file);
 			if (body)
-				return reply(conn, MHD_HTTP_OK, routes[i].type, body, strlen(body), NULL, NULL);
+				return reply(conn, MHD_HTTP_OK, routes[i].type, body, strlen(body), NULL, NULL, NULL);
 		}
 	return text(conn, MHD_HTTP_NOT_FOUND, "not found: try /, /api/status or /metrics\n");
 }

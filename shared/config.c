@@ -113,7 +113,7 @@ static const struct cfg_entry cfg_table[] = {
 	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
 	 "status: redraw until interrupted"},
 	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), K,
-	 "limit to run N: rollback, backups (0: every run); status, report, validate (0: the latest run)"},
+	 "limit to run N: rollback, backups (0: every run); status, report, validate, dashboard (0: the latest run)"},
 	{NULL, "cascade", CFG_BOOL, "0", 0, 1, NULL, OFF(cascade), K,
 	 "rollback: roll back the phases that depend on the phase first"},
 	{NULL, "dry-run", CFG_BOOL, "0", 0, 1, NULL, OFF(dry_run), K,
