@@ -17,6 +17,7 @@
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "metrics.h"
+#include "web.h"
 #include "planner.h"
 #include "report.h"
 #include "rollback.h"
@@ -628,7 +629,7 @@ int coord_main(struct coord *c)
 				goto out;
 			}
 	}
-	if (c->cfg.metrics_addr[0] && metrics_start(c->cfg.metrics_addr, c->cfg.metrics_token, err, sizeof err) < 0) {
+	if (c->cfg.metrics_addr[0] && web_start(c->cfg.metrics_addr, &c->cfg, c->run, 0, err, sizeof err) < 0) {
 		mdw_error("run=%" PRId64 " msg=\"%s\"", c->run, err);
 		code = 2;
 		goto out;
@@ -660,6 +661,7 @@ int coord_main(struct coord *c)
 	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
 	code = 130;
 out:
+	web_stop();
 	metrics_stop();
 	lock_keeper_stop(keeper);
 	lock_release(&c->r, c->token);

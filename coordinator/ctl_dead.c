@@ -15,11 +15,7 @@
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 
-/* Columns of the ledger's dead chunks: phase, chunk_no, lo, hi, part, attempts, last_error. */
-#define DEAD_COLUMNS "phase, chunk_no, lo, hi, coalesce(part, ''), attempts, coalesce(last_error, '')"
-
-/* Row I of a DEAD_COLUMNS result as a chunk of RUN. */
-static void row_chunk(const PGresult *r, int i, int64_t run, struct mdw_chunk *ch)
+void ctl_dead_row_chunk(const PGresult *r, int i, int64_t run, struct mdw_chunk *ch)
 {
 	const struct mdw_phase *ph = mdw_phase_find(PQgetvalue(r, i, 0));
 
@@ -34,7 +30,7 @@ static void row_chunk(const PGresult *r, int i, int64_t run, struct mdw_chunk *c
 			ch->part = (enum mdw_part)p;
 }
 
-static const char *fget(const redisReply *f, const char *name, size_t *len)
+const char *ctl_dead_field(const redisReply *f, const char *name, size_t *len)
 {
 	for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
 		if (!strcmp(f->element[k]->str, name)) {
@@ -45,12 +41,11 @@ static const char *fget(const redisReply *f, const char *name, size_t *len)
 	return "";
 }
 
-/* Whether the dead letter with fields F mirrors one of the chunks in L (DEAD_COLUMNS) of RUN. */
-static int mirrors(const redisReply *f, const PGresult *l, int64_t run)
+int ctl_dead_mirrors(const redisReply *f, const PGresult *l, int64_t run)
 {
 	struct mdw_chunk ch;
 	size_t blen = 0;
-	const char *body = fget(f, "body", &blen);
+	const char *body = ctl_dead_field(f, "body", &blen);
 	char err[256];
 
 	if (mdw_chunk_decode(body, blen, &ch, err, sizeof err) < 0 || ch.run != run)
@@ -86,12 +81,13 @@ struct dead_ctx {
 	redisReply *letters; /* NULL: Redis unreachable */
 };
 
-/* Connect, find the run (--run, else the newest), and run SQL ($1 run, $2 --phase) into X->l. 0 or -1. */
-static int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, const char *sql)
+/* Connect, find the run (RUN_ID, else the newest), and run SQL ($1 run, $2 PHASE or '') into X->l. 0 or -1. */
+static int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, const char *sql, const char *phase,
+		     long long run_id)
 {
-	const char *p[2] = {x->run_s, cfg->phase};
+	const char *p[2] = {x->run_s, phase};
 
-	if (!(x->c = ctl_target(cfg)) || !(x->run = ctl_current_run(x->c, cfg->run_id)))
+	if (!(x->c = ctl_target(cfg)) || !(x->run = ctl_current_run(x->c, run_id)))
 		return -1;
 	snprintf(x->run_s, sizeof x->run_s, "%" PRId64, x->run);
 	if (!(x->l = pgx_query(x->c, sql, 2, p, x->err, sizeof x->err, NULL))) {
@@ -119,13 +115,14 @@ int ctl_dead(struct mdw_config *cfg, int argc, char **argv)
 	(void)argc, (void)argv;
 	if (dead_open(cfg, &x, "dead",
 		      "SELECT " DEAD_COLUMNS " FROM mdw.chunks WHERE run_id = $1 AND status = 'dead' "
-		      "AND ($2 = '' OR phase = $2) ORDER BY phase, chunk_no") < 0)
+		      "AND ($2 = '' OR phase = $2) ORDER BY phase, chunk_no",
+		      cfg->phase, cfg->run_id) < 0)
 		goto out;
 	printf("dead chunks of run %" PRId64 " (ledger): %d\n", x.run, PQntuples(x.l));
 	for (int i = 0; i < PQntuples(x.l); i++) {
 		struct mdw_chunk ch;
 		char desc[160];
-		row_chunk(x.l, i, x.run, &ch);
+		ctl_dead_row_chunk(x.l, i, x.run, &ch);
 		mdw_chunk_describe(&ch, desc, sizeof desc);
 		printf("phase=%s chunk=\"%s\" attempts=%s error=\"%s\"\n", PQgetvalue(x.l, i, 0), desc,
 		       PQgetvalue(x.l, i, 5), PQgetvalue(x.l, i, 6));
@@ -137,12 +134,14 @@ int ctl_dead(struct mdw_config *cfg, int argc, char **argv)
 	}
 	for (size_t i = 0; i < x.letters->elements; i++) {
 		redisReply *f = x.letters->element[i]->element[1];
-		if (mirrors(f, x.l, x.run) || (cfg->phase[0] && strcmp(fget(f, "phase", NULL), cfg->phase) != 0))
+		if (ctl_dead_mirrors(f, x.l, x.run) ||
+		    (cfg->phase[0] && strcmp(ctl_dead_field(f, "phase", NULL), cfg->phase) != 0))
 			continue;
 		if (!poison++)
 			printf("poison messages (Redis dead letters that name no dead chunk of the ledger):\n");
 		printf("%s phase=%s desc=\"%s\" deliveries=%s error=\"%s\"\n", x.letters->element[i]->element[0]->str,
-		       fget(f, "phase", NULL), fget(f, "desc", NULL), fget(f, "deliveries", NULL), fget(f, "error", NULL));
+		       ctl_dead_field(f, "phase", NULL), ctl_dead_field(f, "desc", NULL),
+		       ctl_dead_field(f, "deliveries", NULL), ctl_dead_field(f, "error", NULL));
 	}
 	if (!poison)
 		printf("poison messages: 0\n");
@@ -151,39 +150,52 @@ out:
 	return rc;
 }
 
-int ctl_retry_dead(struct mdw_config *cfg, int argc, char **argv)
+int ctl_dead_retry(struct mdw_config *cfg, const char *phase, long long run_id, char *msg, size_t msglen)
 {
 	struct dead_ctx x = {0};
-	int rc = 1, queued = 0;
+	int rc = -1, queued = 0;
 
-	(void)argc, (void)argv;
+	snprintf(msg, msglen, "cannot read the ledger (see the log)");
 	/* the ledger first, in one statement: once pending, the coordinator's reconcile enqueues them too */
 	if (dead_open(cfg, &x, "retry-dead",
 		      "WITH d AS (UPDATE mdw.chunks SET status = 'pending', attempts = 0, last_error = NULL "
 		      " WHERE run_id = $1 AND status = 'dead' AND ($2 = '' OR phase = $2) RETURNING *), "
 		      "p AS (UPDATE mdw.run_phases SET status = 'running', error = NULL WHERE run_id = $1 "
 		      " AND status = 'failed' AND phase IN (SELECT phase FROM d)) "
-		      "SELECT " DEAD_COLUMNS " FROM d ORDER BY phase, chunk_no") < 0)
+		      "SELECT " DEAD_COLUMNS " FROM d ORDER BY phase, chunk_no",
+		      phase, run_id) < 0)
 		goto out;
 	for (int i = 0; x.letters && i < PQntuples(x.l); i++) {
 		struct mdw_chunk ch;
-		row_chunk(x.l, i, x.run, &ch);
+		ctl_dead_row_chunk(x.l, i, x.run, &ch);
 		if (mdwq_ensure_group(&x.r, x.run, mdw_phases[ch.phase].name) < 0 || mdwq_enqueue(&x.r, &ch) < 0)
 			break;
 		queued++;
 	}
 	/* their mirrors leave the dead letters; poison messages stay for the operator to read */
 	for (size_t i = 0; x.letters && i < x.letters->elements; i++)
-		if (mirrors(x.letters->element[i]->element[1], x.l, x.run))
+		if (ctl_dead_mirrors(x.letters->element[i]->element[1], x.l, x.run))
 			freeReplyObject(rds_cmd(&x.r, "XDEL %s %s", x.key, x.letters->element[i]->element[0]->str));
 	if (x.letters)
 		mdwq_wake_workers(&x.r, queued);
-	printf("%d dead chunks of run %" PRId64 " set pending in the ledger, %d re-enqueued%s; start the coordinator "
-	       "to resume the run\n",
-	       PQntuples(x.l), x.run, queued,
-	       queued < PQntuples(x.l) ? " (the coordinator enqueues the others from the ledger)" : "");
-	rc = 0;
+	snprintf(msg, msglen,
+		 "%d dead chunks of run %" PRId64 " set pending in the ledger, %d re-enqueued%s; start the coordinator "
+		 "to resume the run",
+		 PQntuples(x.l), x.run, queued,
+		 queued < PQntuples(x.l) ? " (the coordinator enqueues the others from the ledger)" : "");
+	rc = PQntuples(x.l);
 out:
 	dead_close(&x);
 	return rc;
+}
+
+int ctl_retry_dead(struct mdw_config *cfg, int argc, char **argv)
+{
+	char msg[512];
+
+	(void)argc, (void)argv;
+	if (ctl_dead_retry(cfg, cfg->phase, cfg->run_id, msg, sizeof msg) < 0)
+		return 1;
+	printf("%s\n", msg);
+	return 0;
 }

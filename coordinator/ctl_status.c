@@ -15,34 +15,7 @@
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "report.h"
-
-static const char *const state_names[] = {"not started", "planning", "running", "validating", "complete", "failed"};
-
-struct qinfo {
-	long long length, pending;
-};
-
-/* Queue depth and pending entries per phase; -1 when Redis is unreachable. */
-static int load_queues(struct rds *r, int64_t run, struct qinfo *q)
-{
-	for (int i = 0; i < MDW_NPHASES; i++) {
-		char key[128];
-		redisReply *len, *pend;
-		mdwq_key(key, sizeof key, run, "q", mdw_phases[i].name);
-		if (!(len = rds_cmd(r, "XLEN %s", key)))
-			return -1;
-		q[i].length = len->type == REDIS_REPLY_INTEGER ? len->integer : 0;
-		freeReplyObject(len);
-		if (!(pend = rds_cmd(r, "XPENDING %s " MDWQ_GROUP, key)))
-			return -1;
-		q[i].pending = pend->type == REDIS_REPLY_ARRAY && pend->elements > 0 &&
-					       pend->element[0]->type == REDIS_REPLY_INTEGER
-				       ? pend->element[0]->integer
-				       : 0;
-		freeReplyObject(pend);
-	}
-	return 0;
-}
+#include "status_json.h"
 
 static void bar(char *out, double frac, int width)
 {
@@ -66,106 +39,60 @@ static void eta(char *out, size_t len, long long remaining, double rate)
 	}
 }
 
+#define JI(o, k) ((long long)json_integer_value(json_object_get(o, k)))
+#define JR(o, k) json_number_value(json_object_get(o, k))
+
+/* The status document (status_json.h) as JSON, or as the table an operator reads. */
 static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis)
 {
-	struct phase_stat ps[MDW_NPHASES];
-	struct qinfo q[MDW_NPHASES];
-	char err[512], key[128];
+	struct status_opts o = {cfg->rate_rpm, cfg->report_path};
+	char err[512];
 	int64_t run = ctl_current_run(c, cfg->run_id);
-	redisReply *workers = NULL;
-	json_t *root = NULL, *arr = NULL;
-	double now = (double)time(NULL);
+	json_t *root, *p, *w;
+	size_t i;
 
-	if (!run || coord_load_stats(c, run, ps, err, sizeof err) < 0) {
-		if (run)
-			fprintf(stderr, "mdwctl status: %s\n", err);
+	if (!run)
+		return 1;
+	if (!(root = status_json(c, have_redis ? r : NULL, run, &o, err, sizeof err))) {
+		fprintf(stderr, "mdwctl status: %s\n", err);
 		return 1;
 	}
-	memset(q, 0, sizeof q);
-	if (have_redis && load_queues(r, run, q) < 0)
-		have_redis = 0;
-	if (have_redis) {
-		mdwq_key(key, sizeof key, run, "workers", NULL);
-		workers = rds_cmd(r, "HGETALL %s", key);
-	}
+	have_redis = json_is_true(json_object_get(root, "redis"));
 	if (cfg->json) {
-		root = json_object();
-		arr = json_array();
-		json_object_set_new(root, "run", json_integer(run));
-		json_object_set_new(root, "redis", json_boolean(have_redis));
-	} else {
-		printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %8s %7s %5s %8s %10s\n", run,
-		       have_redis ? "" : "  (Redis unreachable: queue and workers unknown)", "phase", "state", "progress",
-		       "chunks", "read", "inserted", "existing", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
-	}
-	for (int i = 0; i < MDW_NPHASES; i++) {
-		const struct phase_stat *s = &ps[i];
-		double frac = s->source_rows > 0 ? (double)s->read / (double)s->source_rows : (s->state == PS_COMPLETE);
-		char b[24], chunks[32], e[32];
-		const char *state = s->state == PS_NONE && s->rolled_back ? "rolled back" : state_names[s->state];
-
-		eta(e, sizeof e, s->source_rows - s->read, s->rate);
-		if (cfg->json) {
-			json_t *o = json_object();
-			json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
-			json_object_set_new(o, "state", json_string(state));
-			json_object_set_new(o, "progress", json_real(frac));
-			json_object_set_new(o, "chunks", json_integer(s->total));
-			json_object_set_new(o, "chunks_done", json_integer(s->done));
-			json_object_set_new(o, "chunks_dead", json_integer(s->dead));
-			json_object_set_new(o, "source_rows", json_integer(s->source_rows));
-			json_object_set_new(o, "read", json_integer(s->read));
-			json_object_set_new(o, "inserted", json_integer(s->inserted));
-			json_object_set_new(o, "existing", json_integer(s->existing));
-			json_object_set_new(o, "merged", json_integer(s->merged));
-			json_object_set_new(o, "rejected", json_integer(s->rejected));
-			json_object_set_new(o, "flagged", json_integer(s->flagged));
-			json_object_set_new(o, "rows_per_second", json_real(s->rate));
-			json_object_set_new(o, "eta_seconds",
-					    s->rate > 0 && s->source_rows > s->read
-						    ? json_integer((long long)((s->source_rows - s->read) / s->rate))
-						    : json_null());
-			json_object_set_new(o, "queue_length", have_redis ? json_integer(q[i].length) : json_null());
-			json_object_set_new(o, "queue_pending", have_redis ? json_integer(q[i].pending) : json_null());
-			json_array_append_new(arr, o);
-			continue;
-		}
-		bar(b, frac, 20);
-		snprintf(chunks, sizeof chunks, "%lld/%lld", s->done, s->total);
-		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
-		       mdw_phases[i].name, state, b, chunks, s->read, s->inserted, s->existing, s->merged, s->rejected,
-		       s->flagged, s->dead, s->rate, e);
-	}
-	if (cfg->json) {
-		json_t *w = json_array();
-		json_object_set_new(root, "phases", arr);
-		for (size_t k = 0; workers && workers->type == REDIS_REPLY_ARRAY && k + 1 < workers->elements; k += 2) {
-			json_t *o = json_object();
-			const char *v = workers->element[k + 1]->str, *sp = strchr(v, ' ');
-			json_object_set_new(o, "id", json_string(workers->element[k]->str));
-			json_object_set_new(o, "seen_seconds_ago", json_real(now - strtod(v, NULL) / 1000.0));
-			json_object_set_new(o, "chunk", json_string(sp ? sp + 1 : ""));
-			json_array_append_new(w, o);
-		}
-		json_object_set_new(root, "workers", w);
 		json_dumpf(root, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("\n");
-		json_decref(root);
-	} else if (have_redis) {
+		goto out;
+	}
+	printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %8s %7s %5s %8s %10s\n", run,
+	       have_redis ? "" : "  (Redis unreachable: queue and workers unknown)", "phase", "state", "progress",
+	       "chunks", "read", "inserted", "existing", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
+	json_array_foreach(json_object_get(root, "phases"), i, p) {
+		char b[24], chunks[32], e[32];
+
+		eta(e, sizeof e, JI(p, "source_rows") - JI(p, "read"), JR(p, "rows_per_second"));
+		bar(b, JR(p, "progress"), 20);
+		snprintf(chunks, sizeof chunks, "%lld/%lld", JI(p, "chunks_done"), JI(p, "chunks"));
+		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
+		       json_string_value(json_object_get(p, "phase")), json_string_value(json_object_get(p, "state")), b,
+		       chunks, JI(p, "read"), JI(p, "inserted"), JI(p, "existing"), JI(p, "merged"), JI(p, "rejected"),
+		       JI(p, "flagged"), JI(p, "chunks_dead"), JR(p, "rows_per_second"), e);
+	}
+	if (have_redis) {
 		printf("\nqueues:");
-		for (int i = 0; i < MDW_NPHASES; i++)
-			if (q[i].length || q[i].pending)
-				printf(" %s %lld queued/%lld pending;", mdw_phases[i].name, q[i].length - q[i].pending,
-				       q[i].pending);
+		json_array_foreach(json_object_get(root, "phases"), i, p)
+			if (JI(p, "queue_length") || JI(p, "queue_pending"))
+				printf(" %s %lld queued/%lld pending;", json_string_value(json_object_get(p, "phase")),
+				       JI(p, "queue_length") - JI(p, "queue_pending"), JI(p, "queue_pending"));
 		printf("\nworkers:\n");
-		for (size_t k = 0; workers && workers->type == REDIS_REPLY_ARRAY && k + 1 < workers->elements; k += 2) {
-			const char *v = workers->element[k + 1]->str, *sp = strchr(v, ' ');
-			printf("  %-24s %-24s seen %.0f s ago\n", workers->element[k]->str, sp ? sp + 1 : "?",
-			       now - strtod(v, NULL) / 1000.0);
+		json_array_foreach(json_object_get(root, "workers"), i, w) {
+			const char *ch = json_string_value(json_object_get(w, "chunk"));
+			printf("  %-24s %-24s seen %.0f s ago\n", json_string_value(json_object_get(w, "id")),
+			       ch && *ch ? ch : "?", JR(w, "seen_seconds_ago"));
 		}
 	}
-	freeReplyObject(workers);
+out:
 	fflush(stdout);
+	json_decref(root);
 	return 0;
 }
 

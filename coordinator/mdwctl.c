@@ -30,6 +30,8 @@ static const struct ctl_command commands[] = {
 	 "compare every target row with what its legacy row should have become, set-based (--phase P, --show-values); "
 	 "non-zero on a difference"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
+	{"dashboard", ctl_dashboard,
+	 "serve the web page of the newest run (or --run R) on --addr, read from the ledger and Redis, until interrupted"},
 };
 
 #define NCMD (sizeof commands / sizeof commands[0])

@@ -1,7 +1,5 @@
 /* Prometheus metrics (see metrics.h). */
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +13,8 @@
 #include "mdw/phase.h"
 #include "mdw/queue.h"
 
-static struct MHD_Daemon *daemon_;
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *snapshot;
-static char bearer[512];
 
 struct sb {
 	char *p;
@@ -245,84 +241,18 @@ void metrics_update(PGconn *tgt, struct rds *r, int64_t run)
 	pthread_mutex_unlock(&snap_lock);
 }
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-			      const char *version, const char *upload, size_t *upload_size, void **ptr)
+char *metrics_snapshot(void)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	const char *body;
-	unsigned code = MHD_HTTP_OK;
-	char *copy = NULL;
+	char *copy;
 
-	(void)cls, (void)version, (void)upload, (void)upload_size, (void)ptr;
-	if (strcmp(method, "GET") != 0) {
-		body = "method not allowed\n";
-		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-	} else if (strcmp(url, "/metrics") != 0) {
-		body = "not found: try /metrics\n";
-		code = MHD_HTTP_NOT_FOUND;
-	} else if (bearer[0] && !(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
-				   strcmp(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"), bearer) == 0)) {
-		body = "unauthorized\n";
-		code = MHD_HTTP_UNAUTHORIZED;
-	} else {
-		pthread_mutex_lock(&snap_lock);
-		copy = strdup(snapshot ? snapshot : "# no data yet\n");
-		pthread_mutex_unlock(&snap_lock);
-		body = copy ? copy : "";
-	}
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-	free(copy);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type",
-				code == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain");
-	ret = MHD_queue_response(conn, code, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-int metrics_start(const char *addr, const char *token, char *err, size_t errlen)
-{
-	struct sockaddr_in sa;
-	const char *colon = strrchr(addr, ':');
-	char host[64] = "127.0.0.1";
-	char *end;
-	long port;
-
-	if (!colon || (size_t)(colon - addr) >= sizeof host) {
-		snprintf(err, errlen, "invalid MDW_METRICS_ADDR \"%.60s\": expected [IPv4 address]:port", addr);
-		return -1;
-	}
-	if (colon > addr) {
-		memcpy(host, addr, (size_t)(colon - addr));
-		host[colon - addr] = 0;
-	}
-	port = strtol(colon + 1, &end, 10);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		snprintf(err, errlen, "invalid MDW_METRICS_ADDR \"%.60s\": expected [IPv4 address]:port", addr);
-		return -1;
-	}
-	sa.sin_port = htons((uint16_t)port);
-	if (token && token[0])
-		snprintf(bearer, sizeof bearer, "Bearer %s", token);
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, answer, NULL,
-				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-	if (!daemon_) {
-		snprintf(err, errlen, "cannot serve metrics on %s:%ld (address in use?)", host, port);
-		return -1;
-	}
-	mdw_info("msg=\"serving metrics\" addr=%s:%ld auth=%s", host, port, bearer[0] ? "bearer" : "none");
-	return 0;
+	pthread_mutex_lock(&snap_lock);
+	copy = snapshot ? strdup(snapshot) : NULL;
+	pthread_mutex_unlock(&snap_lock);
+	return copy;
 }
 
 void metrics_stop(void)
 {
-	if (daemon_)
-		MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
 	pthread_mutex_lock(&snap_lock);
 	free(snapshot);
 	snapshot = NULL;

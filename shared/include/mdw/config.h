@@ -52,6 +52,7 @@ struct mdw_config {
 	char *fk_checks;
 	char *metrics_addr;
 	char *metrics_token;
+	char *dashboard_addr;
 	char *backup_dir;
 	char *pg_dump;
 	int incremental;
