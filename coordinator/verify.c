@@ -446,12 +446,13 @@ int ctl_verify(struct mdw_config *cfg, int argc, char **argv)
 		fprintf(stderr, "mdwctl verify: --full and --sample exclude each other\n");
 		return 2;
 	}
+	/* 1 means a difference: a database that cannot be reached is 2, like any error */
 	if (!(tgt = ctl_target(cfg)))
-		return 1;
+		return 2;
 	if (!(src = pgx_connect(cfg->source_dsn, "mdwctl", err, sizeof err))) {
 		fprintf(stderr, "mdwctl verify: cannot connect to the legacy database (MDW_SOURCE_DSN): %s\n", err);
 		PQfinish(tgt);
-		return 1;
+		return 2;
 	}
 	if (cfg->sample)
 		printf("verify: a sample of %lld random buckets of %d legacy ids per phase (not every row)\n", cfg->sample,

@@ -34,6 +34,8 @@ assert_eq "verify --sample 2 states the sample per phase" 8 "$(grep -c -E ' samp
 grep -q '^verify: a sample of 2 random buckets' "$LOGS/verify-sample-clean.txt" || fail "no sample header"
 "$BUILD/mdwctl" verify --full --sample 2 >/dev/null 2>&1 && rc=0 || rc=$?
 assert_eq "--full with --sample: usage error" 2 "$rc"
+MDW_SOURCE_DSN="host=127.0.0.1 port=1 dbname=none connect_timeout=2" "$BUILD/mdwctl" verify >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "verify without the legacy database: an error, not a difference" 2 "$rc"
 
 pat=$(tq "SELECT min(legacy_id) FROM patients WHERE birthdate IS NOT NULL")
 prj=$(tq "SELECT min(legacy_id) FROM projects WHERE file_size_bytes IS NOT NULL")
