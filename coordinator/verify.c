@@ -26,6 +26,7 @@
 #include "verify.h"
 
 #define VERIFY_BUCKET 4096
+#define VERIFY_BATCH 16 /* differing buckets read row by row in one query per side */
 
 /* Every column is text on both sides, with the same names, so that row texts compare. */
 #define EPOCH(c) "extract(epoch FROM " c ")::text"
@@ -256,17 +257,12 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 	json_decref(y);
 }
 
-/* Walk the rows of one bucket on both sides (ascending ids) and name what differs. */
-static int diff_bucket(const struct side *src, const struct side *tgt, const char *phase, const char *bucket,
-		       int show, struct tally *t, char *err, size_t errlen)
+/* Walk the rows of the BUCKETS ('{..}') on both sides (ascending ids) and name what differs. */
+static int diff_buckets(const struct side *src, const struct side *tgt, const char *phase, const char *buckets,
+			int show, struct tally *t, char *err, size_t errlen)
 {
-	char one[32];
-	PGresult *a, *b = NULL;
+	PGresult *a = side_query(src, buckets, 1, err, errlen), *b = a ? side_query(tgt, buckets, 1, err, errlen) : NULL;
 	int i = 0, j = 0;
-
-	snprintf(one, sizeof one, "{%s}", bucket);
-	a = side_query(src, one, 1, err, errlen);
-	b = a ? side_query(tgt, one, 1, err, errlen) : NULL;
 
 	if (!a || !b) {
 		PQclear(a);
@@ -296,6 +292,18 @@ static int diff_bucket(const struct side *src, const struct side *tgt, const cha
 	}
 	PQclear(a);
 	PQclear(b);
+	return 0;
+}
+
+/* Read the differing buckets collected in BATCH ('{a,b' so far) row by row, and empty it. */
+static int flush_batch(const struct side *src, const struct side *tgt, const char *phase, char *batch, int *n,
+		       int show, struct tally *t, char *err, size_t errlen)
+{
+	strcat(batch, "}");
+	*n = 0;
+	if (diff_buckets(src, tgt, phase, batch, show, t, err, errlen) < 0)
+		return -1;
+	batch[0] = 0;
 	return 0;
 }
 
@@ -364,7 +372,8 @@ int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, in
 {
 	const struct verify_spec *v = find_spec(ph);
 	const char *phase = mdw_phases[ph].name;
-	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "";
+	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "", batch[VERIFY_BATCH * 24 + 4] = "";
+	int nbatch = 0;
 	struct side src, tgt;
 	struct tally t = {.out = out};
 	PGresult *a = NULL, *b = NULL;
@@ -415,9 +424,12 @@ int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, in
 		if (same)
 			continue;
 		t.buckets_differing++;
-		if (diff_bucket(&src, &tgt, phase, bucket, show, &t, err, errlen) < 0)
+		snprintf(batch + strlen(batch), sizeof batch - strlen(batch), "%c%s", nbatch ? ',' : '{', bucket);
+		if (++nbatch == VERIFY_BATCH && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
 			goto out;
 	}
+	if (nbatch && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
+		goto out;
 	snprintf(summary, slen, "%s%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
 		 scope, t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
 	rc = t.missing + t.stray + t.differing ? 1 : 0;

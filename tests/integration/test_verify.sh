@@ -74,4 +74,12 @@ ok "values only with --show-values"
 assert_eq "a sample covering every bucket finds the case: exit code" 1 "$rc"
 assert_eq "a sample covering every bucket finds the case" "cases $cas differs title" \
   "$(grep -E ' (differs|missing|stray) ' "$LOGS/verify-sample.txt" | awk '{ print $1, $2, $3, $4 }')"
+# one case changed in every bucket: the differing buckets are read in batches, every row is named
+tq "UPDATE cases SET title = title || '.' WHERE legacy_project_id IN
+  (SELECT min(legacy_project_id) FROM cases GROUP BY floor(legacy_project_id / 4096.0))" >/dev/null
+want=$(tq "SELECT count(*) FROM cases WHERE title LIKE '%.' OR legacy_project_id = $cas")
+[ "$want" -gt 20 ] || fail "expected more than 20 buckets of cases, got $want"
+"$BUILD/mdwctl" verify --phase cases >"$LOGS/verify-many.txt" && rc=0 || rc=$?
+assert_eq "a case changed in each of $want buckets: exit code" 1 "$rc"
+assert_eq "a case changed in each bucket: every one named" "$want" "$(grep -c ' differs   title' "$LOGS/verify-many.txt")"
 finish
