@@ -408,7 +408,7 @@ static int target_writable(struct coord *c)
 static int verify_validation(struct coord *c, enum mdw_phase_id ph, char *why, size_t whylen, int *v)
 {
 	char summary[256], err[512];
-	int rc = verify_phase(c->src, c->tgt, ph, NULL, 0, summary, sizeof summary, err, sizeof err);
+	int rc = verify_phase(c->src, c->tgt, ph, NULL, 0, 0, summary, sizeof summary, err, sizeof err);
 	size_t o = strlen(why);
 
 	if (rc < 0) {

@@ -27,7 +27,8 @@ static const struct ctl_command commands[] = {
 	 "--list, --export FILE --format csv|jsonl)"},
 	{"flags", ctl_flags, "repaired references by phase and code (--run N, --phase P, --reason CODE, --list, --export FILE)"},
 	{"verify", ctl_verify,
-	 "compare every target row with what its legacy row should have become, set-based (--phase P, --show-values); "
+	 "compare every target row with what its legacy row should have become, set-based (--phase P, --full | --sample N, "
+	 "--show-values); "
 	 "non-zero on a difference"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 	{"dashboard", ctl_dashboard,

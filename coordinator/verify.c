@@ -26,6 +26,7 @@
 #include "verify.h"
 
 #define VERIFY_BUCKET 4096
+#define VERIFY_BATCH 16 /* differing buckets read row by row in one query per side */
 
 /* Every column is text on both sides, with the same names, so that row texts compare. */
 #define EPOCH(c) "extract(epoch FROM " c ")::text"
@@ -36,15 +37,69 @@
 #define CASE_STATUSES "(ARRAY['draft', 'submitted', 'in_production', 'shipped', 'delivered', 'cancelled'])"
 #define NOT_ABSENT(id) id " NOT IN (SELECT unnest($3::bigint[]))"
 #define EMAIL_OF(id) "(SELECT lower(btrim(u.email, " WS ")) FROM public.auth_user u WHERE u.id = " id ")"
+#define TRIMMED(c) "nullif(btrim(" c ", " WS "), '')"
+/* transform_util.c tu_email: trimmed, lower-cased, one @, a non-empty local part, a dot inside the domain */
+#define EMAIL_CH "[^@ \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
+#define EMAIL_DCH "[^@. \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
+#define EMAIL_OK(e)                                                                                                   \
+	"(octet_length(" e ") < 256 AND " e " ~ '^" EMAIL_CH "+@" EMAIL_DCH EMAIL_CH "*\\." EMAIL_CH "*" EMAIL_DCH "$')"
+#define ROLE_OF(u)                                                                                                    \
+	"CASE WHEN " u ".is_superuser THEN 'admin' WHEN " u ".is_staff THEN 'staff' WHEN EXISTS (SELECT 1 FROM "       \
+	"public.dispatch_office_doctors d WHERE d.user_id = " u ".id) THEN 'doctor' ELSE 'user' END"
+/*
+ * The profiles as the merge by email makes them: pu, every legacy user the
+ * email rules accept; pg, per email the user whose profile holds it. Which
+ * user of a group commits first is the load's choice (the lowest id within a
+ * chunk, but chunks commit in any order), so the holder is the group's user
+ * that holds a profile in the target ($4), else its lowest id; who is merged
+ * with whom, and every value, come from the legacy rows.
+ */
+#define PROFILES_CTE                                                                                                  \
+	"pu AS (SELECT u.id, lower(btrim(u.email, " WS ")) AS email FROM public.auth_user u "                        \
+	"WHERE " EMAIL_OK("lower(btrim(u.email, " WS "))") "), "                                                      \
+	"pg AS (SELECT pu.email, coalesce(min(pu.id) FILTER (WHERE h.id IS NOT NULL), min(pu.id)) AS holder FROM pu " \
+	"LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = pu.id GROUP BY pu.email)"
+#define HOLDERS(table) "SELECT coalesce(array_agg(legacy_id)::text, '{}') FROM public." table " WHERE legacy_id IS NOT NULL"
+/* A merged legacy row (mdw.merges g) reads back as the target row t it was merged into. */
+#define MERGED_INTO(table) "mdw.merges g JOIN public." table " t ON t.id = g.target_id "
 
 struct verify_spec {
 	enum mdw_phase_id phase;
-	const char *source; /* $3: the legacy ids expected absent (bigint[]) */
+	const char *table;  /* the legacy table, whose id range --sample draws buckets from */
+	const char *source; /* $3: the legacy ids expected absent (bigint[]); $4: the holders */
 	const char *target;
+	const char *holders;  /* on the target: $4 of the source side (NULL: none) */
+	int merges_absent;    /* merged rows are expected absent (else the target side reads them back) */
 };
 
 static const struct verify_spec specs[] = {
-	{MDW_PH_PATIENTS,
+	{MDW_PH_PRACTICES, "dispatch_office",
+	 "SELECT o.id::bigint AS id, btrim(o.name, " WS ")::text AS name, " TRIMMED("o.address") "::text AS address, "
+	 TRIMMED("o.apt") "::text AS apt, " TRIMMED("o.city") "::text AS city, " TRIMMED("o.state") "::text AS state, "
+	 TRIMMED("o.zip") "::text AS zip, (CASE WHEN o.country ~ '^[A-Za-z]{2}$' THEN upper(o.country) END)::text "
+	 "AS country, " TRIMMED("o.phone") "::text AS phone, (CASE WHEN " EMAIL_OK("lower(btrim(o.email, " WS "))")
+	 " THEN lower(btrim(o.email, " WS ")) END)::text AS email, o.is_active::text AS is_active, "
+	 EPOCH("o.created_at") " AS created_at FROM public.dispatch_office o "
+	 "WHERE btrim(o.name, " WS ") <> '' AND " NOT_ABSENT("o.id"),
+	 "SELECT t.legacy_id::bigint AS id, t.name, t.address, t.apt, t.city, t.state, t.zip, t.country::text AS country, "
+	 "t.phone, t.email, t.is_active::text AS is_active, " EPOCH("t.created_at") " AS created_at "
+	 "FROM public.practices t WHERE t.legacy_id IS NOT NULL",
+	 NULL, 1},
+	/* one row per accepted legacy user: its email, whether it was merged, and its profile's values */
+	{MDW_PH_PROFILES, "auth_user",
+	 "WITH " PROFILES_CTE " SELECT pu.id::bigint AS id, pu.email::text AS email, (pu.id <> pg.holder)::text AS merged, "
+	 "btrim(h.first_name, " WS ")::text AS first_name, btrim(h.last_name, " WS ")::text AS last_name, "
+	 ROLE_OF("h") " AS role, h.is_active::text AS is_active, " EPOCH("h.last_login") " AS last_login, "
+	 EPOCH("h.date_joined") " AS joined_at FROM pu JOIN pg ON pg.email = pu.email "
+	 "JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("pu.id"),
+	 "SELECT l.legacy_user_id::bigint AS id, p.email, l.merged::text AS merged, p.first_name, p.last_name, p.role, "
+	 "p.is_active::text AS is_active, " EPOCH("p.last_login") " AS last_login, " EPOCH("p.joined_at") " AS joined_at "
+	 "FROM public.profile_legacy_users l JOIN public.profiles p ON p.id = l.profile_id "
+	 "UNION ALL SELECT p.legacy_id, p.email, NULL, p.first_name, p.last_name, p.role, p.is_active::text, "
+	 EPOCH("p.last_login") ", " EPOCH("p.joined_at") " FROM public.profiles p WHERE p.legacy_id IS NOT NULL "
+	 "AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users l WHERE l.legacy_user_id = p.legacy_id)",
+	 HOLDERS("profiles"), 0},
+	{MDW_PH_PATIENTS, "dispatch_patient",
 	 "SELECT p.id::bigint AS id, "
 	 "(CASE WHEN p.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = p.office_id) "
 	 " THEN p.office_id ELSE (SELECT min(d.office_id) FROM public.dispatch_office_doctors d "
@@ -62,8 +117,9 @@ static const struct verify_spec specs[] = {
 	 "t.sex::text AS sex, t.status::text AS status, t.is_archived::text AS archived, "
 	 "t.is_suspended::text AS suspended, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
 	 " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL"},
-	{MDW_PH_CASES,
+	 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
+	 NULL, 1},
+	{MDW_PH_CASES, "dispatch_project",
 	 "SELECT p.id::bigint AS id, (CASE WHEN EXISTS (SELECT 1 FROM public.dispatch_patient x WHERE x.id = p.patient_id) "
 	 " THEN p.patient_id END)::text AS patient, "
 	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, "
@@ -75,8 +131,9 @@ static const struct verify_spec specs[] = {
 	 "c.case_type::text AS case_type, c.status::text AS status, c.title::text AS title, "
 	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH("c.updated_at")
 	 " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
-	 "WHERE c.legacy_project_id IS NOT NULL"},
-	{MDW_PH_PROJECTS,
+	 "WHERE c.legacy_project_id IS NOT NULL",
+	 NULL, 1},
+	{MDW_PH_PROJECTS, "dispatch_project",
 	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF("p.creator_id")
 	 " AS creator, coalesce(nullif(btrim(p.name, " WS "), ''), 'Untitled project')::text AS name, "
 	 CASE_TYPES "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, "
@@ -86,8 +143,9 @@ static const struct verify_spec specs[] = {
 	 "f.email::text AS creator, t.name::text AS name, t.asset_type::text AS asset_type, "
 	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
 	 " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL"},
-	{MDW_PH_CASE_STATES,
+	 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
+	 NULL, 1},
+	{MDW_PH_CASE_STATES, "dispatch_state",
 	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF("s.actor_id") " AS actor, "
 	 CASE_STATUSES "[s.status + 1] AS state, "
 	 "s.note::text AS note, " EPOCH("s.changed_at") " AS created_at "
@@ -95,7 +153,39 @@ static const struct verify_spec specs[] = {
 	 "SELECT t.legacy_id::bigint AS id, c.legacy_project_id::text AS case_legacy_id, f.email::text AS actor, "
 	 "t.state::text AS state, t.note::text AS note, " EPOCH("t.created_at") " AS created_at "
 	 "FROM public.case_states t JOIN public.cases c ON c.id = t.case_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL"},
+	 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL",
+	 NULL, 1},
+	/* a link merged into another of the same pair reads back as that pair */
+	{MDW_PH_PRACTICE_MEMBERS, "dispatch_office_doctors",
+	 "WITH " PROFILES_CTE " SELECT d.id::bigint AS id, d.office_id::text AS practice, pu.email::text AS profile, "
+	 ROLE_OF("h") " AS role, 'true' AS is_active FROM public.dispatch_office_doctors d "
+	 "JOIN public.dispatch_office o ON o.id = d.office_id JOIN pu ON pu.id = d.user_id "
+	 "JOIN pg ON pg.email = pu.email JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("d.id"),
+	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, f.email AS profile, t.role, "
+	 "t.is_active::text AS is_active FROM public.practice_members t JOIN public.practices pr ON pr.id = t.practice_id "
+	 "JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL "
+	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, f.email, t.role, t.is_active::text FROM "
+	 MERGED_INTO("practice_members") "JOIN public.practices pr ON pr.id = t.practice_id "
+	 "JOIN public.profiles f ON f.id = t.profile_id WHERE g.phase = 'practice_members'",
+	 HOLDERS("profiles"), 0},
+	/* a template merged into another of the same practice and name: merged, with the holder's values */
+	{MDW_PH_WORKFLOW_TEMPLATES, "dispatch_template",
+	 "WITH w AS (SELECT t.id, t.office_id, btrim(t.name, " WS ") AS name FROM public.dispatch_template t "
+	 "WHERE btrim(t.name, " WS ") <> '' AND (t.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o "
+	 "WHERE o.id = t.office_id)) AND " NOT_ABSENT("t.id") "), "
+	 "g AS (SELECT w.office_id, w.name, coalesce(min(w.id) FILTER (WHERE h.id IS NOT NULL), min(w.id)) AS holder "
+	 "FROM w LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = w.id GROUP BY 1, 2) "
+	 "SELECT w.id::bigint AS id, w.office_id::text AS practice, w.name::text AS name, (w.id <> g.holder)::text AS "
+	 "merged, coalesce(h.steps::jsonb, '[]')::text AS steps, h.is_active::text AS is_active, " EPOCH("h.created_at")
+	 " AS created_at FROM w JOIN g ON g.office_id IS NOT DISTINCT FROM w.office_id AND g.name = w.name "
+	 "JOIN public.dispatch_template h ON h.id = g.holder",
+	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, t.name, 'false' AS merged, t.steps::text AS "
+	 "steps, t.is_active::text AS is_active, " EPOCH("t.created_at") " AS created_at FROM public.workflow_templates t "
+	 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE t.legacy_id IS NOT NULL "
+	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, t.name, 'true', t.steps::text, t.is_active::text, "
+	 EPOCH("t.created_at") " FROM " MERGED_INTO("workflow_templates")
+	 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE g.phase = 'workflow_templates'",
+	 HOLDERS("workflow_templates"), 0},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -103,31 +193,33 @@ static const struct verify_spec specs[] = {
 struct side {
 	PGconn *c;
 	const char *rows;
-	const char *ids; /* $3 of the source side; NULL: the target side */
+	const char *ids;     /* $3 of the source side; NULL: the target side */
+	const char *holders; /* $4 of the source side, or NULL */
 };
 
 /*
- * Over the rows of S ($1 bucket size, $2 bucket or NULL for every bucket):
- * ROWS 0: per bucket, its md5; ROWS 1: per row of the bucket, id and row as JSON.
+ * Over the rows of S ($1 bucket size, $2 the buckets, bigint[], or NULL for
+ * every bucket): ROWS 0: per bucket, its md5; ROWS 1: per row, id and row as JSON.
  */
-static PGresult *side_query(const struct side *s, const char *bucket, int rows, char *err, size_t errlen)
+static PGresult *side_query(const struct side *s, const char *buckets, int rows, char *err, size_t errlen)
 {
-	char sql[8192], sz[24];
-	const char *p[3] = {sz, bucket, s->ids};
+	char sql[16384], sz[24];
+	const char *p[4] = {sz, buckets, s->ids, s->holders};
 
 	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
 	if (rows)
 		snprintf(sql, sizeof sql,
 			 "WITH x AS (%s) SELECT x.id, to_jsonb(x)::text FROM x "
-			 "WHERE floor(x.id::numeric / $1::int)::bigint = $2::bigint ORDER BY x.id",
+			 "WHERE floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) ORDER BY x.id",
 			 s->rows);
 	else
 		snprintf(sql, sizeof sql,
 			 "WITH x AS (%s) SELECT floor(x.id::numeric / $1::int)::bigint AS b, "
-			 "md5(string_agg(md5(x::text), '' ORDER BY x.id)) FROM x WHERE $2::bigint IS NULL "
+			 "md5(string_agg(md5(x::text), '' ORDER BY x.id)) FROM x "
+			 "WHERE $2::bigint[] IS NULL OR floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) "
 			 "GROUP BY 1 ORDER BY 1",
 			 s->rows);
-	return pgx_query(s->c, sql, s->ids ? 3 : 2, p, err, errlen, NULL);
+	return pgx_query(s->c, sql, !s->ids ? 2 : s->holders ? 4 : 3, p, err, errlen, NULL);
 }
 
 struct tally {
@@ -165,11 +257,11 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 	json_decref(y);
 }
 
-/* Walk the rows of one bucket on both sides (ascending ids) and name what differs. */
-static int diff_bucket(const struct side *src, const struct side *tgt, const char *phase, const char *bucket,
-		       int show, struct tally *t, char *err, size_t errlen)
+/* Walk the rows of the BUCKETS ('{..}') on both sides (ascending ids) and name what differs. */
+static int diff_buckets(const struct side *src, const struct side *tgt, const char *phase, const char *buckets,
+			int show, struct tally *t, char *err, size_t errlen)
 {
-	PGresult *a = side_query(src, bucket, 1, err, errlen), *b = a ? side_query(tgt, bucket, 1, err, errlen) : NULL;
+	PGresult *a = side_query(src, buckets, 1, err, errlen), *b = a ? side_query(tgt, buckets, 1, err, errlen) : NULL;
 	int i = 0, j = 0;
 
 	if (!a || !b) {
@@ -203,25 +295,67 @@ static int diff_bucket(const struct side *src, const struct side *tgt, const cha
 	return 0;
 }
 
+/* Read the differing buckets collected in BATCH ('{a,b' so far) row by row, and empty it. */
+static int flush_batch(const struct side *src, const struct side *tgt, const char *phase, char *batch, int *n,
+		       int show, struct tally *t, char *err, size_t errlen)
+{
+	strcat(batch, "}");
+	*n = 0;
+	if (diff_buckets(src, tgt, phase, batch, show, t, err, errlen) < 0)
+		return -1;
+	batch[0] = 0;
+	return 0;
+}
+
+/* The single value of R as a new string (R is cleared). */
+static char *first_value(PGresult *r, char *err, size_t errlen)
+{
+	char *s = strdup(PQgetvalue(r, 0, 0));
+
+	PQclear(r);
+	if (!s)
+		snprintf(err, errlen, "out of memory");
+	return s;
+}
+
 /* The legacy ids of PHASE expected absent from the target: rejected and not placed since, or merged. */
-static char *absent_ids(PGconn *tgt, enum mdw_phase_id ph, char *err, size_t errlen)
+static char *absent_ids(PGconn *tgt, enum mdw_phase_id ph, int merges, char *err, size_t errlen)
 {
 	char placed[256], sql[1024];
 	const char *p[1] = {mdw_phases[ph].name};
 	PGresult *r;
-	char *s;
 
 	criteria_placed(ph, placed, sizeof placed);
 	snprintf(sql, sizeof sql,
 		 "SELECT coalesce(array_agg(DISTINCT legacy_id)::text, '{}') FROM (SELECT j.legacy_id FROM mdw.rejects j "
-		 "WHERE j.phase = $1 AND NOT %s UNION ALL SELECT legacy_id FROM mdw.merges WHERE phase = $1) z",
-		 placed);
+		 "WHERE j.phase = $1 AND NOT %s%s) z",
+		 placed, merges ? " UNION ALL SELECT legacy_id FROM mdw.merges WHERE phase = $1" : "");
 	if (!(r = pgx_query(tgt, sql, 1, p, err, errlen, NULL)))
 		return NULL;
-	s = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (!s)
+	return first_value(r, err, errlen);
+}
+
+/* --sample N: N distinct buckets of the legacy table's ids, drawn at random (*OF: how many it has). */
+static char *sample_buckets(PGconn *src, const struct verify_spec *v, long long n, long long *of, char *err,
+			    size_t errlen)
+{
+	char sql[512], sz[24], nn[24], *s;
+	const char *p[2] = {sz, nn};
+	PGresult *r;
+
+	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
+	snprintf(nn, sizeof nn, "%lld", n);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*), coalesce(array_agg(b ORDER BY b) FILTER (WHERE k <= $2::bigint)::text, '{}') FROM "
+		 "(SELECT b, row_number() OVER (ORDER BY random()) AS k FROM "
+		 "(SELECT DISTINCT floor(id::numeric / $1::int)::bigint AS b FROM public.%s) d) z",
+		 v->table);
+	if (!(r = pgx_query(src, sql, 2, p, err, errlen, NULL)))
+		return NULL;
+	*of = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	if (!(s = strdup(PQgetvalue(r, 0, 1))))
 		snprintf(err, errlen, "out of memory");
+	PQclear(r);
 	return s;
 }
 
@@ -233,12 +367,13 @@ static const struct verify_spec *find_spec(enum mdw_phase_id ph)
 	return NULL;
 }
 
-int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, char *summary,
-		 size_t slen, char *err, size_t errlen)
+int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, long long sample,
+		 char *summary, size_t slen, char *err, size_t errlen)
 {
 	const struct verify_spec *v = find_spec(ph);
 	const char *phase = mdw_phases[ph].name;
-	char *ids;
+	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "", batch[VERIFY_BATCH * 24 + 4] = "";
+	int nbatch = 0;
 	struct side src, tgt;
 	struct tally t = {.out = out};
 	PGresult *a = NULL, *b = NULL;
@@ -248,11 +383,24 @@ int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, in
 		snprintf(summary, slen, "no row-level verification for this phase yet");
 		return 2;
 	}
-	if (!(ids = absent_ids(tgtc, ph, err, errlen)))
-		return -1;
-	src = (struct side){srcc, v->source, ids};
-	tgt = (struct side){tgtc, v->target, NULL};
-	if (!(a = side_query(&src, NULL, 0, err, errlen)) || !(b = side_query(&tgt, NULL, 0, err, errlen)))
+	if (!(ids = absent_ids(tgtc, ph, v->merges_absent, err, errlen)))
+		goto out;
+	if (v->holders) {
+		PGresult *r = pgx_query(tgtc, v->holders, 0, NULL, err, errlen, NULL);
+		if (!r || !(holders = first_value(r, err, errlen)))
+			goto out;
+	}
+	if (sample > 0) {
+		long long of = 0;
+		if (!(buckets = sample_buckets(srcc, v, sample, &of, err, errlen)))
+			goto out;
+		if (out)
+			fprintf(out, "%-19s sample: buckets %s of %lld, drawn at random\n", phase, buckets, of);
+		snprintf(scope, sizeof scope, "sample of %lld of %lld buckets: ", sample < of ? sample : of, of);
+	}
+	src = (struct side){srcc, v->source, ids, holders};
+	tgt = (struct side){tgtc, v->target, NULL, NULL};
+	if (!(a = side_query(&src, buckets, 0, err, errlen)) || !(b = side_query(&tgt, buckets, 0, err, errlen)))
 		goto out;
 	while (i < PQntuples(a) || j < PQntuples(b)) {
 		long long x = i < PQntuples(a) ? strtoll(PQgetvalue(a, i, 0), NULL, 10) : 0;
@@ -276,16 +424,21 @@ int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, in
 		if (same)
 			continue;
 		t.buckets_differing++;
-		if (diff_bucket(&src, &tgt, phase, bucket, show, &t, err, errlen) < 0)
+		snprintf(batch + strlen(batch), sizeof batch - strlen(batch), "%c%s", nbatch ? ',' : '{', bucket);
+		if (++nbatch == VERIFY_BATCH && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
 			goto out;
 	}
-	snprintf(summary, slen, "%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
-		 t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
+	if (nbatch && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
+		goto out;
+	snprintf(summary, slen, "%s%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
+		 scope, t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
 	rc = t.missing + t.stray + t.differing ? 1 : 0;
 out:
 	PQclear(a);
 	PQclear(b);
 	free(ids);
+	free(holders);
+	free(buckets);
 	return rc;
 }
 
@@ -301,21 +454,31 @@ int ctl_verify(struct mdw_config *cfg, int argc, char **argv)
 		fprintf(stderr, "mdwctl verify: unknown phase \"%s\"\n", cfg->phase);
 		return 2;
 	}
+	if (cfg->full && cfg->sample) {
+		fprintf(stderr, "mdwctl verify: --full and --sample exclude each other\n");
+		return 2;
+	}
+	/* 1 means a difference: a database that cannot be reached is 2, like any error */
 	if (!(tgt = ctl_target(cfg)))
-		return 1;
+		return 2;
 	if (!(src = pgx_connect(cfg->source_dsn, "mdwctl", err, sizeof err))) {
 		fprintf(stderr, "mdwctl verify: cannot connect to the legacy database (MDW_SOURCE_DSN): %s\n", err);
 		PQfinish(tgt);
-		return 1;
+		return 2;
 	}
+	if (cfg->sample)
+		printf("verify: a sample of %lld random buckets of %d legacy ids per phase (not every row)\n", cfg->sample,
+		       VERIFY_BUCKET);
+	else
+		printf("verify: full (every row)\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		char summary[256];
 		int rc;
 		if ((only && (int)only->id != ph) || (!only && !find_spec((enum mdw_phase_id)ph)))
 			continue;
 		n++;
-		rc = verify_phase(src, tgt, (enum mdw_phase_id)ph, stdout, cfg->show_values, summary, sizeof summary, err,
-				  sizeof err);
+		rc = verify_phase(src, tgt, (enum mdw_phase_id)ph, stdout, cfg->show_values, cfg->sample, summary,
+				  sizeof summary, err, sizeof err);
 		if (rc < 0) {
 			fprintf(stderr, "mdwctl verify: %s: %s\n", mdw_phases[ph].name, err);
 			bad = 2;

@@ -14,10 +14,10 @@
 /*
  * Compare every target row of PHASE with what its legacy row (SRC) should
  * have become; name the differing rows on OUT (NULL: nowhere; values only
- * with SHOW). SUMMARY gets the counts. 0 clean, 1 differences, 2 the phase
+ * with SHOW); SAMPLE > 0: only that many random buckets (0: every row). SUMMARY gets the counts. 0 clean, 1 differences, 2 the phase
  * has no row-level verification, -1 error (ERR).
  */
-int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, int show, char *summary, size_t slen,
-		 char *err, size_t errlen);
+int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, int show, long long sample,
+		 char *summary, size_t slen, char *err, size_t errlen);
 
 #endif

@@ -144,6 +144,10 @@ static const struct cfg_entry cfg_table[] = {
 	 "rejects, flags: format of --export"},
 	{NULL, "show-values", CFG_BOOL, "0", 0, 1, NULL, OFF(show_values), K,
 	 "verify: print the expected and the target value of each differing column (patient data)"},
+	{NULL, "full", CFG_BOOL, "0", 0, 1, NULL, OFF(full), K,
+	 "verify: compare every row (the default)"},
+	{NULL, "sample", CFG_INT, "0", 0, 1000000000, NULL, OFF(sample), K,
+	 "verify: compare only N buckets of 4096 legacy ids per phase, drawn at random and named in the output (0: every row)"},
 	{NULL, "help", CFG_BOOL, "0", 0, 1, NULL, OFF(help), C | W | K,
 	 "print this help and exit"},
 };

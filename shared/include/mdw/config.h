@@ -74,6 +74,8 @@ struct mdw_config {
 	char *export_path;
 	char *export_format;
 	int show_values;
+	int full;
+	long long sample;
 	int help;
 };
 
