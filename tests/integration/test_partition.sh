@@ -92,7 +92,7 @@ ok "chunk $CHUNK done by $(tq "SELECT worker FROM mdw.chunks WHERE phase = 'prac
 # heal: the partitioned worker's late attempt is a no-op
 ip netns exec "$NS" iptables -F
 ok "link healed"
-wait_for 90 "the partitioned worker's no-op" "grep -q 'phase=practices chunk=$CHUNK msg=\"chunk already done: acknowledged\"' '$LOGS/worker-parted.log'"
+wait_for 90 "the partitioned worker's no-op" "grep -q 'phase=practices chunk=$CHUNK msg=\"chunk already settled' '$LOGS/worker-parted.log'"
 ok "the partitioned worker found chunk $CHUNK done and only acknowledged it"
 wait "$COORD" && rc=0 || rc=$?
 assert_eq "coordinator exit code" 0 "$rc"
