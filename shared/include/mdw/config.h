@@ -52,6 +52,10 @@ struct mdw_config {
 	char *backup_dir;
 	char *pg_dump;
 	int incremental;
+	int plan;
+	double embed_price_per_1k;
+	long long source_max_connections;
+	long long source_rows_per_s;
 	/* mdwctl only */
 	long long scale;
 	long long seed;
