@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "source_read.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "phase_ops.h"
@@ -453,7 +454,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	/* 2. read the source range */
 	p[0] = j.lo;
 	p[1] = j.hi;
-	if (!(j.src = pgx_query(ctx->src, j.ops->source_sql, 2, p, err, errlen, &transient)))
+	if (!(j.src = source_read(ctx, j.ops->source_sql, 2, p, (long long)(c->hi - c->lo + 1), err, errlen, &transient)))
 		goto fail;
 	j.n.read = PQntuples(j.src);
 	touch(&j);
