@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh" "$1" plan
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
-lq "DELETE FROM public.dispatch_project WHERE id % 8 <> 0" >/dev/null # the volume only costs time here
+lq "DELETE FROM public.dispatch_project WHERE id % 16 <> 0" >/dev/null # the volume only costs time here
 export MDW_POLL_MS=100 MDW_CHUNK_ROWS=1500 MDW_EMBED_BATCH=400
 RELATIONAL=practices,profiles,patients,cases,projects,practice_members,case_states,workflow_templates
 
