@@ -66,4 +66,13 @@ assert_eq "texts held after the run" "$(json "$LOGS/plan2.json" "$E['distinct']"
 assert_eq "tokens to pay for after the run" 0 "$(json "$LOGS/plan3.json" "$E['new_tokens']")"
 assert_eq "cost after the run" 0.0 "$(json "$LOGS/plan3.json" "$E['cost_usd']")"
 assert_eq "embeddings due for an incremental run" 0 "$(json "$LOGS/plan3.json" "$(phase embeddings)['incremental_chunks']")"
+
+# 6. what is left to do: patients updated in the legacy database since; the incremental plan is the incremental run
+lq "UPDATE public.dispatch_patient SET updated_at = now() + interval '1 minute' WHERE id % 700 = 0" >/dev/null
+"$BUILD/mdwctl" plan --json --phases patients --incremental >"$LOGS/plan4.json" 2>"$LOGS/plan4.log"
+start_worker w5 --exit-when-done >/dev/null
+"$BUILD/mdw-coordinator" --new-run --incremental --phases patients 2>"$LOGS/coord3.log" || fail "incremental run failed"
+got=$(tq "SELECT chunks || ' ' || source_rows FROM mdw.run_phases WHERE phase = 'patients' AND run_id = (SELECT max(id) FROM mdw.runs)")
+assert_eq "patients: incremental plan = the incremental run" "$got" "$(json "$LOGS/plan4.json" "str($(phase patients)['chunks']) + ' ' + str($(phase patients)['rows'])")"
+[ "${got%% *}" -gt 0 ] || fail "the incremental run had nothing due"
 finish
