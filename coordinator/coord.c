@@ -151,8 +151,8 @@ static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "
  * Walk PHASE's source into PLAN and PARTS (one part per chunk). Relational
  * phases walk their legacy table; embeddings walk the three target tables.
  */
-static int walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
-		size_t errlen)
+int coord_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
+	       size_t errlen)
 {
 	if (c->cfg.incremental)
 		return incr_walk(c, ph, plan, parts, err, errlen);
@@ -208,7 +208,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	int rc = -1;
 	double t0 = now_s();
 
-	if (walk(c, ph, &plan, &parts, err, sizeof err) < 0) {
+	if (coord_walk(c, ph, &plan, &parts, err, sizeof err) < 0) {
 		mdw_error("run=%" PRId64 " phase=%s msg=\"planning failed\" error=\"%s\"", c->run, name, err);
 		goto out;
 	}

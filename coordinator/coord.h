@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "mdw/chunk_codec.h"
 #include "mdw/config.h"
 #include "mdw/phase.h"
 #include "mdw/rds.h"
@@ -41,6 +42,16 @@ struct coord {
 	double last_reconcile;
 	struct phase_stat ps[MDW_NPHASES];
 };
+
+struct plan;
+
+/*
+ * Walk PHASE's source into PLAN and PARTS (one part per chunk; caller frees
+ * both), as the run would: its legacy table, or for the embeddings the three
+ * target tables; only the due rows when c->cfg.incremental. Writes nothing.
+ */
+int coord_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
+	       size_t errlen);
 
 /* Run the coordinator until the run ends. Returns the process exit code. */
 int coord_main(struct coord *c);

@@ -15,6 +15,7 @@ struct ctl_command {
 };
 
 int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv);
+int ctl_plan(struct mdw_config *cfg, int argc, char **argv);
 int ctl_schema(struct mdw_config *cfg, int argc, char **argv);
 int ctl_status(struct mdw_config *cfg, int argc, char **argv);
 int ctl_report(struct mdw_config *cfg, int argc, char **argv);

@@ -5,6 +5,7 @@
 
 #include "ctl.h"
 #include "mdw/pgx.h"
+#include "plan.h"
 
 PGconn *ctl_target(struct mdw_config *cfg)
 {
@@ -51,4 +52,14 @@ int ctl_redis(struct mdw_config *cfg, struct rds *r)
 		return -1;
 	}
 	return 0;
+}
+
+int ctl_plan(struct mdw_config *cfg, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 0) {
+		fprintf(stderr, "mdwctl plan: unexpected argument \"%s\"\n", argv[0]);
+		return 2;
+	}
+	return plan_print(cfg);
 }

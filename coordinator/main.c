@@ -5,6 +5,7 @@
 #include "coord.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
+#include "plan.h"
 
 int main(int argc, char **argv)
 {
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 	}
 	mdw_log_init("coordinator", c.cfg.log_level, c.cfg.log_format);
 	pgx_set_dead_peer((int)c.cfg.pg_dead_peer_s);
-	rc = coord_main(&c);
+	rc = c.cfg.plan ? plan_print(&c.cfg) : coord_main(&c);
 	if (c.src)
 		PQfinish(c.src);
 	if (c.tgt)

@@ -10,14 +10,14 @@
 
 #include "mdw/config.h"
 
-enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_BOOL, CFG_ENUM };
+enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_REAL };
 
 struct cfg_entry {
 	const char *env;   /* environment variable, or NULL (flag only) */
 	const char *flag;  /* long flag without the dashes */
 	enum cfg_type type;
 	const char *def;   /* default, as text; NULL = unset */
-	long long min, max; /* bounds of CFG_INT */
+	long long min, max; /* bounds of CFG_INT and CFG_REAL */
 	const char *choices; /* CFG_ENUM: "a|b|c" */
 	size_t off;
 	unsigned progs;
@@ -39,7 +39,7 @@ static const struct cfg_entry cfg_table[] = {
 	 "libpq connection string of the target warehouse"},
 	{"MDW_REDIS_URL", "redis-url", CFG_SECRET, "redis://127.0.0.1:6379/0", 0, 0, NULL, OFF(redis_url), C | W | K,
 	 "Redis URL: redis://[user[:password]@]host[:port][/db]"},
-	{"MDW_CHUNK_ROWS", "chunk-rows", CFG_INT, "5000", 1, 1000000, NULL, OFF(chunk_rows), C,
+	{"MDW_CHUNK_ROWS", "chunk-rows", CFG_INT, "5000", 1, 1000000, NULL, OFF(chunk_rows), C | K,
 	 "source rows per chunk"},
 	{"MDW_LEASE_MS", "lease-ms", CFG_INT, "30000", 1000, 3600000, NULL, OFF(lease_ms), C | W | K,
 	 "a chunk idle this long in another worker's hands is taken over"},
@@ -54,9 +54,9 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_PG_DEAD_PEER_S", "pg-dead-peer-s", CFG_INT, "30", 2, 3600, NULL, OFF(pg_dead_peer_s), C | W | K,
 	 "a Postgres connection whose peer stays silent this long is dropped on both ends (TCP keepalives, "
 	 "tcp_user_timeout), so that a lost worker's transaction and its locks go away"},
-	{"MDW_PHASES", "phases", CFG_STR, "", 0, 0, NULL, OFF(phases), C,
+	{"MDW_PHASES", "phases", CFG_STR, "", 0, 0, NULL, OFF(phases), C | K,
 	 "comma-separated phases to run (default: all); their needs must be complete or listed"},
-	{NULL, "new-run", CFG_BOOL, "0", 0, 1, NULL, OFF(new_run), C,
+	{NULL, "new-run", CFG_BOOL, "0", 0, 1, NULL, OFF(new_run), C | K,
 	 "start a new run even if an unfinished one exists"},
 	{"MDW_EXIT_WHEN_DONE", "exit-when-done", CFG_BOOL, "0", 0, 1, NULL, OFF(exit_when_done), W,
 	 "exit once the run this worker joined is complete"},
@@ -66,19 +66,19 @@ static const struct cfg_entry cfg_table[] = {
 	 "least severe level logged"},
 	{"MDW_LOG_FORMAT", "log-format", CFG_ENUM, "logfmt", 0, 0, "logfmt|json", OFF(log_format), C | W | K,
 	 "log line format"},
-	{"MDW_EMBED_PROVIDER", "embed-provider", CFG_ENUM, "local", 0, 0, "local|bedrock|openai", OFF(embed_provider), C | W,
+	{"MDW_EMBED_PROVIDER", "embed-provider", CFG_ENUM, "local", 0, 0, "local|bedrock|openai", OFF(embed_provider), C | W | K,
 	 "embedding provider"},
-	{"MDW_EMBED_MODEL", "embed-model", CFG_STR, "amazon.titan-embed-text-v2:0", 0, 0, NULL, OFF(embed_model), C | W,
+	{"MDW_EMBED_MODEL", "embed-model", CFG_STR, "amazon.titan-embed-text-v2:0", 0, 0, NULL, OFF(embed_model), C | W | K,
 	 "embedding model id"},
-	{"MDW_EMBED_BATCH", "embed-batch", CFG_INT, "100", 1, 10000, NULL, OFF(embed_batch), C,
+	{"MDW_EMBED_BATCH", "embed-batch", CFG_INT, "100", 1, 10000, NULL, OFF(embed_batch), C | K,
 	 "entities per embedding chunk"},
 	{"MDW_EMBED_CONCURRENCY", "embed-concurrency", CFG_INT, "16", 1, 1024, NULL, OFF(embed_concurrency), W,
 	 "embedding requests in flight per worker"},
-	{"MDW_EMBED_IDENTIFIERS", "embed-identifiers", CFG_BOOL, "0", 0, 1, NULL, OFF(embed_identifiers), W,
+	{"MDW_EMBED_IDENTIFIERS", "embed-identifiers", CFG_BOOL, "0", 0, 1, NULL, OFF(embed_identifiers), C | W | K,
 	 "add the patient's name and birth year to patient texts (off: clinical content only, the minimum necessary)"},
 	{"MDW_RATE_RPM", "rate-rpm", CFG_INT, "6000", 1, 100000000, NULL, OFF(rate_rpm), C | W | K,
 	 "cluster-wide embedding requests per minute"},
-	{"MDW_RATE_TPM", "rate-tpm", CFG_INT, "300000", 1, 1000000000, NULL, OFF(rate_tpm), C | W,
+	{"MDW_RATE_TPM", "rate-tpm", CFG_INT, "300000", 1, 1000000000, NULL, OFF(rate_tpm), C | W | K,
 	 "cluster-wide embedding input tokens per minute"},
 	{"MDW_BEDROCK_ENDPOINT", "bedrock-endpoint", CFG_STR, "", 0, 0, NULL, OFF(bedrock_endpoint), C | W,
 	 "Bedrock runtime endpoint URL (default: https://bedrock-runtime.REGION.amazonaws.com)"},
@@ -107,13 +107,26 @@ static const struct cfg_entry cfg_table[] = {
 	 "before a phase writes, pg_dump its target tables into DIR/RUN/NN-PHASE.dump (off when empty)"},
 	{"MDW_PG_DUMP", "pg-dump", CFG_STR, "pg_dump", 0, 0, NULL, OFF(pg_dump), C,
 	 "the pg_dump program used by --backup-dir (searched in PATH unless it contains a /)"},
-	{"MDW_INCREMENTAL", "incremental", CFG_BOOL, "0", 0, 1, NULL, OFF(incremental), C,
+	{"MDW_INCREMENTAL", "incremental", CFG_BOOL, "0", 0, 1, NULL, OFF(incremental), C | K,
 	 "plan only source rows that earlier complete runs did not cover, and rows updated since"},
 	{"MDW_VERIFY", "verify", CFG_BOOL, "0", 0, 1, NULL, OFF(verify), C,
 	 "after a phase validates, verify its rows against the legacy data (mdwctl verify); a difference fails the phase"},
 	{NULL, "redrive", CFG_BOOL, "0", 0, 1, NULL, OFF(redrive), C,
 	 "plan exactly the rows that earlier complete runs rejected, and every row rejected through them, read fresh "
 	 "from the legacy database (docs/operations.md)"},
+	{NULL, "plan", CFG_BOOL, "0", 0, 1, NULL, OFF(plan), C,
+	 "print what a run would do (per phase: rows, chunks, already migrated; embeddings: texts, tokens, time at "
+	 "quota, cost) and exit, writing nothing (no run, no ledger rows, no Redis keys); with --json as JSON"},
+	{"MDW_EMBED_PRICE_PER_1K", "embed-price-per-1k", CFG_REAL, "0.00002", 0, 1000, NULL, OFF(embed_price_per_1k),
+	 C | K,
+	 "embedding price in USD per 1,000 input tokens, for the plan's cost (default: Amazon Titan Text Embeddings V2 "
+	 "on-demand, see docs/operations.md)"},
+	{"MDW_SOURCE_MAX_CONNECTIONS", "source-max-connections", CFG_INT, "0", 0, 100000, NULL,
+	 OFF(source_max_connections), C | W | K,
+	 "fleet-wide limit of concurrent source reads (a worker holds a slot in Redis while its source statement runs; "
+	 "a killed worker's slot comes back after MDW_LEASE_MS); 0 = unlimited"},
+	{"MDW_SOURCE_ROWS_PER_S", "source-rows-per-s", CFG_INT, "0", 0, 1000000000, NULL, OFF(source_rows_per_s),
+	 C | W | K, "fleet-wide rate of legacy rows read per second (a token bucket in Redis); 0 = unlimited"},
 	{NULL, "scale", CFG_INT, "1", 1, 1000, NULL, OFF(scale), K,
 	 "legacy-demo: scale factor (1 = the production snapshot's row counts)"},
 	{NULL, "seed", CFG_INT, "42", 0, 2147483647, NULL, OFF(seed), K,
@@ -122,7 +135,7 @@ static const struct cfg_entry cfg_table[] = {
 	 "legacy-demo: raise every dirt kind to a high rate and add extreme rows (sql/legacy/dirty.sql)"},
 	{NULL, "phase", CFG_STR, "", 0, 0, NULL, OFF(phase), K,
 	 "limit a command to one phase"},
-	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), K,
+	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), C | K,
 	 "machine-readable output"},
 	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
 	 "status: redraw until interrupted"},
@@ -164,6 +177,11 @@ static long long *int_at(struct mdw_config *c, const struct cfg_entry *e)
 	return (long long *)((char *)c + e->off);
 }
 
+static double *real_at(struct mdw_config *c, const struct cfg_entry *e)
+{
+	return (double *)((char *)c + e->off);
+}
+
 static int *bool_at(struct mdw_config *c, const struct cfg_entry *e)
 {
 	return (int *)((char *)c + e->off);
@@ -174,6 +192,9 @@ static void describe(const struct cfg_entry *e, char *buf, size_t len)
 	switch (e->type) {
 	case CFG_INT:
 		snprintf(buf, len, "an integer from %lld to %lld", e->min, e->max);
+		break;
+	case CFG_REAL:
+		snprintf(buf, len, "a number from %lld to %lld", e->min, e->max);
 		break;
 	case CFG_BOOL:
 		snprintf(buf, len, "one of 1, 0, true, false, yes, no");
@@ -209,6 +230,17 @@ static int set_value(struct mdw_config *c, const struct cfg_entry *e, const char
 			return -1;
 		}
 		*int_at(c, e) = n;
+		return 0;
+	}
+	case CFG_REAL: {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		if (errno || end == v || *end || !(x >= (double)e->min && x <= (double)e->max)) {
+			snprintf(err, errlen, "invalid %s \"%s\": expected %s", src, shown, want);
+			return -1;
+		}
+		*real_at(c, e) = x;
 		return 0;
 	}
 	case CFG_BOOL:
@@ -419,14 +451,15 @@ void mdw_config_usage(unsigned prog, const char *progname, const char *synopsis)
 		if (e->type == CFG_BOOL)
 			snprintf(flag, sizeof flag, "--%s", e->flag);
 		else
-			snprintf(flag, sizeof flag, "--%s %s", e->flag, e->type == CFG_INT ? "N" : "VALUE");
+			snprintf(flag, sizeof flag, "--%s %s", e->flag,
+				 e->type == CFG_INT || e->type == CFG_REAL ? "N" : "VALUE");
 		printf("  %-28s %s\n", flag, e->help);
 		if (e->env)
 			o += (size_t)snprintf(line + o, sizeof line - o, "[%s%s%s] ", e->env,
 					      e->type == CFG_SECRET ? " or " : "", e->type == CFG_SECRET ? e->env : "");
 		if (e->env && e->type == CFG_SECRET)
 			o -= 2, o += (size_t)snprintf(line + o, sizeof line - o, "_FILE] ");
-		if (e->type == CFG_INT || e->type == CFG_ENUM)
+		if (e->type == CFG_INT || e->type == CFG_ENUM || e->type == CFG_REAL)
 			o += (size_t)snprintf(line + o, sizeof line - o, "%s; default %s", want, e->def);
 		else if (e->type == CFG_STR && e->def && *e->def)
 			o += (size_t)snprintf(line + o, sizeof line - o, "default %s", e->def);

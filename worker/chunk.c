@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "source_read.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "phase_ops.h"
@@ -472,7 +473,7 @@ static int source_next(struct job *j, int *rows, char *err, size_t errlen, int *
 
 	PQclear(j->src);
 	snprintf(sql, sizeof sql, "FETCH FORWARD %lld FROM mdw_src", j->fetch);
-	if (!(j->src = pgx_query(j->ctx->src, sql, 0, NULL, err, errlen, transient)))
+	if (!(j->src = source_read(j->ctx, sql, 0, NULL, j->fetch, err, errlen, transient)))
 		return -1;
 	*rows = PQntuples(j->src);
 	return 0;
@@ -621,7 +622,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	struct rowbuf stage;
 	enum chunk_result res = CHUNK_FAILED;
 	const char *phase = mdw_phases[c->phase].name;
-	int transient = 0, in_tx = 0, src_tx = 0;
+	int transient = 0, in_tx = 0, src_tx = 0, src_slot = 0;
 
 	rb_init(&stage);
 	err[0] = 0;
@@ -664,7 +665,10 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
 
-	/* 2-4. read the source range through a cursor, in parts of about max_bytes */
+	/* 2-4. read the source range through a cursor, in parts of about max_bytes, holding a read slot */
+	if (source_slot_take(ctx, err, errlen, &transient) < 0)
+		goto fail;
+	src_slot = 1;
 	if (source_open(&j, err, errlen, &transient) < 0)
 		goto fail;
 	src_tx = 1;
@@ -680,6 +684,8 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	src_tx = 0;
 	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
+	source_slot_give(ctx);
+	src_slot = 0;
 
 	/* 5. ledger, commit */
 	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
@@ -696,6 +702,8 @@ fail:
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
 	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)
 		PQclear(PQexec(ctx->src, "ROLLBACK"));
+	if (src_slot)
+		source_slot_give(ctx);
 out:
 	rb_free(&stage);
 	job_free(&j);

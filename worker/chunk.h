@@ -38,6 +38,8 @@ struct chunk_ctx {
 	int embed_slice; /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
 	int fk_by_phase; /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
+	long long source_max_connections; /* fleet-wide source read slots (0: unlimited; needs redis) */
+	long long source_rows_per_s;	  /* fleet-wide source rows per second (0: unlimited; needs redis) */
 	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);

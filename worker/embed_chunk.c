@@ -35,33 +35,8 @@
 #include "mdw/rds.h"
 #include "provider.h"
 
-/* The text of each part: $1 lo, $2 hi over the target ids. Columns: id, practice_id, text. */
-static const char *const text_sql[MDW_NPARTS] = {
-	NULL,
-	"SELECT p.id, p.practice_id, 'Patient record. Status: ' || p.status || '.' || "
-	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
-	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
-	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id",
-	"SELECT id, practice_id, 'Case type: ' || case_type || '. Status: ' || status || '. Clinical notes: ' || "
-	"coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM public.cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
-	"SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM public.projects "
-	"WHERE id BETWEEN $1 AND $2 ORDER BY id",
-};
-
 /* The table each part reads (the rejects' source_table). */
 static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
-
-/* The patient text with direct identifiers (MDW_EMBED_IDENTIFIERS=1): name and birth year first. */
-static const char *const patient_identified_sql =
-	"SELECT p.id, p.practice_id, 'Patient ' || btrim(p.first_name || ' ' || p.last_name) || "
-	"coalesce(', born ' || extract(year FROM p.birthdate)::int, '') || '. Status: ' || p.status || '.' || "
-	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
-	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
-	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id";
 
 struct entity {
 	long long id;
@@ -443,8 +418,7 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
 	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
 	if (!(j->rows = pgx_query(j->ctx->tgt,
-				  j->c->part == MDW_PART_PATIENT && j->ctx->embed_identifiers ? patient_identified_sql
-											      : text_sql[j->c->part],
+				  embed_text_sql(j->c->part, j->ctx->embed_identifiers),
 				  2, p, err, errlen, transient)))
 		return -1;
 	j->n = PQntuples(j->rows);

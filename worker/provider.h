@@ -14,9 +14,8 @@
 #include <stdint.h>
 
 #include "mdw/config.h"
+#include "mdw/embed_text.h" /* MDW_EMBED_DIMS */
 #include "mdw/rds.h"
-
-#define MDW_EMBED_DIMS 1024
 
 struct embed_item {
 	const char *text;

@@ -413,7 +413,9 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 					.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
 					.embed_slice = (int)w->cfg.embed_concurrency * 2,
 					.embed_identifiers = w->cfg.embed_identifiers,
-					.fk_by_phase = w->fk_by_phase, .loop = w->loop};
+					.fk_by_phase = w->fk_by_phase, .loop = w->loop,
+					.source_max_connections = w->cfg.source_max_connections,
+					.source_rows_per_s = w->cfg.source_rows_per_s};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		enum chunk_result res;

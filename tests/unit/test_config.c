@@ -84,6 +84,34 @@ static void test_bad_values(void)
 	}
 }
 
+/* A number setting (the plan's price): default, environment, bounds. */
+static void test_real(void)
+{
+	struct mdw_config c;
+	char err[512];
+	char *argv[] = {"x"};
+	char *flag[] = {"x", "--embed-price-per-1k=0.5"};
+	unsetenv("MDW_EMBED_PRICE_PER_1K");
+	CU_ASSERT_EQUAL_FATAL(load(&c, MDW_PROG_CTL, 1, argv, err), 0);
+	CU_ASSERT_DOUBLE_EQUAL(c.embed_price_per_1k, 0.00002, 1e-12);
+	mdw_config_free(&c);
+	setenv("MDW_EMBED_PRICE_PER_1K", "1e-4", 1);
+	CU_ASSERT_EQUAL_FATAL(load(&c, MDW_PROG_COORD, 1, argv, err), 0);
+	CU_ASSERT_DOUBLE_EQUAL(c.embed_price_per_1k, 0.0001, 1e-12);
+	mdw_config_free(&c);
+	CU_ASSERT_EQUAL_FATAL(load(&c, MDW_PROG_COORD, 2, flag, err), 0);
+	CU_ASSERT_DOUBLE_EQUAL(c.embed_price_per_1k, 0.5, 1e-12);
+	mdw_config_free(&c);
+	setenv("MDW_EMBED_PRICE_PER_1K", "-1", 1);
+	CU_ASSERT_EQUAL(load(&c, MDW_PROG_COORD, 1, argv, err), -1);
+	CU_ASSERT_STRING_EQUAL(err, "invalid MDW_EMBED_PRICE_PER_1K \"-1\": expected a number from 0 to 1000");
+	setenv("MDW_EMBED_PRICE_PER_1K", "cheap", 1);
+	CU_ASSERT_EQUAL(load(&c, MDW_PROG_COORD, 1, argv, err), -1);
+	setenv("MDW_EMBED_PRICE_PER_1K", "nan", 1);
+	CU_ASSERT_EQUAL(load(&c, MDW_PROG_COORD, 1, argv, err), -1);
+	unsetenv("MDW_EMBED_PRICE_PER_1K");
+}
+
 static void test_secret_never_echoed(void)
 {
 	struct mdw_config c;
@@ -154,6 +182,7 @@ static const struct unit_test tests[] = {
 	{"defaults", test_defaults},
 	{"environment then flags", test_env_then_flag},
 	{"bad values name the variable", test_bad_values},
+	{"number settings", test_real},
 	{"secrets never echoed", test_secret_never_echoed},
 	{"secrets from *_FILE", test_secret_file},
 	{"positional arguments", test_positional},

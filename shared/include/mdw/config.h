@@ -58,6 +58,10 @@ struct mdw_config {
 	int incremental;
 	int redrive;
 	int verify;
+	int plan;
+	double embed_price_per_1k;
+	long long source_max_connections;
+	long long source_rows_per_s;
 	/* mdwctl only */
 	long long scale;
 	long long seed;

@@ -17,6 +17,11 @@
 
 #include <stddef.h>
 
+#include "mdw/chunk_codec.h"
+
+/* The dimensions of every stored embedding (Titan V2's 1024; the local provider's too). */
+#define MDW_EMBED_DIMS 1024
+
 /* Amazon Titan Text Embeddings V2 input limits. */
 #define EMBED_TITAN_MAX_CHARS 50000
 #define EMBED_TITAN_MAX_TOKENS 8192
@@ -47,5 +52,14 @@ size_t embed_tokens_est(const char *text, size_t len);
  * when the result is shorter than LEN, else 0 (then LEN is returned).
  */
 size_t embed_truncate(const char *text, size_t len, size_t max_chars, size_t max_tokens_est, int *cut);
+
+/*
+ * The statement that builds PART's texts over a range of target ids ($1 lo,
+ * $2 hi; columns id, practice_id, text; ordered by id): clinical content
+ * only, or for patients with IDENTIFIERS their name and birth year first
+ * (MDW_EMBED_IDENTIFIERS). The worker embeds these texts and the plan counts
+ * them. NULL for a part without texts.
+ */
+const char *embed_text_sql(enum mdw_part part, int identifiers);
 
 #endif
