@@ -205,8 +205,27 @@ PGconn *pgx_connect_source(const char *dsn, const char *appname, long long timeo
 		{NULL, NULL, NULL},
 	};
 
+	PGconn *c;
+	const char *enc;
+
 	snprintf(ms, sizeof ms, "%lld", timeout_ms);
-	return pgx_connect_with(dsn, appname, guard, err, errlen);
+	if (!(c = pgx_connect_with(dsn, appname, guard, err, errlen)))
+		return NULL;
+	/*
+	 * A SQL_ASCII legacy database holds bytes in no declared encoding: the
+	 * server cannot convert them and refuses a whole read that holds one
+	 * that is not UTF-8. Read its bytes as they are; the target's staging
+	 * COPY then refuses exactly the rows that are not UTF-8 (db_error
+	 * rejects, chunk.c), and every other row arrives.
+	 */
+	enc = PQparameterStatus(c, "server_encoding");
+	if (enc && strcmp(enc, "SQL_ASCII") == 0 && PQsetClientEncoding(c, "SQL_ASCII") != 0) {
+		snprintf(err, errlen, "cannot read the SQL_ASCII legacy database's bytes as they are: %.*s",
+			 (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
 }
 
 void pgx_error(PGconn *c, const PGresult *res, char *err, size_t errlen)

@@ -41,6 +41,8 @@ for p in ${RELATIONAL//,/ }; do
 done
 
 # 3. with a ledger, rows and Redis keys: still nothing written; the embeddings are exact now
+# (the workers exit first: the last one's goodbye removes mdw:{RUN}:workers)
+for p in $(cat "$LOGS/pids"); do wait "$p" 2>/dev/null || true; done
 snapshot >"$LOGS/before2"
 "$BUILD/mdwctl" plan --json --phases embeddings >"$LOGS/plan2.json" 2>"$LOGS/plan2.log"
 "$BUILD/mdwctl" plan >"$LOGS/plan2.txt" 2>>"$LOGS/plan2.log"
