@@ -34,7 +34,7 @@ PIDS+=($!)
 wait_for 10 "the table locker" 'test "$(tq "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'table_locker'"' AND wait_event = '"'PgSleep'"'")" = 1'
 VICTIM=$(start_worker victim)
 wait_for 30 "the victim blocked inside a chunk" 'test "$(tq "SELECT count(*) FROM pg_stat_activity
-  WHERE application_name = '"'mdw-worker'"' AND wait_event_type = '"'Lock'"'")" = 1'
+  WHERE application_name = '"'mdw-worker/victim'"' AND wait_event_type = '"'Lock'"'")" = 1'
 kill -STOP "$VICTIM"
 tq "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'table_locker'" >/dev/null
 ok "victim stopped holding its practices chunk's ledger row"
