@@ -28,13 +28,18 @@ psql -X -q -d "$LEGACY_DB" -c "SET application_name = it_locker" -c "BEGIN" \
   -c "LOCK TABLE public.auth_user IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for 10 "the lock" '[ "$(psql -X -q -t -A -d postgres -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '"'it_locker'"' AND l.mode = '"'AccessExclusiveLock'"' AND l.granted")" -ge 1 ]'
-(while :; do reads; sleep 0.05; done) >"$LOGS/samples" 2>/dev/null &
-SAMPLER=$!
-PIDS+=($SAMPLER)
 G=()
 for i in 1 2 3 4; do
   G+=($(start_worker "g$i" --exit-when-done --source-max-connections 2))
 done
+# sample from the moment all 4 are connected: a connection's own set-up
+# queries (the session settings check) are no read, and are not limited
+wait_for 20 "4 worker sessions on the legacy database" '[ "$(psql -X -q -t -A -d postgres -c "SELECT count(*)
+  FROM pg_stat_activity WHERE datname = '"'$LEGACY_DB'"' AND application_name LIKE '"'mdw-worker%'"'")" = 4 ]'
+sleep 0.2
+(while :; do reads; sleep 0.05; done) >"$LOGS/samples" 2>/dev/null &
+SAMPLER=$!
+PIDS+=($SAMPLER)
 wait_for 20 "4 chunks in the workers' hands" \
   '[ "$(rcli XPENDING "mdw:{$RUN}:q:profiles" workers | head -1)" = 4 ] && [ "$(reads)" -ge 2 ]'
 sleep 1 # the two workers without a slot have time to pile in, if nothing stops them
