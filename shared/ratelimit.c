@@ -1,4 +1,4 @@
-/* The cluster-wide rate limiter: two token buckets and AIMD in one Redis Lua script (see ratelimit.h). */
+/* The cluster-wide rate limiter: two token buckets and an adaptive rate (botocore's cubic) in one Redis Lua script (see ratelimit.h). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,12 @@
 #define STR(x) XSTR(x)
 
 /*
- * KEYS[1]: the state hash (f: factor, req/tok: bucket levels, ts: time of
- * the levels in ms, cut: time of the last cut). ARGV: op (acquire, correct,
- * throttle, status), rpm, tpm, n (tokens for acquire and correct).
+ * KEYS[1]: the state hash (req/tok: bucket levels, ts: time of the levels in
+ * ms, cut: time of the last cut (-1: never), wmax: the factor just before it,
+ * okd/thd: the recent answers, ok and throttled, each an exponentially
+ * weighted count over about RL_SHARE_SPAN answers). ARGV: op (acquire,
+ * correct, throttle, status), rpm, tpm, n (tokens for acquire and correct).
+ * The factor is not stored: it is the cubic of the time since the last cut.
  * Numbers are stored with %.17g: Lua's tostring keeps only 14 digits, too
  * few for milliseconds since 1970 with a fraction.
  */
@@ -21,24 +24,42 @@ static const char script[] =
 	"local op, rpm, tpm, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000\n"
-	"local s = redis.call('HMGET', KEYS[1], 'f', 'req', 'tok', 'ts', 'cut')\n"
-	"local f = tonumber(s[1]) or 1\n"
-	"local ts = tonumber(s[4]) or now\n"
-	"local cut = tonumber(s[5]) or -1e18\n"
+	"local s = redis.call('HMGET', KEYS[1], 'req', 'tok', 'ts', 'cut', 'wmax', 'okd', 'thd')\n"
+	"local ts = tonumber(s[3]) or now\n"
+	"local cut = tonumber(s[4]) or -1\n"
+	"local wmax = tonumber(s[5]) or 1\n"
+	"local okd, thd = tonumber(s[6]) or 0, tonumber(s[7]) or 0\n"
 	"local el = now - ts\n"
 	"if el < 0 then el = 0 end\n"
+	/* the cubic of botocore's adaptive mode, in fractions of the quota: wmax * BETA at the cut, back
+	 * to wmax K seconds later, then faster; never above 1 (the quota) nor below the floor */
+	"local function factor()\n"
+	"  if cut < 0 then return 1 end\n"
+	"  local k = (wmax * (1 - " STR(RL_DECREASE) ") / " STR(RL_CUBIC_C) ") ^ (1 / 3)\n"
+	"  local x = (now - cut) / 1000 - k\n"
+	"  local v = " STR(RL_CUBIC_C) " * x * x * x + wmax\n"
+	"  if v > 1 then v = 1 end\n"
+	"  if v < " STR(RL_FACTOR_MIN) " then v = " STR(RL_FACTOR_MIN) " end\n"
+	"  return v\n"
+	"end\n"
+	"local f = factor()\n"
 	"local function cap(q) if q / 60 < 1 then return 1 end return q / 60 end\n"
 	"local function rate(q) local r = q - cap(q) if r < q / 2 then r = q / 2 end return r / 60000 end\n"
-	"local req = tonumber(s[2]) or cap(f * rpm)\n"
-	"local tok = tonumber(s[3]) or cap(f * tpm)\n"
+	"local req = tonumber(s[1]) or cap(f * rpm)\n"
+	"local tok = tonumber(s[2]) or cap(f * tpm)\n"
 	"req = math.min(cap(f * rpm), req + el * rate(f * rpm))\n"
 	"tok = math.min(cap(f * tpm), tok + el * rate(f * tpm))\n"
-	"f = math.min(1, f + " STR(RL_INCREASE) " * el / " STR(RL_INCREASE_PERIOD_MS) ")\n"
 	"local function fmt(x) return string.format('%.17g', x) end\n"
 	"local function save()\n"
-	"  redis.call('HSET', KEYS[1], 'f', fmt(f), 'req', fmt(req), 'tok', fmt(tok),\n"
-	"             'ts', fmt(now), 'cut', fmt(cut))\n"
+	"  redis.call('HSET', KEYS[1], 'req', fmt(req), 'tok', fmt(tok), 'ts', fmt(now), 'cut', fmt(cut),\n"
+	"             'wmax', fmt(wmax), 'okd', fmt(okd), 'thd', fmt(thd))\n"
 	"  redis.call('PEXPIRE', KEYS[1], 3600000)\n"
+	"end\n"
+	/* one more answer in the weighted counts: the older ones weigh (1 - 1/SPAN) less */
+	"local function answer(ok)\n"
+	"  local d = 1 - 1 / " STR(RL_SHARE_SPAN) "\n"
+	"  okd, thd = okd * d, thd * d\n"
+	"  if ok then okd = okd + 1 else thd = thd + 1 end\n"
 	"end\n"
 	"if op == 'acquire' then\n"
 	"  local need = math.min(n, cap(f * tpm))\n"
@@ -57,21 +78,28 @@ static const char script[] =
 	"  return {0, w}\n"
 	"elseif op == 'correct' then\n"
 	"  tok = math.max(-tpm, math.min(cap(f * tpm), tok - n))\n"
+	"  answer(true)\n"
 	"  save()\n"
 	"  return {1, 0}\n"
 	"elseif op == 'throttle' then\n"
 	"  local did = 0\n"
-	"  if now - cut >= " STR(RL_COOLDOWN_MS) " then\n"
-	"    f = math.max(" STR(RL_FACTOR_MIN) ", f * " STR(RL_DECREASE) ")\n"
-	"    cut = now\n"
-	"    did = 1\n"
-	"    req = math.min(req, 0)\n"
-	"    tok = math.min(tok, cap(f * tpm))\n"
+	/* answers to requests sent before the last cut are not new evidence */
+	"  if cut < 0 or now - cut >= " STR(RL_COOLDOWN_MS) " then\n"
+	"    answer(false)\n"
+	"    if thd >= " STR(RL_SUSTAIN_MIN) " and thd >= " STR(RL_SUSTAIN_SHARE) " * (okd + thd) then\n"
+	"      wmax = f\n"
+	"      cut = now\n"
+	"      f = factor()\n"
+	"      did = 1\n"
+	"      okd, thd = 0, 0\n"
+	"      req = math.min(req, 0)\n"
+	"      tok = math.min(tok, cap(f * tpm))\n"
+	"    end\n"
 	"  end\n"
 	"  save()\n"
 	"  return {did, fmt(f)}\n"
 	"elseif op == 'status' then\n"
-	"  return {fmt(f), fmt(f * rpm), fmt(f * tpm), fmt(req), fmt(tok)}\n"
+	"  return {fmt(f), fmt(f * rpm), fmt(f * tpm), fmt(req), fmt(tok), fmt(okd), fmt(thd)}\n"
 	"end\n"
 	"return redis.error_reply('ERR unknown rate limiter op')\n";
 
@@ -199,7 +227,7 @@ int rl_throttled(struct rds *r, const char *prefix, long rpm, long tpm, double *
 
 int rl_status(struct rds *r, const char *prefix, long rpm, long tpm, struct rl_status *st, char *err, size_t errlen)
 {
-	redisReply *rep = run(r, prefix, "status", rpm, tpm, 0, 5, err, errlen);
+	redisReply *rep = run(r, prefix, "status", rpm, tpm, 0, 7, err, errlen);
 
 	if (!rep)
 		return -1;
@@ -208,6 +236,8 @@ int rl_status(struct rds *r, const char *prefix, long rpm, long tpm, struct rl_s
 	st->tpm = num_at(rep, 2);
 	st->requests = num_at(rep, 3);
 	st->tokens = num_at(rep, 4);
+	st->recent_ok = num_at(rep, 5);
+	st->recent_throttled = num_at(rep, 6);
 	freeReplyObject(rep);
 	return 0;
 }

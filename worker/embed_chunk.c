@@ -35,6 +35,8 @@
 #include "mdw/rds.h"
 #include "provider.h"
 
+#define CLAIM_POLL_MS 25 /* how often a text claimed by another worker is looked for */
+
 /* The table each part reads (the rejects' source_table). */
 static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
 
@@ -63,6 +65,9 @@ struct ejob {
 	char **held; /* the claims this chunk holds (NULL entries released), refreshed by claims_timer */
 	int nheld;
 	ev_timer claims_timer;
+	/* where the chunk's time went (s), for the debug line "embedding chunk steps" */
+	double t_provider, t_store, t_wait;
+	int calls;
 };
 
 static double now_s(void)
@@ -318,7 +323,11 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 			 */
 			for (int s0 = 0; s0 < ntodo; s0 += j->ctx->embed_slice) {
 				int sn = ntodo - s0 < j->ctx->embed_slice ? ntodo - s0 : j->ctx->embed_slice;
+				double t0 = now_s(), t1;
 				prc = provider_embed(j->ctx->provider, items + s0, sn, err, errlen);
+				t1 = now_s();
+				j->t_provider += t1 - t0;
+				j->calls += sn;
 				if (prc != PROVIDER_OK) {
 					*transient = prc == PROVIDER_TRANSIENT;
 					j->ctx->fatal = prc == PROVIDER_FATAL;
@@ -326,6 +335,7 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 				}
 				if (store(j, items + s0, todo_hash + s0, sn, model, stored + s0, err, errlen, transient) < 0)
 					goto release;
+				j->t_store += now_s() - t1;
 				for (int k = s0; k < s0 + sn; k++) {
 					/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
 					j->embedded_here[todo[k]] = items[k].rejected ? 2 : stored[k] ? 1 : 3;
@@ -355,11 +365,16 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 			*transient = 1;
 			goto out;
 		}
-		/* another worker is embedding these texts: wait for them (or for its claim to expire) */
-		for (int k = 0; k < 3; k++) {
-			struct timespec ts = {0, 100 * 1000000L};
+		/*
+		 * another worker is embedding these texts: look again soon (it stores them a slice at
+		 * a time, tens of ms apart), or take over its claim once expired
+		 */
+		{
+			struct timespec ts = {0, CLAIM_POLL_MS * 1000000L};
+			double t0 = now_s();
 			nanosleep(&ts, NULL);
 			touch(j);
+			j->t_wait += now_s() - t0;
 		}
 	}
 	rc = 0;
@@ -623,6 +638,7 @@ enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_ch
 	struct mdw_counts n = {0};
 	enum chunk_result res;
 	int transient = 0, already;
+	double t0 = now_s(), t1, t2;
 
 	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
 	if (!ctx->provider || !ctx->redis) {
@@ -633,8 +649,12 @@ enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_ch
 	if (res != CHUNK_DONE)
 		return res;
 	res = CHUNK_FAILED;
-	if (prepare(&j, err, errlen, &transient) < 0 || ensure_embedded(&j, err, errlen, &transient) < 0)
+	if (prepare(&j, err, errlen, &transient) < 0)
 		goto fail;
+	t1 = now_s();
+	if (ensure_embedded(&j, err, errlen, &transient) < 0)
+		goto fail;
+	t2 = now_s();
 	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
 		goto fail;
 	if (already) {
@@ -648,6 +668,10 @@ enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_ch
 	}
 	*counts = n;
 	res = CHUNK_DONE;
+	mdw_debug("phase=embeddings chunk=%d msg=\"embedding chunk steps\" calls=%d prepare_ms=%.0f provider_ms=%.0f "
+		  "store_ms=%.0f claims_ms=%.0f wait_ms=%.0f link_ms=%.0f",
+		  (int)c->chunk_no, j.calls, (t1 - t0) * 1000, j.t_provider * 1000, j.t_store * 1000,
+		  (t2 - t1 - j.t_provider - j.t_store - j.t_wait) * 1000, j.t_wait * 1000, (now_s() - t2) * 1000);
 	goto out;
 fail:
 	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;

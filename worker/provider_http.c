@@ -9,8 +9,11 @@
  * limiter (ratelimit.h): when it says wait, a libev timer waits; nothing
  * spins. Answers:
  *   200        parsed as hostile input; the token estimate is corrected
- *   429 / ThrottlingException   the shared rate is cut (AIMD), the texts go
- *              back in line
+ *   429 / ThrottlingException   counted by the limiter (which cuts the
+ *              shared rate only when throttling is sustained); that request
+ *              alone goes again after the provider's hint (x-amz-retry-after,
+ *              Retry-After) or a short jittered backoff (retry_hint.h), the
+ *              others keep going
  *   5xx, timeouts, connection errors, malformed 200 bodies
  *              retried with exponential backoff and full jitter, up to
  *              MAX_TRIES; then the batch fails as transient
@@ -21,17 +24,23 @@
  *              request of a provider goes alone: one refused call per worker)
  *   403 ExpiredTokenException  the credential chain is read again; renewed
  *              ones are used at once, else waited for (MAX_TRIES waves)
+ *
+ * Connections are kept: curl's cache holds one per request in flight
+ * (CURLMOPT_MAXCONNECTS; by default it would shrink to 4 per transfer left
+ * whenever the requests in flight drain, closing the others), so a phase
+ * opens at most MDW_EMBED_CONCURRENCY connections per worker.
  */
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mdw/aws_creds.h"
 #include "mdw/backoff.h"
@@ -41,6 +50,7 @@
 #include "mdw/ratelimit.h"
 #include "mdw/sigv4.h"
 #include "provider_http.h"
+#include "retry_hint.h"
 
 #define MAX_TRIES 8
 #define OPENAI_BATCH 16
@@ -60,6 +70,7 @@ struct request {
 	int no_fd; /* its socket could not be opened: the process is out of file descriptors */
 	int creds_gen; /* the provider's creds_gen when it was signed */
 	char error_type[64];
+	long hint_ms, amz_hint_ms; /* Retry-After and x-amz-retry-after of the answer in ms, -1 when absent */
 	int idx[OPENAI_BATCH]; /* items carried */
 	int nidx;
 	long est_tokens;
@@ -92,6 +103,10 @@ struct http_provider {
 	int *queue; /* item indexes still to send */
 	int qhead, qtail;
 	int *tries;
+	int *throttles; /* per item: its throttled answers, for its own retry delay */
+	double *due;	/* per item: not sent again before this (monotonic ms; 0: now) */
+	ev_timer retry_timer; /* the earliest due item not yet sent */
+	unsigned seed;
 	int inflight, finished;
 	/*
 	 * Requests allowed in flight: 1 until an answer succeeds (refused credentials or a wrong model
@@ -140,7 +155,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	struct request *q = arg;
 	size_t len = size * n;
 	static const char name[] = "x-amzn-errortype:";
+	long ms;
+	enum retry_hint hint = retry_hint_parse(p, len, &ms);
 
+	if (hint == RETRY_HINT_AMZ_MS)
+		q->amz_hint_ms = ms;
+	else if (hint == RETRY_HINT_SECONDS)
+		q->hint_ms = ms;
 	if (len > sizeof name && strncasecmp(p, name, sizeof name - 1) == 0) {
 		size_t s = sizeof name - 1, e = len;
 		while (s < e && (p[s] == ' ' || p[s] == '\t'))
@@ -357,6 +378,42 @@ static int same_refusal(struct http_provider *h, long status, const char *type, 
 	return 1;
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * A throttled answer: the limiter counts it (and cuts the fleet's rate when
+ * throttling is sustained); the request's texts go back in line, due after
+ * the provider's hint or their own backoff; nothing else waits.
+ */
+static void throttled(struct http_provider *h, struct request *q)
+{
+	double factor = 1, due;
+	int cut = 0, most = 0;
+	long hint = q->amz_hint_ms >= 0 ? q->amz_hint_ms : q->hint_ms, ms;
+	char e[128];
+
+	h->throttled++;
+	if (rl_throttled(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, &factor, &cut, e, sizeof e) < 0)
+		mdw_debug("msg=\"limiter throttle report failed\" error=\"%s\"", e);
+	else if (cut)
+		mdw_info("msg=\"provider throttled: sustained, shared rate cut\" factor=%.2f", factor);
+	for (int k = 0; k < q->nidx; k++)
+		if (++h->throttles[q->idx[k]] > most)
+			most = h->throttles[q->idx[k]];
+	ms = retry_throttled_ms(hint, most, &h->seed);
+	due = mono_ms() + (double)ms;
+	for (int k = 0; k < q->nidx; k++)
+		h->due[q->idx[k]] = due;
+	mdw_debug("msg=\"throttled: request goes again\" retry_ms=%ld hint=%s throttles=%d", ms,
+		  q->amz_hint_ms >= 0 ? "x-amz-retry-after" : q->hint_ms >= 0 ? "Retry-After" : "none", most);
+	requeue(h, q);
+}
+
 static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 {
 	long status = 0;
@@ -385,6 +442,12 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 				h->items[q->idx[k]].tokens = total >= 0 ? total / q->nidx : -1;
 			}
 			free(vecs);
+			if (!bad) {
+				char e[128];
+				if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm,
+					       total >= 0 ? total - q->est_tokens : 0, e, sizeof e) < 0)
+					mdw_debug("msg=\"limiter correction failed\" error=\"%s\"", e);
+			}
 		}
 		if (!bad) {
 			h->ok++;
@@ -403,13 +466,7 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 	if (q->error_type[0])
 		snprintf(type, sizeof type, "%s", q->error_type);
 	if (rc == CURLE_OK && (status == 429 || strstr(type, "Throttling"))) {
-		double factor = 1;
-		int cut = 0;
-		char e[128];
-		h->throttled++;
-		if (rl_throttled(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, &factor, &cut, e, sizeof e) == 0 && cut)
-			mdw_info("msg=\"provider throttled: shared rate cut\" factor=%.2f", factor);
-		requeue(h, q);
+		throttled(h, q);
 		return;
 	}
 	if (rc == CURLE_OK && status == 403 && strstr(type, "ExpiredToken")) {
@@ -513,6 +570,7 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	if (!q)
 		return -1;
 	q->h = h;
+	q->hint_ms = q->amz_hint_ms = -1;
 	q->nidx = n;
 	q->est_tokens = est;
 	memcpy(q->idx, idx, sizeof *idx * (size_t)n);
@@ -589,20 +647,54 @@ static int kick(struct http_provider *h)
 	return drain(h);
 }
 
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http_provider *h = t->data;
+	(void)loop, (void)revents;
+	pump(h);
+}
+
+/*
+ * Bring a due item to the head of the line (the ones not yet due go to its
+ * tail, in order). 1 when the head is due; else 0, with the retry timer set
+ * for the earliest one.
+ */
+static int due_first(struct http_provider *h)
+{
+	double now = mono_ms(), first = 0;
+	int len = h->qtail - h->qhead;
+
+	for (int k = 0; k < len; k++) {
+		int i = h->queue[h->qhead % (h->n + 1)];
+		if (h->due[i] <= now)
+			return 1;
+		if (!first || h->due[i] < first)
+			first = h->due[i];
+		h->queue[h->qtail++ % (h->n + 1)] = i;
+		h->qhead++;
+	}
+	ev_timer_stop(h->loop, &h->retry_timer);
+	ev_timer_set(&h->retry_timer, (first - now) / 1000.0 + 0.0005, 0.);
+	ev_timer_start(h->loop, &h->retry_timer);
+	return 0;
+}
+
 static void start_allowed(struct http_provider *h)
 {
 	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->window &&
-	       h->qhead < h->qtail) {
+	       h->qhead < h->qtail && due_first(h)) {
 		int idx[OPENAI_BATCH], n = 0;
 		long est = 0, wait_ms = 0;
 		char e[256];
 		int per = h->kind == K_BEDROCK ? 1 : OPENAI_BATCH;
+		double now = mono_ms(); /* after due_first: the head is due by now */
 
-		for (int k = h->qhead; k < h->qtail && n < per; k++) {
+		for (int k = h->qhead; k < h->qtail && n < per && h->due[h->queue[k % (h->n + 1)]] <= now; k++) {
 			const struct embed_item *it = &h->items[h->queue[k % (h->n + 1)]];
 			est += (long)embed_tokens_est(it->text, it->len);
 			idx[n++] = h->queue[k % (h->n + 1)];
 		}
+		assert(n > 0); /* due_first put a due item at the head */
 		if (rl_acquire(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, est, &wait_ms, e, sizeof e) < 0) {
 			/* the limiter is in Redis: without it we do not call (that would break the quota) */
 			fail_batch(h, PROVIDER_TRANSIENT, "rate limiter unavailable: %s", e);
@@ -638,6 +730,17 @@ static void pump(struct http_provider *h)
 		ev_break(h->loop, EVBREAK_ONE);
 }
 
+/* The per-batch arrays. */
+static void free_batch(struct http_provider *h)
+{
+	free(h->queue);
+	free(h->tries);
+	free(h->throttles);
+	free(h->due);
+	h->queue = h->tries = h->throttles = NULL;
+	h->due = NULL;
+}
+
 int http_provider_embed(struct http_provider *h, struct embed_item *items, int n, char *err, size_t errlen)
 {
 	if (n == 0)
@@ -646,9 +749,10 @@ int http_provider_embed(struct http_provider *h, struct embed_item *items, int n
 	h->n = n;
 	h->queue = calloc((size_t)n + 1, sizeof *h->queue);
 	h->tries = calloc((size_t)n + 1, sizeof *h->tries);
-	if (!h->queue || !h->tries) {
-		free(h->queue);
-		free(h->tries);
+	h->throttles = calloc((size_t)n + 1, sizeof *h->throttles);
+	h->due = calloc((size_t)n + 1, sizeof *h->due);
+	if (!h->queue || !h->tries || !h->throttles || !h->due) {
+		free_batch(h);
 		snprintf(err, errlen, "out of memory");
 		return PROVIDER_TRANSIENT;
 	}
@@ -668,10 +772,9 @@ int http_provider_embed(struct http_provider *h, struct embed_item *items, int n
 		h->in_run = 0;
 	}
 	ev_timer_stop(h->loop, &h->wait_timer);
+	ev_timer_stop(h->loop, &h->retry_timer);
 	h->waiting = 0;
-	free(h->queue);
-	free(h->tries);
-	h->queue = h->tries = NULL;
+	free_batch(h);
 	if (h->failure != PROVIDER_OK) {
 		snprintf(err, errlen, "%s", h->err);
 		return h->failure;
@@ -769,10 +872,14 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->embed_concurrency);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)cfg->embed_concurrency);
 	ev_timer_init(&h->curl_timer, on_curl_timer, 0., 0.);
 	h->curl_timer.data = h;
 	ev_timer_init(&h->wait_timer, on_wait, 0., 0.);
 	h->wait_timer.data = h;
+	ev_timer_init(&h->retry_timer, on_retry, 0., 0.);
+	h->retry_timer.data = h;
+	h->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	mdw_backoff_init(&h->bo, 200, 20000, 0);
 	mdw_info("msg=\"embedding provider ready\" provider=%s endpoint=%s concurrency=%lld rpm=%lld tpm=%lld ca=%s",
 		 cfg->embed_provider, h->url_base, cfg->embed_concurrency, cfg->rate_rpm, cfg->rate_tpm,
@@ -804,6 +911,7 @@ void http_provider_close(struct http_provider *h)
 		return;
 	ev_timer_stop(h->loop, &h->curl_timer);
 	ev_timer_stop(h->loop, &h->wait_timer);
+	ev_timer_stop(h->loop, &h->retry_timer);
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
 	aws_creds_clear(&h->creds);

@@ -56,6 +56,10 @@ static const struct opt {
     {"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
     {"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
      "R     fraction answered 200 with a bad body (0..1)"},
+    {"--throttle-rate", OPT_DOUBLE, &bf_cfg.throttle_rate, 0, 1,
+     "R     fraction of requests under quota answered 429 ThrottlingException anyway (0..1)"},
+    {"--retry-after-ms", OPT_LONG, &bf_cfg.retry_after_ms, 0, 600000,
+     "MS    every 429 carries x-amz-retry-after: MS and Retry-After in seconds (default: neither)"},
     {"--expired-token", OPT_STR, &bf_cfg.expired_token, 0, 0, "T     answer 403 ExpiredTokenException to session token T"},
     {"--reject-text", OPT_STR, &bf_cfg.reject_text, 0, 0, "S     answer 400 to every text containing S (a text the model refuses)"},
     {"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
@@ -202,6 +206,38 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Per connection (its socket context): whether a model request came on it yet. */
+struct conn_info {
+	int model;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct conn_info));
+		bf_connection(1);
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+		bf_connection(-1);
+	}
+}
+
+/* The first model request on CONN counts the connection in model_connections. */
+static void model_connection(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_info *c = ci ? ci->socket_context : NULL;
+
+	if (c && !c->model) {
+		c->model = 1;
+		bf_model_connection();
+	}
+}
+
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9'   ? c - '0'
@@ -313,6 +349,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct conn_req 
 	MHD_add_response_header(resp, "x-amzn-RequestId", id);
 	if (a->error_type)
 		MHD_add_response_header(resp, "x-amzn-ErrorType", a->error_type);
+	if (a->status == 429 && bf_cfg.retry_after_ms > 0) {
+		snprintf(num, sizeof num, "%ld", bf_cfg.retry_after_ms);
+		MHD_add_response_header(resp, "x-amz-retry-after", num);
+		snprintf(num, sizeof num, "%ld", (bf_cfg.retry_after_ms + 999) / 1000);
+		MHD_add_response_header(resp, "Retry-After", num);
+	}
 	if (r->route == R_INVOKE && a->status == 200 && a->tokens >= 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		snprintf(num, sizeof num, "%ld", a->tokens);
@@ -402,6 +444,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->route == R_INVOKE || r->route == R_OPENAI || r->route == R_UNKNOWN) {
 			r->inflight = 1;
 			bf_inflight(1);
+			model_connection(conn);
 		}
 		if (cl && strtoull(cl, NULL, 10) > BF_MAX_BODY) {
 			r->too_large = 1;
@@ -537,6 +580,7 @@ int main(int argc, char **argv)
 	d = MHD_start_daemon(flags, (uint16_t)bf_cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, tls,
 			     MHD_OPTION_SOCK_ADDR, sa,
 			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE,
 			     (size_t)1024 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);

@@ -29,6 +29,8 @@ struct bf_config {
 	long rpm, tpm;	     /* 0: unlimited */
 	long latency_ms;
 	double error_rate, malformed_rate;
+	double throttle_rate; /* fraction of requests under quota answered 429 anyway (Bedrock on bursts) */
+	long retry_after_ms;  /* > 0: every 429 carries x-amz-retry-after (ms) and Retry-After (s, rounded up) */
 	const char *reject_text; /* NULL or "": no text is refused for its content */
 	const char *expired_token; /* NULL or "": no session token has expired */
 	unsigned long long seed;
@@ -42,7 +44,8 @@ extern struct bf_config bf_cfg;
 /* What /stats counts; every answered model request has exactly one. */
 enum bf_outcome {
 	BF_OK,
-	BF_THROTTLED,
+	BF_THROTTLED,	     /* over --rpm or --tpm */
+	BF_THROTTLED_RANDOM, /* under quota, drawn by --throttle-rate */
 	BF_BAD_SIGNATURE,    /* any SigV4 failure but an unknown access key */
 	BF_UNRECOGNIZED_KEY, /* unknown access key id, or wrong bearer key on /v1/embeddings */
 	BF_VALIDATION,	     /* 400, 413 */
@@ -117,6 +120,18 @@ int bf_quota_admit(long tokens);
 
 /* The fault for the next admitted request, drawn from --seed in arrival order. */
 enum bf_fault bf_fault_draw(void);
+
+/*
+ * 1 when the next request under quota is answered 429 anyway (--throttle-rate,
+ * its own draw sequence from --seed, in arrival order), else 0.
+ */
+int bf_throttle_draw(void);
+
+/* A connection was accepted (+1) or closed (-1): /stats' connections and open_connections. */
+void bf_connection(int delta);
+
+/* A connection carried its first model request: /stats' model_connections. */
+void bf_model_connection(void);
 
 /* Remember UA (the User-Agent of a model request, or NULL) for /stats. */
 void bf_stats_user_agent(const char *ua);

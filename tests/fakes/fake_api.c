@@ -257,6 +257,12 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 		goto done;
 	}
 	tokens = bf_tokens(tlen);
+	if (bf_throttle_draw()) {
+		bf_aws_error(a, 429, BF_THROTTLED_RANDOM, "ThrottlingException",
+			     "Too many requests, please wait before trying again.");
+		snprintf(a->reason, sizeof a->reason, "under quota, drawn by --throttle-rate");
+		goto done;
+	}
 	if (bf_quota_admit(tokens) < 0) {
 		bf_aws_error(a, 429, BF_THROTTLED, "ThrottlingException",
 			     "Too many requests, please wait before trying again.");
@@ -372,6 +378,11 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 			goto done;
 		}
 		tokens += bf_tokens(json_string_length(t));
+	}
+	if (bf_throttle_draw()) {
+		openai_error(a, 429, BF_THROTTLED_RANDOM, "requests", "rate_limit_exceeded",
+			     "Rate limit reached, please wait before trying again.", "under quota, drawn by --throttle-rate");
+		goto done;
 	}
 	if (bf_quota_admit(tokens) < 0) {
 		openai_error(a, 429, BF_THROTTLED, "requests", "rate_limit_exceeded",

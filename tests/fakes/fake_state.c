@@ -27,13 +27,15 @@ static struct win_entry *win;
 static size_t win_cap, win_head, win_len;
 static long win_tokens;
 
-/* Fault draws. */
-static unsigned long long draws;
+/* Fault draws and throttle draws (two sequences, so --throttle-rate leaves the faults' order as it was). */
+static unsigned long long draws, throttle_draws;
 
 /* Counters. */
 static unsigned long long counts[BF_NOUTCOMES];
 static unsigned long long ok_texts, distinct_texts, duplicate_texts, ok_tokens;
 static long inflight, max_inflight;
+static unsigned long long connections, model_connections; /* accepted since the start (or the last reset) */
+static long open_connections;
 static char user_agent[128]; /* of the last model request; '"', '\\' and controls as '?' */
 
 /* Embedded texts: 32-byte keys, all-zero = empty slot. */
@@ -130,6 +132,37 @@ enum bf_fault bf_fault_draw(void)
 	return BF_FAULT_NONE;
 }
 
+int bf_throttle_draw(void)
+{
+	unsigned long long n;
+
+	if (bf_cfg.throttle_rate <= 0)
+		return 0;
+	pthread_mutex_lock(&mu);
+	n = throttle_draws++;
+	pthread_mutex_unlock(&mu);
+	/* another stream than bf_fault_draw's: an odd constant mixed into the seed */
+	return (double)(splitmix64((bf_cfg.seed ^ 0x5bd1e9955bd1e995ULL) * 0x100000001b3ULL + n) >> 11) /
+		   9007199254740992.0 <
+	       bf_cfg.throttle_rate;
+}
+
+void bf_connection(int delta)
+{
+	pthread_mutex_lock(&mu);
+	if (delta > 0)
+		connections++;
+	open_connections += delta;
+	pthread_mutex_unlock(&mu);
+}
+
+void bf_model_connection(void)
+{
+	pthread_mutex_lock(&mu);
+	model_connections++;
+	pthread_mutex_unlock(&mu);
+}
+
 void bf_stats_user_agent(const char *ua)
 {
 	size_t i;
@@ -220,7 +253,7 @@ void bf_stats_ok_text(const char *model, int dims, const char *text, size_t len,
 
 char *bf_stats_json(void)
 {
-	char *s = malloc(1280);
+	char *s = malloc(1536);
 	unsigned long long req = 0;
 
 	if (!s)
@@ -228,16 +261,18 @@ char *bf_stats_json(void)
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < BF_NOUTCOMES; i++)
 		req += counts[i];
-	snprintf(s, 1280,
-		 "{\"requests\":%llu,\"ok\":%llu,\"throttled\":%llu,\"bad_signature\":%llu,"
+	snprintf(s, 1536,
+		 "{\"requests\":%llu,\"ok\":%llu,\"throttled\":%llu,\"throttled_random\":%llu,\"bad_signature\":%llu,"
 		 "\"unrecognized_key\":%llu,\"validation\":%llu,\"injected_5xx\":%llu,\"malformed\":%llu,"
 		 "\"other\":%llu,\"ok_texts\":%llu,\"distinct_ok_texts\":%llu,\"duplicate_ok_texts\":%llu,"
 		 "\"ok_tokens\":%llu,\"in_flight\":%ld,\"max_in_flight\":%ld,\"window_requests\":%zu,"
-		 "\"window_tokens\":%ld,\"expired_token\":%llu,\"user_agent\":\"%s\"}\n",
-		 req, counts[BF_OK], counts[BF_THROTTLED], counts[BF_BAD_SIGNATURE], counts[BF_UNRECOGNIZED_KEY],
+		 "\"window_tokens\":%ld,\"expired_token\":%llu,\"connections\":%llu,\"model_connections\":%llu,\"open_connections\":%ld,"
+		 "\"user_agent\":\"%s\"}\n",
+		 req, counts[BF_OK], counts[BF_THROTTLED] + counts[BF_THROTTLED_RANDOM], counts[BF_THROTTLED_RANDOM],
+		 counts[BF_BAD_SIGNATURE], counts[BF_UNRECOGNIZED_KEY],
 		 counts[BF_VALIDATION], counts[BF_INJECTED_5XX], counts[BF_MALFORMED], counts[BF_OTHER], ok_texts,
 		 distinct_texts, duplicate_texts, ok_tokens, inflight, max_inflight, win_len, win_tokens,
-		 counts[BF_EXPIRED_TOKEN], user_agent);
+		 counts[BF_EXPIRED_TOKEN], connections, model_connections, open_connections, user_agent);
 	pthread_mutex_unlock(&mu);
 	return s;
 }
@@ -247,6 +282,7 @@ void bf_stats_reset(void)
 	pthread_mutex_lock(&mu);
 	memset(counts, 0, sizeof counts);
 	ok_texts = distinct_texts = duplicate_texts = ok_tokens = 0;
+	connections = model_connections = 0;
 	max_inflight = inflight;
 	memset(seen, 0, seen_cap * sizeof *seen);
 	seen_len = 0;

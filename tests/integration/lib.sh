@@ -100,6 +100,15 @@ finish() {
   echo "1 passed, 0 failed"
 }
 
+# The demo legacy data at scale 1 thinned to the patients whose id is a
+# multiple of N, their projects and states: a few for the embedding tests.
+few_patients() { # N
+  "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
+  lq "DELETE FROM dispatch_patient WHERE id % $1 <> 0" >/dev/null
+  lq "DELETE FROM dispatch_project WHERE patient_id IS NULL OR patient_id NOT IN (SELECT id FROM dispatch_patient)" >/dev/null
+  lq "DELETE FROM dispatch_state WHERE project_id NOT IN (SELECT id FROM dispatch_project)" >/dev/null
+}
+
 # Run the relational phases that phase 8 needs with one worker; then point
 # the workers at a bedrock-fake at URL with its default credentials and no
 # client-side quota: embeddings_after_relational URL

@@ -16,11 +16,7 @@
 # Label chaos (tests/CMakeLists.txt): about 50 s, skipped by the sanitizer pass.
 source "$(dirname "$0")/lib.sh" "$1" embed_faults
 fresh_dbs
-"$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
-# a few patients and their projects are enough
-lq "DELETE FROM dispatch_patient WHERE id % 200 <> 0" >/dev/null
-lq "DELETE FROM dispatch_project WHERE patient_id IS NULL OR patient_id NOT IN (SELECT id FROM dispatch_patient)" >/dev/null
-lq "DELETE FROM dispatch_state WHERE project_id NOT IN (SELECT id FROM dispatch_project)" >/dev/null
+few_patients 200 # a few patients and their projects are enough
 export MDW_POLL_MS=100
 start_worker r1 --exit-when-done >/dev/null
 "$BUILD/mdw-coordinator" --new-run --phases practices,profiles,patients,cases,projects 2>"$LOGS/coord-rel.log" \

@@ -1,9 +1,12 @@
 /*
  * CUnit: the cluster-wide rate limiter against a real Redis (MDW_REDIS_URL,
  * e.g. from eval "$(deploy/local/stack env)"): burst and wait, token debits
- * and corrections, AIMD, several clients sharing one quota. Each test uses
+ * and corrections, the adaptive rate (a lone or random 429 does not cut it,
+ * sustained throttling does, once per cooldown, and it grows back on a
+ * cubic), several clients sharing one quota and one throttling count. Each test uses
  * its own key; without MDW_REDIS_URL the suite is skipped.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,66 +137,186 @@ static void hset(const char *key, const char *field, double v)
 	freeReplyObject(rds_cmd(&R, "HSET %s %s %s", key, field, s));
 }
 
-static double hget(const char *key, const char *field)
+/* N successful answers (zero corrections). */
+static void oks(const char *key, int n)
 {
-	redisReply *rep = rds_cmd(&R, "HGET %s %s", key, field);
-	double v = rep && rep->type == REDIS_REPLY_STRING ? strtod(rep->str, NULL) : -1;
-	freeReplyObject(rep);
-	return v;
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_EQUAL_FATAL(rl_correct(&R, key, 600, 1000000, 0, err, sizeof err), 0);
 }
 
-/* AIMD: a throttle cuts the shared rate to 70% once per cooldown, floors at 5%, and it grows back. */
-static void test_aimd(void)
+/* One throttled answer on client C; returns whether it cut, F in *F. */
+static int throttle_on(struct rds *c, const char *key, double *f)
+{
+	int cut = -1;
+	CU_ASSERT_EQUAL_FATAL(rl_throttled(c, key, 600, 1000000, f, &cut, err, sizeof err), 0);
+	return cut;
+}
+
+/* Move the last cut MS further into the past (rather than sleep). */
+static void cut_ago(const char *key, double ms)
+{
+	redisReply *rep = rds_cmd(&R, "TIME");
+	double now = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
+			 ? strtod(rep->element[0]->str, NULL) * 1000 + strtod(rep->element[1]->str, NULL) / 1000
+			 : 0;
+	freeReplyObject(rep);
+	hset(key, "cut", now - ms);
+}
+
+/* A lone 429 among successes is retried by its caller: it never cuts the shared rate. */
+static void test_lone_throttle(void)
 {
 	char key[96];
-	long wait = -1;
 	double f = 0;
-	int cut = -1;
-	struct rl_status st;
 	new_key(key, sizeof key);
-	CU_ASSERT_EQUAL_FATAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
-	st = status(key, 600, 1000000);
-	CU_ASSERT_DOUBLE_EQUAL(st.factor, 1.0, 1e-6);
-	CU_ASSERT_DOUBLE_EQUAL(st.rpm, 600, 1e-3);
-	CU_ASSERT_EQUAL(rl_throttled(&R, key, 600, 1000000, &f, &cut, err, sizeof err), 0);
+	oks(key, 50);
+	CU_ASSERT_EQUAL(throttle_on(&R, key, &f), 0);
+	CU_ASSERT_DOUBLE_EQUAL(f, 1.0, 1e-9);
+	oks(key, 20);
+	CU_ASSERT_EQUAL(throttle_on(&R, key, &f), 0);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1.0, 1e-9);
+	/* even as the very first answer of a run */
+	new_key(key, sizeof key);
+	CU_ASSERT_EQUAL(throttle_on(&R, key, &f), 0);
+	CU_ASSERT_DOUBLE_EQUAL(f, 1.0, 1e-9);
+	del(key);
+}
+
+/* 5% of the answers throttled at random (Bedrock on bursts): 2,000 answers, no cut. */
+static void test_random_throttles(void)
+{
+	char key[96];
+	double f = 0;
+	int cuts = 0;
+	new_key(key, sizeof key);
+	for (int i = 0; i < 2000; i++) {
+		if (i % 20 == 7)
+			cuts += throttle_on(&R, key, &f);
+		else
+			oks(key, 1);
+	}
+	CU_ASSERT_EQUAL(cuts, 0);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1.0, 1e-9);
+	/* bursts of 3 in a row, 6% overall: still no cut */
+	for (int i = 0; i < 1000; i++) {
+		if (i % 50 < 3)
+			cuts += throttle_on(&R, key, &f);
+		else
+			oks(key, 1);
+	}
+	CU_ASSERT_EQUAL(cuts, 0);
+	del(key);
+}
+
+/* Sustained throttling cuts the rate to 70% once, empties the request bucket, then a cooldown. */
+static void test_sustained(void)
+{
+	char key[96];
+	double f = 0;
+	long wait = -1;
+	int k, cut = 0;
+	new_key(key, sizeof key);
+	oks(key, 20);
+	/*
+	 * after 20 oks: a weighted 5 throttles and a quarter of the answers (each answer weighs 1% less
+	 * than the next: 20 oks then 6 throttles weigh 17.1 and 5.9): the 6th is both
+	 */
+	for (k = 1; k <= 20 && !cut; k++)
+		cut = throttle_on(&R, key, &f);
 	CU_ASSERT_EQUAL(cut, 1);
-	CU_ASSERT_DOUBLE_EQUAL(f, 0.7, 1e-4);
-	st = status(key, 600, 1000000);
-	CU_ASSERT(st.rpm < 421 && st.rpm >= 420);
-	CU_ASSERT(st.tpm < 700100 && st.tpm >= 700000);
-	/* the request bucket was emptied: every worker pauses */
+	CU_ASSERT_EQUAL(k - 1, 6);
+	CU_ASSERT_DOUBLE_EQUAL(f, 0.7, 1e-3);
+	CU_ASSERT(status(key, 600, 1000000).rpm < 421);
+	/* every worker pauses */
 	CU_ASSERT_EQUAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
 	CU_ASSERT(wait >= 1);
-	/* the other workers' 429s for requests sent before the cut: no second cut */
-	for (int i = 0; i < 5; i++) {
-		CU_ASSERT_EQUAL(rl_throttled(&R, key, 600, 1000000, &f, &cut, err, sizeof err), 0);
-		CU_ASSERT_EQUAL(cut, 0);
-	}
+	/* the answers to requests sent before the cut: no second cut, however many */
+	for (int i = 0; i < 20; i++)
+		CU_ASSERT_EQUAL(throttle_on(&R, key, &f), 0);
 	CU_ASSERT(f > 0.69 && f < 0.71);
-	/* 10 s later (moved back in the state rather than slept): +5% */
-	hset(key, "ts", hget(key, "ts") - 10000);
-	st = status(key, 600, 1000000);
-	CU_ASSERT(st.factor > 0.749 && st.factor < 0.752);
-	/* growth stops at the configured quota */
-	hset(key, "ts", hget(key, "ts") - 1000000);
-	st = status(key, 600, 1000000);
-	CU_ASSERT_DOUBLE_EQUAL(st.factor, 1.0, 1e-9);
-	/* the floor: 5% of the quota (a zero correction stores the state as of now) */
-	CU_ASSERT_EQUAL(rl_correct(&R, key, 600, 1000000, 0, err, sizeof err), 0);
-	hset(key, "f", 0.06);
-	hset(key, "cut", 0);
-	CU_ASSERT_EQUAL(rl_throttled(&R, key, 600, 1000000, &f, &cut, err, sizeof err), 0);
+	/*
+	 * after the cooldown, sustained throttling cuts again, to 0.7 of the rate then (grown back
+	 * for 2 s on the cubic); the counts started afresh at the cut: 6 throttles weigh 5.9
+	 */
+	cut_ago(key, RL_COOLDOWN_MS + 1);
+	cut = 0;
+	for (k = 1; k <= 20 && !cut; k++)
+		cut = throttle_on(&R, key, &f);
 	CU_ASSERT_EQUAL(cut, 1);
-	CU_ASSERT(f >= 0.05 && f < 0.0501);
-	hset(key, "cut", 0);
-	CU_ASSERT_EQUAL(rl_throttled(&R, key, 600, 1000000, &f, &cut, err, sizeof err), 0);
-	CU_ASSERT(f >= 0.05 && f < 0.0501);
+	CU_ASSERT_EQUAL(k - 1, 6);
+	CU_ASSERT_DOUBLE_EQUAL(f, 0.7 * (RL_CUBIC_C * pow((RL_COOLDOWN_MS + 1) / 1000.0 - cbrt(0.3 / RL_CUBIC_C), 3) + 1),
+			       2e-3);
+	del(key);
+}
+
+/* After a cut the rate grows back on the cubic: fast, flat near where it was cut, then up to the quota. */
+static void test_cubic_regrowth(void)
+{
+	char key[96];
+	double f = 0, k1 = cbrt(0.3 / RL_CUBIC_C), prev = 0;
+	int cut = 0;
+	new_key(key, sizeof key);
+	for (int i = 0; i < 20 && !cut; i++)
+		cut = throttle_on(&R, key, &f);
+	CU_ASSERT_EQUAL_FATAL(cut, 1);
+	CU_ASSERT_DOUBLE_EQUAL(f, 0.7, 1e-3);
+	/* F(t) = C (t - K)^3 + 1: at K/2 1 - 0.3/8, at K the quota, and no further */
+	cut_ago(key, k1 / 2 * 1000);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1 - 0.3 / 8, 2e-3);
+	for (double t = 0.5; t <= k1 + 1; t += 0.5) {
+		double ft;
+		cut_ago(key, t * 1000);
+		ft = status(key, 600, 1000000).factor;
+		CU_ASSERT(ft >= prev);
+		prev = ft;
+	}
+	cut_ago(key, k1 * 1000 + 1);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1.0, 1e-9);
+	cut_ago(key, 600000);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1.0, 1e-9);
+	/* cut again from 0.7: to 0.49, back to 0.7 after cbrt(0.21 / C) s, then on up to 1 */
+	hset(key, "wmax", 0.7);
+	cut_ago(key, 0);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 0.49, 2e-3);
+	cut_ago(key, cbrt(0.21 / RL_CUBIC_C) * 1000);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 0.7, 2e-3);
+	cut_ago(key, 20000);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 1.0, 1e-9);
+	/* the floor: 5% of the quota */
+	hset(key, "wmax", 0.06);
+	cut_ago(key, 0);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, RL_FACTOR_MIN, 1e-9);
 	/* at 5% of 600 rpm (30 rpm) the burst is one request and the wait about 2 s */
 	hset(key, "req", 1);
-	CU_ASSERT_EQUAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
-	CU_ASSERT_EQUAL(wait, 0);
-	CU_ASSERT_EQUAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
-	CU_ASSERT(wait >= 2000 && wait <= 4100);
+	{
+		long wait = -1;
+		CU_ASSERT_EQUAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
+		CU_ASSERT_EQUAL(wait, 0);
+		CU_ASSERT_EQUAL(rl_acquire(&R, key, 600, 1000000, 10, &wait, err, sizeof err), 0);
+		CU_ASSERT(wait >= 2000 && wait <= 4100);
+	}
+	del(key);
+}
+
+/* The counts are the fleet's: throttles reported by two workers on their own connections add up. */
+static void test_fleet_counts(void)
+{
+	struct rds a = R, b = R;
+	char key[96];
+	double f = 0;
+	int cuts = 0, i;
+	a.c = b.c = NULL;
+	new_key(key, sizeof key);
+	oks(key, 10);
+	/* alternately: neither worker's 3 reach the weighted 5 of a cut; the fleet's 6th throttle does */
+	for (i = 1; i <= 8 && !cuts; i++)
+		cuts += throttle_on(i % 2 ? &a : &b, key, &f);
+	CU_ASSERT_EQUAL(cuts, 1);
+	CU_ASSERT_EQUAL(i - 1, 6);
+	CU_ASSERT_DOUBLE_EQUAL(f, 0.7, 1e-3);
+	CU_ASSERT_DOUBLE_EQUAL(status(key, 600, 1000000).factor, 0.7, 1e-3);
+	rds_close(&a);
+	rds_close(&b);
 	del(key);
 }
 
@@ -283,7 +406,11 @@ int main(void)
 		{"burst then wait", test_burst_then_wait},
 		{"token debits and corrections", test_tokens},
 		{"oversized request", test_oversized},
-		{"AIMD", test_aimd},
+		{"a lone throttle does not cut", test_lone_throttle},
+		{"5% random throttles do not cut", test_random_throttles},
+		{"sustained throttling cuts once per cooldown", test_sustained},
+		{"cubic regrowth", test_cubic_regrowth},
+		{"the fleet's answers add up", test_fleet_counts},
 		{"clients share the quota", test_shared},
 		{"EVALSHA falls back to EVAL", test_script_flush},
 		{"bad arguments and errors", test_bad_args},

@@ -22,12 +22,24 @@
  *     never spinning.
  *   - rl_correct debits (or refunds, when negative) the difference between
  *     the real token count of the answer and the estimate; the level stays
- *     within [-TPM, C].
- *   - AIMD: rl_throttled (on HTTP 429 / ThrottlingException) multiplies F
- *     by 0.7, floored at 0.05, and empties the request bucket, so every
- *     worker slows down at once; throttles within 2 s of a cut are counted
- *     as the same event (answers to requests sent before the cut). F grows
- *     back by 0.05 (5% of the quota) per 10 s, continuously, up to 1.
+ *     within [-TPM, C]. It is called once per successful answer, which it
+ *     counts (below).
+ *   - Throttling, after botocore's adaptive retry mode: rl_throttled (on
+ *     HTTP 429 / ThrottlingException) counts a throttled answer. The recent
+ *     answers are two exponentially weighted counts, ok and throttled, over
+ *     about RL_SHARE_SPAN answers of the whole fleet. A lone 429 (the
+ *     provider's bursts, a window edge) only counts: the caller retries that
+ *     request after a backoff. Throttling is sustained when the weighted
+ *     throttled count reaches RL_SUSTAIN_MIN and RL_SUSTAIN_SHARE of the
+ *     recent answers: then F is cut to RL_DECREASE (0.7) times what it was
+ *     (WMAX), floored at RL_FACTOR_MIN, the request bucket is emptied (every
+ *     worker pauses at once), the counts start afresh, and throttles within
+ *     RL_COOLDOWN_MS of the cut are not counted (answers to requests sent
+ *     before it). F then grows back on botocore's cubic,
+ *     F(t) = RL_CUBIC_C * (t - K)^3 + WMAX with K = cbrt(WMAX * 0.3 /
+ *     RL_CUBIC_C) seconds after the cut (about 8 s from a full rate): fast
+ *     at first, flat near WMAX (where the last throttle came), then faster
+ *     again, up to 1. F starts at 1: the configured quota is the account's.
  *
  * The hash expires an hour after its last write. Every function returns 0,
  * or -1 with ERR on a Redis error or a bad argument.
@@ -41,8 +53,10 @@
 
 #define RL_FACTOR_MIN 0.05
 #define RL_DECREASE 0.7
-#define RL_INCREASE 0.05
-#define RL_INCREASE_PERIOD_MS 10000
+#define RL_CUBIC_C 0.0006 /* per s^3: back to WMAX in cbrt(0.3 WMAX / C) s, 7.9 s from 1 */
+#define RL_SHARE_SPAN 100 /* answers in the weighted counts */
+#define RL_SUSTAIN_MIN 5  /* weighted throttled answers, at least, */
+#define RL_SUSTAIN_SHARE 0.25 /* and this share of the recent answers, for a cut */
 #define RL_COOLDOWN_MS 2000
 #define RL_MAX_WAIT_MS 60000
 
@@ -53,6 +67,7 @@ struct rl_status {
 	double tpm;	  /* effective tokens per minute, F * TPM */
 	double requests;  /* request bucket level */
 	double tokens;	  /* token bucket level (negative: debt) */
+	double recent_ok, recent_throttled; /* the weighted counts of recent answers */
 };
 
 /*
@@ -63,13 +78,14 @@ struct rl_status {
 __attribute__((warn_unused_result)) int rl_acquire(struct rds *r, const char *prefix, long rpm, long tpm,
 						   long est_tokens, long *wait_ms, char *err, size_t errlen);
 
-/* Debit DELTA_TOKENS more (real count - estimate; negative refunds). */
+/* A successful answer: counted, and DELTA_TOKENS more debited (real count - estimate; negative refunds). */
 __attribute__((warn_unused_result)) int rl_correct(struct rds *r, const char *prefix, long rpm, long tpm,
 						   long delta_tokens, char *err, size_t errlen);
 
 /*
- * Report a throttled answer: cut F (unless cut in the last RL_COOLDOWN_MS).
- * *FACTOR gets the new F and *CUT 1 if this call cut it (both may be NULL).
+ * A throttled answer: counted; F is cut when throttling is sustained (and was
+ * not cut in the last RL_COOLDOWN_MS). *FACTOR gets F as it now is and *CUT 1
+ * if this call cut it (both may be NULL).
  */
 __attribute__((warn_unused_result)) int rl_throttled(struct rds *r, const char *prefix, long rpm, long tpm,
 						     double *factor, int *cut, char *err, size_t errlen);
