@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord.h"
+#include "validate.h"
 #include "mdw/pgx.h"
 #include "rollback.h"
 
@@ -230,7 +230,7 @@ out:
 	return rc;
 }
 
-int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
+int validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
 {
 	char id[24], err[512];
 	const char *p[2] = {id, mdw_phases[phase].name};
