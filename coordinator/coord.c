@@ -138,9 +138,6 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The target tables that the embeddings phase covers, by part. */
-static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
-
 /*
  * Walk PHASE's source into PLAN and PARTS (one part per chunk). Relational
  * phases walk their legacy table; embeddings walk the three target tables.
@@ -160,7 +157,7 @@ int coord_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum md
 	for (int p = 1; p < MDW_NPARTS; p++) {
 		struct plan one = {0};
 		enum mdw_part *np;
-		if (plan_table(&one, c->tgt, part_tables[p], c->cfg.embed_batch, err, errlen) < 0) {
+		if (plan_table(&one, c->tgt, mdw_part_table(p), c->cfg.embed_batch, err, errlen) < 0) {
 			plan_free(&one);
 			return -1;
 		}
@@ -221,7 +218,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 			a += (size_t)snprintf(los + a, cap - a, "%s%lld", i ? "," : "", plan.chunks[i].lo);
 			b += (size_t)snprintf(his + b, cap - b, "%s%lld", i ? "," : "", plan.chunks[i].hi);
 			d += (size_t)snprintf(pts + d, cap - d, "%s%s", i ? "," : "",
-					      parts[i] ? mdw_part_names[parts[i]] : "NULL");
+					      parts[i] ? mdw_parts[parts[i]].name : "NULL");
 		}
 		snprintf(los + a, cap - a, "}");
 		snprintf(his + b, cap - b, "}");

@@ -27,7 +27,7 @@ void dead_row_chunk(const PGresult *r, int i, int64_t run, struct mdw_chunk *ch)
 	ch->lo = strtoll(PQgetvalue(r, i, 2), NULL, 10);
 	ch->hi = strtoll(PQgetvalue(r, i, 3), NULL, 10);
 	for (int p = 1; p < MDW_NPARTS; p++)
-		if (!strcmp(PQgetvalue(r, i, 4), mdw_part_names[p]))
+		if (!strcmp(PQgetvalue(r, i, 4), mdw_parts[p].name))
 			ch->part = (enum mdw_part)p;
 }
 

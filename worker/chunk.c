@@ -630,7 +630,7 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
 	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
 	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
-	if (c->phase == MDW_PH_EMBEDDINGS)
+	if (mdw_phases[c->phase].kind == MDW_KIND_EMBEDDINGS)
 		return embed_chunk_process(ctx, c, counts, err, errlen);
 	if (!j.ops) {
 		snprintf(err, errlen, "phase %s has no relational transform", phase);
