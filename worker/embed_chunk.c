@@ -613,7 +613,7 @@ out:
 	return rc;
 }
 
-enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				      char *err, size_t errlen)
 {
 	struct ejob j = {.ctx = ctx, .c = c};

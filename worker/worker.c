@@ -370,6 +370,12 @@ static int ensure_provider(struct worker *w, const struct mdw_chunk *c)
 	return -1;
 }
 
+/* The one dispatch by phase kind. */
+static chunk_process_fn *const process_by_kind[] = {
+	[MDW_KIND_RELATIONAL] = chunk_rel_process,
+	[MDW_KIND_EMBEDDINGS] = chunk_embed_process,
+};
+
 /* One attempt at chunk C: its result, what it counted (N), why it failed (WHY), whether retrying is hopeless. */
 static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
 				 size_t whylen, int *fatal)
@@ -386,7 +392,7 @@ static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, st
 		snprintf(why, whylen, "database unreachable");
 		return CHUNK_TRANSIENT;
 	}
-	res = chunk_process(&ctx, c, n, why, whylen);
+	res = process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
 	*fatal = ctx.fatal;
 	return res;
 }
