@@ -1,7 +1,8 @@
 /*
  * CUnit: the workflow steps normalizer (worker/steps_json.c) on its own:
  * normal forms, rejections that never quote the text, deep nesting, and
- * every allocation failure reported as out of memory, never as a rejection.
+ * every allocation failure (jansson's, the output's) reported as out of
+ * memory, never as a rejection.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "mdw/strbuf.h"
 #include "steps_json.h"
 
 /* Normalize IN: the output, or "error:<why>". */
@@ -122,11 +124,30 @@ static void test_steps_oom(void)
 	CU_ASSERT_TRUE(ok);
 }
 
+static void *refusing_realloc(void *p, size_t n)
+{
+	(void)p, (void)n;
+	return NULL;
+}
+
+static void test_steps_oom_output(void)
+{
+	char why[256], *out = (char *)"unset";
+
+	/* the compact text cannot be built: out of memory (-2), not a rejection, no string */
+	strbuf_set_realloc(refusing_realloc);
+	CU_ASSERT_EQUAL(wt_normalize_steps("[{\"name\": \"Scan\"}]", &out, why, sizeof why), -2);
+	strbuf_set_realloc(NULL);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_STRING_EQUAL(norm("[{\"name\": \"Scan\"}]"), "[{\"name\":\"Scan\"}]");
+}
+
 static const struct unit_test tests[] = {
 	{"wt_normalize_steps: normal forms", test_steps_normalize},
 	{"wt_normalize_steps: rejections", test_steps_errors},
 	{"wt_normalize_steps: deep nesting", test_steps_deep},
 	{"wt_normalize_steps: out of memory", test_steps_oom},
+	{"wt_normalize_steps: out of memory for the output", test_steps_oom_output},
 	{NULL, NULL},
 };
 
