@@ -449,16 +449,10 @@ static int valid_field(const char *s, size_t size, int required)
 	return 1;
 }
 
-int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
-	       const struct sigv4_request *req, unsigned flags, struct sigv4_out *out, char *err, size_t errlen)
+/* Whether the arguments of sigv4_sign can make a signature; -1 with ERR naming what is wrong. */
+static int check_sign_args(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
+			   const struct sigv4_request *req, char *err, size_t errlen)
 {
-	struct strbuf b = STRBUF_INIT;
-	struct hdr *h = NULL;
-	int nh = 0;
-	char date[9], hash[65];
-	const char *token = NULL;
-
-	memset(out, 0, sizeof *out);
 	if (!c || !valid_field(c->access_key, sizeof c->access_key, 1) ||
 	    !valid_field(c->secret_key, sizeof c->secret_key, 1) ||
 	    !valid_field(c->session_token, sizeof c->session_token, 0)) {
@@ -480,23 +474,24 @@ int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *serv
 		snprintf(err, errlen, "incomplete request to sign (method, path or body missing)");
 		return -1;
 	}
-	memcpy(out->amz_date, amz_date, 17);
-	memcpy(date, amz_date, 8);
-	date[8] = '\0';
-	if (c->session_token[0])
-		token = c->session_token;
-	if (sha256_hex(req->body, req->body_len, out->payload_hash) < 0) {
-		snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
-		return -1;
-	}
-	if (collect_headers(req, out->amz_date, token, out->payload_hash, flags, &h, &nh, err, errlen) < 0)
-		return -1;
+	return 0;
+}
 
-	/* Canonical request. */
+/*
+ * The canonical request of REQ with its sorted headers H[0..NH) into *OUT
+ * (malloc'd); *SIGNED_AT is where its signed-headers line starts. -1 with ERR.
+ */
+static int canonical_request(const struct sigv4_request *req, unsigned flags, const struct hdr *h, int nh,
+			     const char *payload_hash, char **out, size_t *signed_at, char *err, size_t errlen)
+{
+	struct strbuf b = STRBUF_INIT;
+
 	strbuf_puts(&b, req->method);
 	strbuf_putc(&b, '\n');
-	if (canonical_uri(&b, req->path, flags & SIGV4_NORMALIZE_PATH, err, errlen) < 0)
-		goto fail;
+	if (canonical_uri(&b, req->path, flags & SIGV4_NORMALIZE_PATH, err, errlen) < 0) {
+		strbuf_free(&b);
+		return -1;
+	}
 	strbuf_putc(&b, '\n');
 	canonical_query(&b, req->query);
 	strbuf_putc(&b, '\n');
@@ -512,87 +507,125 @@ int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *serv
 		put_header_value(&b, h[i].value);
 	}
 	strbuf_puts(&b, "\n\n");
-	{
-		size_t sh_start = b.len;
-		for (int i = 0; i < nh; i++) {
-			if (i && !strcmp(h[i].name, h[i - 1].name))
-				continue;
-			if (i)
-				strbuf_putc(&b, ';');
-			strbuf_puts(&b, h[i].name);
-		}
-		strbuf_putc(&b, '\n');
-		strbuf_puts(&b, out->payload_hash);
-		if (b.oom)
-			goto oom;
-		out->canonical_request = strbuf_take(&b);
-		if (!out->canonical_request)
-			goto oom;
-
-		/* Authorization header, signature filled in below. */
-		strbuf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
-		strbuf_puts(&b, c->access_key);
-		strbuf_putc(&b, '/');
-		strbuf_puts(&b, date);
-		strbuf_putc(&b, '/');
-		strbuf_puts(&b, region);
-		strbuf_putc(&b, '/');
-		strbuf_puts(&b, service);
-		strbuf_puts(&b, "/aws4_request, SignedHeaders=");
-		{
-			const char *sh = out->canonical_request + sh_start;
-			strbuf_putn(&b, sh, strcspn(sh, "\n"));
-		}
-		strbuf_puts(&b, ", Signature=");
+	*signed_at = b.len;
+	for (int i = 0; i < nh; i++) {
+		if (i && !strcmp(h[i].name, h[i - 1].name))
+			continue;
+		if (i)
+			strbuf_putc(&b, ';');
+		strbuf_puts(&b, h[i].name);
 	}
-
-	/* String to sign. */
-	{
-		struct strbuf s = STRBUF_INIT;
-		if (sha256_hex(out->canonical_request, strlen(out->canonical_request), hash) < 0) {
-			snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
-			goto fail;
-		}
-		strbuf_puts(&s, "AWS4-HMAC-SHA256\n");
-		strbuf_puts(&s, amz_date);
-		strbuf_putc(&s, '\n');
-		strbuf_puts(&s, date);
-		strbuf_putc(&s, '/');
-		strbuf_puts(&s, region);
-		strbuf_putc(&s, '/');
-		strbuf_puts(&s, service);
-		strbuf_puts(&s, "/aws4_request\n");
-		strbuf_puts(&s, hash);
-		out->string_to_sign = strbuf_take(&s);
-		if (!out->string_to_sign)
-			goto oom;
+	strbuf_putc(&b, '\n');
+	strbuf_puts(&b, payload_hash);
+	if (!(*out = strbuf_take(&b))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
+	return 0;
+}
+
+/* The string to sign for CANONICAL at AMZ_DATE in the scope DATE/REGION/SERVICE into *OUT (malloc'd). -1 with ERR. */
+static int string_to_sign(const char *canonical, const char *amz_date, const char *date, const char *region,
+			  const char *service, char **out, char *err, size_t errlen)
+{
+	struct strbuf s = STRBUF_INIT;
+	char hash[65];
+
+	if (sha256_hex(canonical, strlen(canonical), hash) < 0) {
+		snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
+		return -1;
+	}
+	strbuf_puts(&s, "AWS4-HMAC-SHA256\n");
+	strbuf_puts(&s, amz_date);
+	strbuf_putc(&s, '\n');
+	strbuf_puts(&s, date);
+	strbuf_putc(&s, '/');
+	strbuf_puts(&s, region);
+	strbuf_putc(&s, '/');
+	strbuf_puts(&s, service);
+	strbuf_puts(&s, "/aws4_request\n");
+	strbuf_puts(&s, hash);
+	if (!(*out = strbuf_take(&s))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The Authorization header's value (malloc'd; NULL: out of memory): credential scope, SIGNED headers, signature. */
+static char *authorization(const char *access_key, const char *date, const char *region, const char *service,
+			   const char *signed_headers, size_t signed_len, const char *signature)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	strbuf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
+	strbuf_puts(&b, access_key);
+	strbuf_putc(&b, '/');
+	strbuf_puts(&b, date);
+	strbuf_putc(&b, '/');
+	strbuf_puts(&b, region);
+	strbuf_putc(&b, '/');
+	strbuf_puts(&b, service);
+	strbuf_puts(&b, "/aws4_request, SignedHeaders=");
+	strbuf_putn(&b, signed_headers, signed_len);
+	strbuf_puts(&b, ", Signature=");
+	strbuf_puts(&b, signature);
+	return strbuf_take(&b);
+}
+
+/* The headers the caller adds to the request: X-Amz-Date, the payload hash, the token, Authorization. */
+static void list_added_headers(struct sigv4_out *out, unsigned flags)
+{
+	out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Date", out->amz_date};
+	if (flags & SIGV4_SIGN_BODY)
+		out->add[out->nadd++] = (struct sigv4_header){"x-amz-content-sha256", out->payload_hash};
+	if (out->token)
+		out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Security-Token", out->token};
+	out->add[out->nadd++] = (struct sigv4_header){"Authorization", out->authorization};
+}
+
+int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
+	       const struct sigv4_request *req, unsigned flags, struct sigv4_out *out, char *err, size_t errlen)
+{
+	struct hdr *h = NULL;
+	int nh = 0;
+	size_t signed_at;
+	char date[9];
+	const char *token = NULL, *signed_headers;
+
+	memset(out, 0, sizeof *out);
+	if (check_sign_args(c, region, service, amz_date, req, err, errlen) < 0)
+		return -1;
+	memcpy(out->amz_date, amz_date, 17);
+	memcpy(date, amz_date, 8);
+	date[8] = '\0';
+	if (c->session_token[0])
+		token = c->session_token;
+	if (sha256_hex(req->body, req->body_len, out->payload_hash) < 0) {
+		snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
+		return -1;
+	}
+	if (collect_headers(req, out->amz_date, token, out->payload_hash, flags, &h, &nh, err, errlen) < 0)
+		return -1;
+	if (canonical_request(req, flags, h, nh, out->payload_hash, &out->canonical_request, &signed_at, err, errlen) < 0)
+		goto fail;
+	if (string_to_sign(out->canonical_request, amz_date, date, region, service, &out->string_to_sign, err, errlen) < 0)
+		goto fail;
 	if (sign_sts(c->secret_key, date, region, service, out->string_to_sign, out->signature) < 0) {
 		snprintf(err, errlen, "HMAC-SHA256 failed (OpenSSL)");
 		goto fail;
 	}
-	strbuf_puts(&b, out->signature);
-	out->authorization = strbuf_take(&b);
-	if (!out->authorization)
-		goto oom;
-	if (token) {
-		out->token = strdup(token);
-		if (!out->token)
-			goto oom;
+	signed_headers = out->canonical_request + signed_at;
+	if (!(out->authorization = authorization(c->access_key, date, region, service, signed_headers,
+						 strcspn(signed_headers, "\n"), out->signature)) ||
+	    (token && !(out->token = strdup(token)))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
-
-	out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Date", out->amz_date};
-	if (flags & SIGV4_SIGN_BODY)
-		out->add[out->nadd++] = (struct sigv4_header){"x-amz-content-sha256", out->payload_hash};
-	if (token)
-		out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Security-Token", out->token};
-	out->add[out->nadd++] = (struct sigv4_header){"Authorization", out->authorization};
+	list_added_headers(out, flags);
 	free(h);
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
 fail:
-	strbuf_free(&b);
 	free(h);
 	sigv4_out_free(out);
 	return -1;

@@ -15,6 +15,7 @@
 
 #include "cunit_main.h"
 #include "mdw/sigv4.h"
+#include "mdw/strbuf.h"
 
 #define SUITE_MIN_CASES 38
 #define EX_AK "AKIDEXAMPLE"
@@ -410,6 +411,48 @@ static void test_bedrock_invoke(void)
 	CU_ASSERT_EQUAL(sigv4_bedrock_path("amazon.titan-embed-text-v2:0", path, 20, err, sizeof err), -1);
 }
 
+static int grants;
+
+static void *granting_realloc(void *p, size_t n)
+{
+	return grants-- > 0 ? realloc(p, n) : NULL;
+}
+
+/* Each string's allocation refused in turn: out of memory, nothing half-made (LeakSanitizer checks the frees). */
+static void test_sign_oom(void)
+{
+	static const char tok[] = "FQoGZXIvYXdzEXAMPLETOKEN/+==";
+	char err[256];
+	struct sigv4_creds c;
+	struct sigv4_out out;
+	const struct sigv4_header h[] = {{"Host", "bedrock-runtime.us-east-1.amazonaws.com"}};
+	struct sigv4_request req = {"POST", "/model/m/invoke", "b=2&a=1", h, 1, TITAN_BODY, strlen(TITAN_BODY)};
+	int signed_at = -1;
+
+	example_creds(&c, tok);
+	for (int budget = 0; budget < 64 && signed_at < 0; budget++) {
+		int rc;
+		grants = budget;
+		strbuf_set_realloc(granting_realloc);
+		rc = sigv4_sign(&c, "us-east-1", "bedrock", "20150830T123600Z", &req, SIGV4_SIGN_BODY, &out, err,
+				sizeof err);
+		strbuf_set_realloc(NULL);
+		if (rc == 0) {
+			signed_at = budget;
+			CU_ASSERT_EQUAL(out.nadd, 4);
+			CU_ASSERT_PTR_NOT_NULL(strstr(out.authorization, "SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
+									 "x-amz-security-token, Signature="));
+			sigv4_out_free(&out);
+		} else {
+			CU_ASSERT_STRING_EQUAL(err, "out of memory");
+			CU_ASSERT_PTR_NULL(out.canonical_request);
+			CU_ASSERT_PTR_NULL(out.authorization);
+			CU_ASSERT_EQUAL(out.nadd, 0);
+		}
+	}
+	CU_ASSERT_TRUE(signed_at > 0); /* some allocations were refused before one run got them all */
+}
+
 static void test_session_token(void)
 {
 	static const char tok[] = "FQoGZXIvYXdzEXAMPLETOKEN/+==";
@@ -582,6 +625,7 @@ static const struct unit_test tests[] = {
     {"official AWS SigV4 suite", test_official_suite},
     {"Bedrock InvokeModel path and signature", test_bedrock_invoke},
     {"session token", test_session_token},
+    {"out of memory at each string", test_sign_oom},
     {"URI encoding", test_uri_encode},
     {"canonical path and query", test_canonical_forms},
     {"bad input refused", test_refusals},
