@@ -1,6 +1,6 @@
 /*
  * CUnit: the relational chunk protocol (worker/chunk.c) against a real
- * Postgres (MDW_TARGET_DSN of the stack), through chunk_process as a worker
+ * Postgres (MDW_TARGET_DSN of the stack), through chunk_rel_process as a worker
  * calls it: a row that breaks a CHECK constraint the C transform does not
  * know of fails the set-based insert; the range is bisected under savepoints
  * down to that row, which lands in mdw.rejects as db_error with the server's
@@ -60,7 +60,7 @@ static enum chunk_result process(long long run, int no, long long lo, long long 
 	enum chunk_result res;
 
 	memset(n, 0, sizeof *n);
-	if ((res = chunk_process(&ctx, &c, n, err, errlen)) != CHUNK_DONE)
+	if ((res = chunk_rel_process(&ctx, &c, n, err, errlen)) != CHUNK_DONE)
 		fprintf(stderr, "test_chunk: run %lld chunk %d: result %d: %s\n", run, no, (int)res, err);
 	return res;
 }

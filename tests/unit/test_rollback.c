@@ -1,6 +1,6 @@
 /*
  * CUnit: the pure parts of rollback: which phases depend on a phase and
- * the order they are rolled back in, and the tables each phase writes.
+ * the order they are rolled back in.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,20 +42,9 @@ static void test_order(void)
 	CU_ASSERT_EQUAL(rollback_order(0, o), 0);
 }
 
-static void test_tables(void)
-{
-	for (int p = 0; p < MDW_NPHASES; p++)
-		CU_ASSERT_STRING_EQUAL(rollback_tables((enum mdw_phase_id)p)[0], mdw_phases[p].target);
-	CU_ASSERT_STRING_EQUAL(rollback_tables(MDW_PH_PROFILES)[1], "profile_legacy_users");
-	CU_ASSERT_PTR_NULL(rollback_tables(MDW_PH_PROFILES)[2]);
-	CU_ASSERT_STRING_EQUAL(rollback_tables(MDW_PH_EMBEDDINGS)[1], "ai_embedding_sources");
-	CU_ASSERT_PTR_NULL(rollback_tables(MDW_PH_CASES)[1]);
-}
-
 static const struct unit_test tests[] = {
 	{"phases that depend on a phase", test_dependents},
 	{"rollback order: dependents first", test_order},
-	{"tables of each phase", test_tables},
 	{NULL, NULL},
 };
 
