@@ -524,6 +524,17 @@ static int canonical_request(const struct sigv4_request *req, unsigned flags, co
 	return 0;
 }
 
+/* The credential scope DATE/REGION/SERVICE/aws4_request. */
+static void put_scope(struct strbuf *b, const char *date, const char *region, const char *service)
+{
+	strbuf_puts(b, date);
+	strbuf_putc(b, '/');
+	strbuf_puts(b, region);
+	strbuf_putc(b, '/');
+	strbuf_puts(b, service);
+	strbuf_puts(b, "/aws4_request");
+}
+
 /* The string to sign for CANONICAL at AMZ_DATE in the scope DATE/REGION/SERVICE into *OUT (malloc'd). -1 with ERR. */
 static int string_to_sign(const char *canonical, const char *amz_date, const char *date, const char *region,
 			  const char *service, char **out, char *err, size_t errlen)
@@ -538,12 +549,8 @@ static int string_to_sign(const char *canonical, const char *amz_date, const cha
 	strbuf_puts(&s, "AWS4-HMAC-SHA256\n");
 	strbuf_puts(&s, amz_date);
 	strbuf_putc(&s, '\n');
-	strbuf_puts(&s, date);
-	strbuf_putc(&s, '/');
-	strbuf_puts(&s, region);
-	strbuf_putc(&s, '/');
-	strbuf_puts(&s, service);
-	strbuf_puts(&s, "/aws4_request\n");
+	put_scope(&s, date, region, service);
+	strbuf_putc(&s, '\n');
 	strbuf_puts(&s, hash);
 	if (!(*out = strbuf_take(&s))) {
 		snprintf(err, errlen, "out of memory");
@@ -561,12 +568,8 @@ static char *authorization(const char *access_key, const char *date, const char 
 	strbuf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
 	strbuf_puts(&b, access_key);
 	strbuf_putc(&b, '/');
-	strbuf_puts(&b, date);
-	strbuf_putc(&b, '/');
-	strbuf_puts(&b, region);
-	strbuf_putc(&b, '/');
-	strbuf_puts(&b, service);
-	strbuf_puts(&b, "/aws4_request, SignedHeaders=");
+	put_scope(&b, date, region, service);
+	strbuf_puts(&b, ", SignedHeaders=");
 	strbuf_putn(&b, signed_headers, signed_len);
 	strbuf_puts(&b, ", Signature=");
 	strbuf_puts(&b, signature);
