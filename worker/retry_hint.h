@@ -12,8 +12,8 @@
 #include <stddef.h>
 
 #define RETRY_HINT_MAX_MS 60000 /* a longer hint is cut to this */
-#define RETRY_BASE_MS 50	/* the first retry without a hint: 25 to 50 ms */
-#define RETRY_CAP_MS 5000	/* ... doubling per throttle of the request, up to 2.5 to 5 s */
+#define RETRY_BASE_MS 50        /* the first retry without a hint: 25 to 50 ms */
+#define RETRY_CAP_MS 5000       /* ... doubling per throttle of the request, up to 2.5 to 5 s */
 
 enum retry_hint { RETRY_HINT_NONE, RETRY_HINT_SECONDS, RETRY_HINT_AMZ_MS };
 
