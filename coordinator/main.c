@@ -23,6 +23,11 @@ int main(int argc, char **argv)
 		mdw_config_free(&c.cfg);
 		return 0;
 	}
+	if (c.cfg.catch_up && c.cfg.redrive) {
+		fprintf(stderr, "mdw-coordinator: --catch-up and --redrive exclude each other\n");
+		mdw_config_free(&c.cfg);
+		return 2;
+	}
 	mdw_log_init("coordinator", c.cfg.log_level, c.cfg.log_format);
 	pgx_set_dead_peer((int)c.cfg.pg_dead_peer_s);
 	rc = c.cfg.plan ? plan_print(&c.cfg) : coord_main(&c);

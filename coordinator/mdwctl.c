@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "ctl.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
@@ -33,6 +34,10 @@ static const struct ctl_command commands[] = {
 	 "compare every target row with what its legacy row should have become, set-based (--phase P, --full | --sample N, "
 	 "--show-values); "
 	 "non-zero on a difference"},
+	{"catch-up", ctl_catch_up,
+	 "what the newest catch-up run updated, inserted and left in conflict (--run N); --deleted: the legacy rows "
+	 "deleted since they were migrated (--apply [--cascade] [--dry-run] deletes their target rows); --orphans: "
+	 "embeddings no entity links (--list, --apply)"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 	{"dashboard", ctl_dashboard,
 	 "serve the web page of the newest run (or --run R) on --addr, read from the ledger and Redis, until interrupted"},

@@ -76,26 +76,13 @@ out:
 	return rc;
 }
 
-int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
+int redrive_plan_ids(struct coord *c, enum mdw_phase_id ph, const long long *ids, long long n, struct plan *plan,
+		     char *err, size_t errlen)
 {
-	char placed[256], sql[1024];
-	const char *p[1] = {mdw_phases[ph].name};
-	PGresult *r;
-	long long lo = 0, prev = 0, in_chunk = 0, ids;
+	long long lo = 0, prev = 0, in_chunk = 0;
 
-	criteria_placed(ph, placed, sizeof placed);
-	snprintf(sql, sizeof sql,
-		 "SELECT DISTINCT j.legacy_id FROM mdw.rejects j JOIN mdw.runs u ON u.id = j.run_id AND u.status = 'complete' "
-		 "JOIN mdw.run_phases rp ON rp.run_id = j.run_id AND rp.phase = j.phase AND rp.status = 'complete' "
-		 "WHERE j.phase = $1 AND NOT %s "
-		 "AND NOT EXISTS (SELECT 1 FROM mdw.merges m WHERE m.phase = $1 AND m.legacy_id = j.legacy_id) "
-		 "ORDER BY 1",
-		 placed);
-	if (!(r = pgx_query(c->tgt, sql, 1, p, err, errlen, NULL)))
-		return -1;
-	ids = PQntuples(r);
-	for (int i = 0; i < ids; i++) {
-		long long id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	for (long long i = 0; i < n; i++) {
+		long long id = ids[i];
 		if (in_chunk && (id - prev > REDRIVE_GAP || in_chunk >= c->cfg.chunk_rows)) {
 			if (add_range(plan, lo, prev) < 0)
 				goto oom;
@@ -108,14 +95,44 @@ int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 	}
 	if (in_chunk && add_range(plan, lo, prev) < 0)
 		goto oom;
+	return plan->n ? count_rows(c, ph, plan, err, errlen) : 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
+{
+	char placed[256], sql[1024];
+	const char *p[1] = {mdw_phases[ph].name};
+	PGresult *r;
+	long long ids, *v;
+	int rc;
+
+	criteria_placed(ph, placed, sizeof placed);
+	snprintf(sql, sizeof sql,
+		 "SELECT DISTINCT j.legacy_id FROM mdw.rejects j JOIN mdw.runs u ON u.id = j.run_id AND u.status = 'complete' "
+		 "JOIN mdw.run_phases rp ON rp.run_id = j.run_id AND rp.phase = j.phase AND rp.status = 'complete' "
+		 "WHERE j.phase = $1 AND NOT %s "
+		 "AND NOT EXISTS (SELECT 1 FROM mdw.merges m WHERE m.phase = $1 AND m.legacy_id = j.legacy_id) "
+		 "ORDER BY 1",
+		 placed);
+	if (!(r = pgx_query(c->tgt, sql, 1, p, err, errlen, NULL)))
+		return -1;
+	ids = PQntuples(r);
+	if (!(v = malloc(sizeof *v * (size_t)(ids + 1)))) {
+		PQclear(r);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (long long i = 0; i < ids; i++)
+		v[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
 	PQclear(r);
-	if (plan->n && count_rows(c, ph, plan, err, errlen) < 0)
+	rc = redrive_plan_ids(c, ph, v, ids, plan, err, errlen);
+	free(v);
+	if (rc < 0)
 		return -1;
 	mdw_info("run=%" PRId64 " phase=%s msg=\"redrive plan\" outstanding_rejects=%lld chunks=%d rows=%lld", c->run,
 		 mdw_phases[ph].name, ids, plan->n, plan->rows);
 	return 0;
-oom:
-	PQclear(r);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }

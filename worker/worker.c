@@ -446,8 +446,9 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 			if (res == CHUNK_DONE) {
 				w->chunks_done++;
 				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
-					 "merged=%lld rejected=%lld ms=%.0f",
-					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.merged, n.rejected,
+					 "updated=%lld merged=%lld rejected=%lld ms=%.0f",
+					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.updated, n.merged,
+					 n.rejected,
 					 (now_s() - t0) * 1000);
 			} else {
 				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "

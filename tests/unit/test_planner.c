@@ -108,7 +108,9 @@ static void test_backoff(void)
 
 static void test_accounting(void)
 {
-	struct mdw_counts a = {10, 4, 3, 2, 1}, b = {5, 5, 0, 0, 0}, bad = {10, 4, 3, 2, 0}, neg = {0, 1, -1, 0, 0};
+	/* read, inserted, existing, updated, merged, rejected */
+	struct mdw_counts a = {10, 4, 3, 0, 2, 1}, b = {5, 5, 0, 0, 0, 0}, bad = {10, 4, 3, 0, 2, 0},
+			  neg = {0, 1, -1, 0, 0, 0}, upd = {10, 4, 1, 2, 2, 1}, upd_bad = {10, 4, 3, 2, 2, 1};
 	char why[256];
 	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
 	mdw_counts_add(&a, &b);
@@ -116,8 +118,13 @@ static void test_accounting(void)
 	CU_ASSERT_EQUAL(a.inserted, 9);
 	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
 	CU_ASSERT_FALSE(mdw_counts_balanced(&bad, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "read 10 != inserted 4 + existing 3 + merged 2 + rejected 0 (= 9)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "read 10 != inserted 4 + existing 3 + updated 0 + merged 2 + rejected 0 (= 9)"));
 	CU_ASSERT_FALSE(mdw_counts_balanced(&neg, why, sizeof why));
+	CU_ASSERT_TRUE(mdw_counts_balanced(&upd, why, sizeof why));
+	mdw_counts_add(&a, &upd);
+	CU_ASSERT_EQUAL(a.updated, 2);
+	CU_ASSERT_FALSE(mdw_counts_balanced(&upd_bad, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "updated 2"));
 }
 
 static const struct unit_test tests[] = {
