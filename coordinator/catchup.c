@@ -382,10 +382,12 @@ void catchup_plan_print(json_t *plan)
 	printf("embeddings: the new entities, and those updated whose text changed\n");
 }
 
-int catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run, char *err, size_t errlen)
+long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run, char *err, size_t errlen)
 {
 	char sql[16384], id[24];
 	const char *p[2] = {id, mdw_phases[ph].name};
+	PGresult *r;
+	long long n;
 
 	if (ph >= MDW_NPHASES || !cu_phases[ph].table || !verify_target_sql(ph))
 		return 0;
@@ -398,7 +400,11 @@ int catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run, char 
 		 "AND u.action = 'update') ORDER BY x.id "
 		 "ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
 		 verify_target_sql(ph), cu_phases[ph].key, cu_phases[ph].table);
-	return pgx_exec(tgt, sql, 2, p, err, errlen, NULL);
+	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
+		return -1;
+	n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
 }
 
 void catchup_embed_filter(enum mdw_part part, int64_t run, const char *base, char *out, size_t outlen)

@@ -503,10 +503,16 @@ static int step(struct coord *c, int *code)
 			if (v == 1 && c->cfg.verify && verify_validation(c, (enum mdw_phase_id)ph, why, sizeof why, &v) < 0)
 				return -1;
 			/* what the run wrote, for the next catch-up to tell the application's changes from the legacy's */
-			if (v == 1 && catchup_record_written(c->tgt, (enum mdw_phase_id)ph, c->run, err, sizeof err) < 0) {
-				mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the rows' hashes\" error=\"%s\"", c->run,
-					 mdw_phases[ph].name, err);
-				return -1;
+			if (v == 1) {
+				double th = now_s();
+				long long n = catchup_record_written(c->tgt, (enum mdw_phase_id)ph, c->run, err, sizeof err);
+				if (n < 0) {
+					mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the rows' hashes\" error=\"%s\"",
+						 c->run, mdw_phases[ph].name, err);
+					return -1;
+				}
+				mdw_info("run=%" PRId64 " phase=%s msg=\"row hashes recorded\" rows=%lld ms=%.0f", c->run,
+					 mdw_phases[ph].name, n, (now_s() - th) * 1000);
 			}
 			set_phase_state(c, ph, v ? "complete" : "failed", why);
 			s->state = v ? PS_COMPLETE : PS_FAILED;

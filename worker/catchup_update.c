@@ -16,13 +16,17 @@
  *
  * mdw_run_id keeps the run that inserted the row (rollback removes what a run
  * inserted); only rows the migration made are updated (mdw_run_id not NULL).
- * The command's row count is the chunk's rows_updated.
+ * The command's row count is the chunk's rows_updated. Profiles are merged
+ * by email and never updated in place (the coordinator lists none), and the
+ * statement runs in catch-up runs only: other runs need no UPDATE privilege.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catchup_update.h"
+#include "mdw/pgx.h"
 #include "phase_ops.h"
 
 static char *built[MDW_NPHASES];
@@ -68,7 +72,7 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 	if (ph >= MDW_NPHASES || tried[ph])
 		return ph < MDW_NPHASES ? built[ph] : NULL;
 	tried[ph] = 1;
-	if (!ops || !(ins = ops->insert_sql) || strncmp(ins, "INSERT INTO ", 12))
+	if (ph == MDW_PH_PROFILES || !ops || !(ins = ops->insert_sql) || strncmp(ins, "INSERT INTO ", 12))
 		return NULL;
 	table = ins + 12;
 	if (!(open = strchr(table, '(')) || !(close = strchr(open, ')')) || !(sel = strstr(close, " SELECT ")) ||
@@ -97,4 +101,24 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 	}
 	built[ph] = sql;
 	return sql;
+}
+
+int cu_run_is_catch_up(PGconn *tgt, int64_t run, char *err, size_t errlen, int *transient)
+{
+	static int64_t known_run;
+	static int known;
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	if (run == known_run && known_run)
+		return known;
+	snprintf(id, sizeof id, "%" PRId64, run);
+	if (!(r = pgx_query(tgt, "SELECT coalesce(settings ->> 'catch_up', 'false') = 'true' FROM mdw.runs WHERE id = $1",
+			    1, p, err, errlen, transient)))
+		return -1;
+	known = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	known_run = run;
+	PQclear(r);
+	return known;
 }

@@ -38,6 +38,7 @@ struct job {
 	int buf_first;		/* index in ids of the stage buffer's first row */
 	long long fetch; /* source rows per part */
 	int parts;	 /* parts loaded so far */
+	int catch_up;	 /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
 };
 
 /* Forget the rejects from index FROM on (their strings freed). */
@@ -164,7 +165,7 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 		goto dberr;
 	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
-	if (cu_update_sql(j->c->phase)) {
+	if (j->catch_up && cu_update_sql(j->c->phase)) {
 		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, sizeof e, &transient)))
 			goto dberr;
 		n.updated = strtoll(PQcmdTuples(r), NULL, 10);
@@ -672,6 +673,8 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	 */
 	if (ctx->fk_by_phase &&
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
+	if (cu_update_sql(c->phase) && (j.catch_up = cu_run_is_catch_up(ctx->tgt, c->run, err, errlen, &transient)) < 0)
 		goto fail;
 
 	/* 2-4. read the source range through a cursor, in parts of about max_bytes, holding a read slot */

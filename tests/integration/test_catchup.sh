@@ -145,4 +145,25 @@ assert_eq "conflict: the application's row is left alone" "Changed by the app" \
 assert_eq "conflict: nothing updated" 0 "$(tq "SELECT coalesce(sum(rows_updated), 0) FROM mdw.chunks WHERE run_id = 4")"
 "$BUILD/mdwctl" catch-up >"$LOGS/catch-up.txt"
 grep -q "patients .* $app .*changed_in_target" "$LOGS/catch-up.txt" || fail "mdwctl catch-up: $(cat "$LOGS/catch-up.txt")"
+
+# applying a deleted parent follows rollback's rules: refused while rows reference it, --cascade deletes them too
+case=$(tq "SELECT c.legacy_project_id FROM cases c WHERE c.mdw_run_id = 1 AND EXISTS (SELECT 1 FROM case_states s
+  WHERE s.case_id = c.id) AND EXISTS (SELECT 1 FROM projects p WHERE p.case_id = c.id) ORDER BY 1 LIMIT 1")
+cid=$(tq "SELECT id FROM cases WHERE legacy_project_id = $case")
+lq "DELETE FROM dispatch_state WHERE project_id = $case; DELETE FROM dispatch_project WHERE id = $case" >/dev/null
+"$BUILD/mdw-coordinator" --plan --catch-up --json --phases cases,projects,case_states >"$LOGS/plan-case.json" 2>>"$LOGS/plan.log"
+n_states=$(tq "SELECT count(*) FROM case_states WHERE case_id = $cid")
+assert_eq "plan: a deleted project is a deleted case, project and its states" "1 1 $n_states" \
+  "$(jq -r '[.catch_up.cases.deleted, .catch_up.projects.deleted, .catch_up.case_states.deleted] | join(" ")' "$LOGS/plan-case.json")"
+migrate deleted-case --catch-up --phases cases,projects,case_states
+"$BUILD/mdwctl" catch-up --deleted --apply --phase cases >"$LOGS/apply-case.txt" 2>&1 && rc=0 || rc=$?
+assert_eq "apply a deleted case without --cascade: refused" 1 "$rc"
+grep -q 'rows of case_states reference the rows to delete from cases; --cascade deletes them too' "$LOGS/apply-case.txt" ||
+  fail "refusal does not name the referencing rows: $(cat "$LOGS/apply-case.txt")"
+"$BUILD/mdwctl" catch-up --deleted --apply --cascade >"$LOGS/apply-case-cascade.txt"
+assert_eq "--cascade: the case, its project, its states and their embedding links are gone" "0 0 0 0" \
+  "$(tq "SELECT (SELECT count(*) FROM cases WHERE id = $cid) || ' ' || (SELECT count(*) FROM projects WHERE case_id = $cid
+     OR legacy_id = $case) || ' ' || (SELECT count(*) FROM case_states WHERE case_id = $cid) || ' ' ||
+     (SELECT count(*) FROM ai_embedding_sources WHERE content_type = 'case' AND content_id = $cid)")"
+"$BUILD/mdwctl" verify --phase cases >"$LOGS/verify-case.txt" || fail "verify cases after the cascade: $(tail -2 "$LOGS/verify-case.txt")"
 finish
