@@ -1,7 +1,8 @@
 /*
  * Catch-up runs before cutover (mdw-coordinator --catch-up, a mode of
- * --incremental; mdwctl catch-up): see catchup.c and docs/operations.md,
- * "Catch-up and cutover".
+ * --incremental): see catchup.c and docs/operations.md, "Catch-up and
+ * cutover"; what they recorded is read by ops/catchup_deleted.c and mdwctl
+ * catch-up (ctl/ctl_catchup.c).
  */
 #ifndef MDW_CATCHUP_H
 #define MDW_CATCHUP_H
@@ -60,15 +61,5 @@ __attribute__((warn_unused_result)) long long catchup_record_written(PGconn *tgt
  * incremental filter over alias t) or the entity was updated by the run.
  */
 void catchup_embed_filter(enum mdw_part part, int64_t run, const char *base, char *out, size_t outlen);
-
-/*
- * The legacy rows found deleted and not applied, for the report: an array of
- * {phase, legacyId, since (ISO 8601), firstRun, migratedBy (null: not the
- * migration's row)}; empty before any catch-up. NULL with ERR on error.
- */
-json_t *catchup_deleted_json(PGconn *tgt, char *err, size_t errlen);
-
-/* mdwctl catch-up [--deleted [--apply [--cascade] [--dry-run]]] [--orphans [--apply]] [--run N] */
-int ctl_catch_up(struct mdw_config *cfg, int argc, char **argv);
 
 #endif

@@ -6,8 +6,6 @@
 
 #include "mdw/chunk_codec.h"
 
-const char *const mdw_part_names[MDW_NPARTS] = {NULL, "patient", "case", "project"};
-
 struct outbuf {
 	char *p;
 	size_t len, cap;
@@ -54,7 +52,7 @@ int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
 	msgpack_pack_int64(&pk, c->hi);
 	if (c->part) {
 		pack_key(&pk, "part");
-		pack_key(&pk, mdw_part_names[c->part]);
+		pack_key(&pk, mdw_parts[c->part].name);
 	}
 	return o.overflow ? -1 : (int)o.len;
 }
@@ -229,8 +227,8 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 		} else if (!strcmp(key, "part")) {
 			int found = 0;
 			for (int p = 1; p < MDW_NPARTS && v->type == MSGPACK_OBJECT_STR; p++)
-				if (v->via.str.size == strlen(mdw_part_names[p]) && v->via.str.size &&
-				    !memcmp(v->via.str.ptr, mdw_part_names[p], v->via.str.size)) {
+				if (v->via.str.size == strlen(mdw_parts[p].name) && v->via.str.size &&
+				    !memcmp(v->via.str.ptr, mdw_parts[p].name, v->via.str.size)) {
 					c->part = (enum mdw_part)p;
 					found = 1;
 				}
@@ -318,5 +316,5 @@ out:
 void mdw_chunk_describe(const struct mdw_chunk *c, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s #%d %s%sids %" PRId64 "..%" PRId64, mdw_phases[c->phase].name, (int)c->chunk_no,
-		 c->part ? mdw_part_names[c->part] : "", c->part ? " " : "", c->lo, c->hi);
+		 c->part ? mdw_parts[c->part].name : "", c->part ? " " : "", c->lo, c->hi);
 }

@@ -101,8 +101,11 @@ static const struct cfg_entry cfg_table[] = {
 	 "the same as --metrics-addr (the dashboard's name for it)"},
 	{"MDW_METRICS_TOKEN", "metrics-token", CFG_SECRET, "", 0, 0, NULL, OFF(metrics_token), C | K,
 	 "bearer token that /metrics, the dashboard and its JSON require (none when empty; required off loopback)"},
-	{NULL, "addr", CFG_STR, "127.0.0.1:9465", 0, 0, NULL, OFF(dashboard_addr), K,
+	{NULL, "addr", CFG_STR, "127.0.0.1:9465", 0, 0, NULL, OFF(dashboard_addr), C | K,
 	 "dashboard: serve the page of the run on [address]:port (off loopback MDW_METRICS_TOKEN is required)"},
+	{NULL, "dashboard", CFG_BOOL, "0", 0, 1, NULL, OFF(dashboard), C,
+	 "serve the dashboard of the newest run (or --run R) on --addr without running a migration, until interrupted "
+	 "(what mdwctl dashboard runs)"},
 	{"MDW_BACKUP_DIR", "backup-dir", CFG_STR, "", 0, 0, NULL, OFF(backup_dir), C,
 	 "before a phase writes, pg_dump its target tables into DIR/RUN/NN-PHASE.dump (off when empty)"},
 	{"MDW_PG_DUMP", "pg-dump", CFG_STR, "pg_dump", 0, 0, NULL, OFF(pg_dump), C,
@@ -143,7 +146,7 @@ static const struct cfg_entry cfg_table[] = {
 	 "machine-readable output"},
 	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
 	 "status: redraw until interrupted"},
-	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), K,
+	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), C | K,
 	 "limit to run N: rollback, backups (0: every run); status, report, validate, dashboard (0: the latest run)"},
 	{NULL, "cascade", CFG_BOOL, "0", 0, 1, NULL, OFF(cascade), K,
 	 "rollback: roll back the phases that depend on the phase first; catch-up --deleted --apply: delete the "

@@ -46,16 +46,6 @@ static void test_order(void)
 	CU_ASSERT_EQUAL(rollback_order(0, o), 0);
 }
 
-static void test_tables(void)
-{
-	for (int p = 0; p < MDW_NPHASES; p++)
-		CU_ASSERT_STRING_EQUAL(rollback_tables((enum mdw_phase_id)p)[0], mdw_phases[p].target);
-	CU_ASSERT_STRING_EQUAL(rollback_tables(MDW_PH_PROFILES)[1], "profile_legacy_users");
-	CU_ASSERT_PTR_NULL(rollback_tables(MDW_PH_PROFILES)[2]);
-	CU_ASSERT_STRING_EQUAL(rollback_tables(MDW_PH_EMBEDDINGS)[1], "ai_embedding_sources");
-	CU_ASSERT_PTR_NULL(rollback_tables(MDW_PH_CASES)[1]);
-}
-
 static const char *env_get(char **env, const char *name)
 {
 	size_t l = strlen(name);
@@ -179,7 +169,6 @@ static void test_due_walk(void)
 static const struct unit_test tests[] = {
 	{"phases that depend on a phase", test_dependents},
 	{"rollback order: dependents first", test_order},
-	{"tables of each phase", test_tables},
 	{"pg_dump environment and dump name", test_backup_env},
 	{"walk over due ids", test_due_walk},
 	{NULL, NULL},
