@@ -49,6 +49,14 @@
 #include "verify.h"
 
 /*
+ * Two due ids further apart than this start a new chunk. The ids between are
+ * read again (existing): a chunk costs about what reading 1,000 to 2,000 rows
+ * does (its transaction, ledger row and queue message), so changes spread
+ * thinly over a table are read in few long chunks rather than one chunk a row.
+ */
+#define CATCHUP_GAP 1024
+
+/*
  * Which legacy ids of a phase the migration made: the rows of its target
  * table (the phase table's legacy id column) with mdw_run_id; for profiles,
  * merged by email, the legacy users of profile_legacy_users.
@@ -316,7 +324,7 @@ int catchup_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 		else
 			due[n++] = f.v.missing[j++];
 	}
-	if (redrive_plan_ids(c, ph, due, n, plan, err, errlen) < 0)
+	if (redrive_plan_ids(c, ph, due, n, CATCHUP_GAP, plan, err, errlen) < 0)
 		goto out;
 	mdw_info("run=%" PRId64 " phase=%s msg=\"catch-up plan\" update=%lld insert=%lld conflict=%lld deleted=%lld "
 		 "chunks=%d rows=%lld",

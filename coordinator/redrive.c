@@ -76,14 +76,14 @@ out:
 	return rc;
 }
 
-int redrive_plan_ids(struct coord *c, enum mdw_phase_id ph, const long long *ids, long long n, struct plan *plan,
-		     char *err, size_t errlen)
+int redrive_plan_ids(struct coord *c, enum mdw_phase_id ph, const long long *ids, long long n, long long gap,
+		     struct plan *plan, char *err, size_t errlen)
 {
 	long long lo = 0, prev = 0, in_chunk = 0;
 
 	for (long long i = 0; i < n; i++) {
 		long long id = ids[i];
-		if (in_chunk && (id - prev > REDRIVE_GAP || in_chunk >= c->cfg.chunk_rows)) {
+		if (in_chunk && (id - prev > gap || in_chunk >= c->cfg.chunk_rows)) {
 			if (add_range(plan, lo, prev) < 0)
 				goto oom;
 			in_chunk = 0;
@@ -128,7 +128,7 @@ int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 	for (long long i = 0; i < ids; i++)
 		v[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
 	PQclear(r);
-	rc = redrive_plan_ids(c, ph, v, ids, plan, err, errlen);
+	rc = redrive_plan_ids(c, ph, v, ids, REDRIVE_GAP, plan, err, errlen);
 	free(v);
 	if (rc < 0)
 		return -1;

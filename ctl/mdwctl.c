@@ -14,7 +14,8 @@ static const struct ctl_command commands[] = {
 	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
 	{"plan", ctl_plan,
 	 "what a run would do, writing nothing: per phase rows, chunks, already migrated, time; embeddings: texts, "
-	 "tokens, time at quota, cost (--json, --phases, --incremental)"},
+	 "tokens, time at quota, cost (--json, --phases, --incremental); --catch-up: what a catch-up would update, "
+	 "insert, leave in conflict, report deleted"},
 	{"schema", ctl_schema, "apply the target schema to MDW_TARGET_DSN"},
 	{"status", ctl_status, "phases of the current run: state, chunks, rows by outcome (--json)"},
 	{"report", ctl_report, "write the progress report of the newest run (--report PATH)"},
