@@ -87,9 +87,9 @@ static int has_catchup(enum mdw_phase_id ph)
 /* What catchup_find found: the legacy ids per action, ascending each. */
 struct cu_found {
 	struct verify_ids v;
-	char *action;		/* per v.differ: 'u' update, 'c' conflict */
-	const char **reason;	/* per v.differ: the conflict's reason */
-	char *gone;		/* per v.stray: 1 the legacy row is deleted */
+	char *action;        /* per v.differ: 'u' update, 'c' conflict */
+	const char **reason; /* per v.differ: the conflict's reason */
+	char *gone;          /* per v.stray: 1 the legacy row is deleted */
 	long long n_update, n_conflict, n_deleted;
 };
 
@@ -147,9 +147,9 @@ static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f
 	for (int i = 0; i < PQntuples(r) && i < n; i++) {
 		int made = !strcmp(PQgetvalue(r, i, 1), "t"), same = !strcmp(PQgetvalue(r, i, 2), "t");
 		f->reason[i] = never_updated(ph) ? never_updated(ph)
-			       : !made		     ? "not_made_by_migration"
-			       : !same		     ? "changed_in_target"
-						     : NULL;
+			       : !made           ? "not_made_by_migration"
+			       : !same           ? "changed_in_target"
+						 : NULL;
 		f->action[i] = f->reason[i] ? 'c' : 'u';
 		if (f->reason[i])
 			f->n_conflict++;
@@ -209,8 +209,7 @@ static int catchup_find(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct c
 	return 0;
 }
 
-int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup_counts *n, char *err,
-		  size_t errlen)
+int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup_counts *n, char *err, size_t errlen)
 {
 	struct cu_found f;
 	int rc = catchup_find(src, tgt, ph, &f, err, errlen);
@@ -275,8 +274,8 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 			 "ON CONFLICT (phase, legacy_id) DO UPDATE SET last_run = EXCLUDED.last_run",
 			 made_table(ph), made_key(ph));
 		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, errlen, NULL) < 0 ||
-		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err, errlen,
-			     NULL) < 0 ||
+		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err,
+			     errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt,
 			     "INSERT INTO mdw.catchup_rows (run_id, phase, legacy_id, action, reason) "
 			     "SELECT $1, $2, g.id, g.a, g.r FROM unnest($3::bigint[], $4::text[], $5::text[]) AS g(id, a, r)",
@@ -344,7 +343,8 @@ json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *er
 
 	if (ready) {
 		/* a target whose schema predates the catch-up: its migration is applied by the next coordinator */
-		if (!(r = pgx_query(tgt, "SELECT to_regclass('mdw.row_hashes') IS NOT NULL", 0, NULL, err, errlen, NULL)))
+		if (!(r = pgx_query(tgt, "SELECT to_regclass('mdw.row_hashes') IS NOT NULL", 0, NULL, err, errlen,
+				    NULL)))
 			goto fail;
 		ready = !strcmp(PQgetvalue(r, 0, 0), "t");
 		PQclear(r);
@@ -377,7 +377,8 @@ void catchup_plan_print(json_t *plan)
 	printf("\ncatch-up (mdw-coordinator --catch-up; verify's hashes, no change data capture): per phase the rows it "
 	       "would update in place, insert, leave in conflict, and report deleted\n");
 	printf("%-20s %10s %10s %10s %10s\n", "phase", "update", "insert", "conflict", "deleted");
-	json_object_foreach(plan, k, o) {
+	json_object_foreach(plan, k, o)
+	{
 		char v[4][24];
 		static const char *const f[4] = {"update", "insert", "conflict", "deleted"};
 		for (int i = 0; i < 4; i++) {
@@ -429,7 +430,8 @@ void catchup_embed_filter(enum mdw_part part, int64_t run, const char *base, cha
 	o = (size_t)snprintf(out, outlen,
 			     "(%s) OR EXISTS (SELECT 1 FROM mdw.catchup_rows u WHERE u.run_id = %" PRId64
 			     " AND u.phase = '%s' AND u.action = 'update' AND u.legacy_id = t.%s)",
-			     base, run, mdw_phases[mdw_parts[part].phase].name, mdw_phases[mdw_parts[part].phase].legacy_col);
+			     base, run, mdw_phases[mdw_parts[part].phase].name,
+			     mdw_phases[mdw_parts[part].phase].legacy_col);
 	/* a patient's text holds its cases' */
 	if (part == MDW_PART_PATIENT && o < outlen)
 		snprintf(out + o, outlen - o,

@@ -53,8 +53,8 @@ void catchup_plan_print(json_t *plan);
  * phase of any run completes. The rows recorded (0 for a phase without
  * verification), or -1 with ERR.
  */
-__attribute__((warn_unused_result)) long long catchup_record_written(PGconn *tgt, enum mdw_phase_id phase,
-								     int64_t run, char *err, size_t errlen);
+__attribute__((warn_unused_result)) long long catchup_record_written(PGconn *tgt, enum mdw_phase_id phase, int64_t run,
+								     char *err, size_t errlen);
 
 /*
  * The embeddings' due filter of PART in catch-up run RUN: BASE (the

@@ -139,8 +139,8 @@ static int delete_tree(PGconn *tgt, const char *table, const char *cond, int cas
 		long long n, foreign;
 		/* ai_embedding_sources reference practices: the links go with their entity (below), a practice's too */
 		snprintf(ccond, sizeof ccond, "%s IN (SELECT %s FROM public.%s WHERE %s)", col, ref, table, cond);
-		snprintf(sql, sizeof sql, "SELECT count(*), count(*) FILTER (WHERE mdw_run_id IS NULL) FROM %s WHERE %s",
-			 child, ccond);
+		snprintf(sql, sizeof sql,
+			 "SELECT count(*), count(*) FILTER (WHERE mdw_run_id IS NULL) FROM %s WHERE %s", child, ccond);
 		if (!(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
 			goto fail;
 		n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -149,13 +149,16 @@ static int delete_tree(PGconn *tgt, const char *table, const char *cond, int cas
 		if (!n)
 			continue;
 		if (!cascade) {
-			snprintf(err, errlen, "%lld rows of %s reference the rows to delete from %s; --cascade deletes them too",
-				 n, child, table);
+			snprintf(err, errlen,
+				 "%lld rows of %s reference the rows to delete from %s; --cascade deletes them too", n,
+				 child, table);
 			goto fail;
 		}
 		if (foreign) {
-			snprintf(err, errlen, "%lld rows of %s that the migration did not make reference the rows to delete "
-				 "from %s: refused", foreign, child, table);
+			snprintf(err, errlen,
+				 "%lld rows of %s that the migration did not make reference the rows to delete "
+				 "from %s: refused",
+				 foreign, child, table);
 			goto fail;
 		}
 		if (delete_tree(tgt, strncmp(child, "public.", 7) ? child : child + 7, ccond, cascade, depth + 1, total,
@@ -214,8 +217,9 @@ static int apply_deleted(PGconn *tgt, const struct mdw_config *cfg, const struct
 		printf(" %s:\n", mdw_phases[ph].name);
 		if (delete_tree(tgt, table, cond, cfg->cascade, 0, &total, err, sizeof err) < 0)
 			goto fail;
-		snprintf(sql, sizeof sql, "UPDATE mdw.catchup_deleted SET applied_at = now() WHERE phase = $1 "
-					  "AND applied_at IS NULL");
+		snprintf(sql, sizeof sql,
+			 "UPDATE mdw.catchup_deleted SET applied_at = now() WHERE phase = $1 "
+			 "AND applied_at IS NULL");
 		if (pgx_exec(tgt, sql, 1, p, err, sizeof err, NULL) < 0)
 			goto fail;
 	}
@@ -250,22 +254,24 @@ static int show_orphans(PGconn *tgt, const struct mdw_config *cfg)
 {
 	char err[512];
 	PGresult *r;
-	const char *orphan = "FROM public.ai_embeddings e WHERE NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s "
-			     "WHERE s.sha256_hash = e.sha256_hash)";
+	const char *orphan =
+		"FROM public.ai_embeddings e WHERE NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s "
+		"WHERE s.sha256_hash = e.sha256_hash)";
 	char sql[512];
 
 	if (cfg->apply && !cfg->dry_run)
 		snprintf(sql, sizeof sql, "DELETE %s AND e.mdw_run_id IS NOT NULL RETURNING e.sha256_hash", orphan);
 	else
-		snprintf(sql, sizeof sql, "SELECT e.sha256_hash, e.mdw_run_id IS NULL AS before_migration %s ORDER BY 1",
-			 orphan);
+		snprintf(sql, sizeof sql,
+			 "SELECT e.sha256_hash, e.mdw_run_id IS NULL AS before_migration %s ORDER BY 1", orphan);
 	if (!(r = pgx_query(tgt, sql, 0, NULL, err, sizeof err, NULL))) {
 		fprintf(stderr, "mdwctl catch-up --orphans: %s\n", err);
 		return 2;
 	}
 	printf("%s: %d\n",
-	       cfg->apply && !cfg->dry_run ? "orphaned embeddings deleted"
-					   : "orphaned embeddings (linked by no entity; --apply deletes the migration's)",
+	       cfg->apply && !cfg->dry_run
+		       ? "orphaned embeddings deleted"
+		       : "orphaned embeddings (linked by no entity; --apply deletes the migration's)",
 	       PQntuples(r));
 	if (PQntuples(r) && cfg->list)
 		print_rows(r);
@@ -302,7 +308,9 @@ int ctl_catch_up(struct mdw_config *cfg, int argc, char **argv)
 	}
 	if (!(tgt = ops_target(cfg)))
 		return 2;
-	rc = cfg->deleted ? show_deleted(tgt, cfg, only) : cfg->orphans ? show_orphans(tgt, cfg) : show_run(tgt, cfg->run_id);
+	rc = cfg->deleted   ? show_deleted(tgt, cfg, only)
+	     : cfg->orphans ? show_orphans(tgt, cfg)
+			    : show_run(tgt, cfg->run_id);
 	PQfinish(tgt);
 	return rc;
 }

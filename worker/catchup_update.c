@@ -50,7 +50,8 @@ static size_t put_cols(char *out, size_t cap, const char *cols, size_t len, cons
 			m--;
 		if (!((skip1 && strlen(skip1) == m && !strncmp(a, skip1, m)) ||
 		      (skip2 && strlen(skip2) == m && !strncmp(a, skip2, m)))) {
-			o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s%.*s", first ? "" : ", ", pfx, (int)m, a);
+			o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s%.*s", first ? "" : ", ", pfx,
+					      (int)m, a);
 			first = 0;
 		}
 		if (!comma)
@@ -97,7 +98,8 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 			 "WITH n (%.*s) AS (%.*s) UPDATE %.*s t SET (%s) = ROW(%s) FROM n JOIN mdw.catchup_rows u "
 			 "ON u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
 			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL",
-			 (int)clen, open + 1, (int)(conflict - sel - 1), sel + 1, (int)tlen, table, set, vals, key, key, key);
+			 (int)clen, open + 1, (int)(conflict - sel - 1), sel + 1, (int)tlen, table, set, vals, key, key,
+			 key);
 	}
 	built[ph] = sql;
 	return sql;
@@ -114,8 +116,9 @@ int cu_run_is_catch_up(PGconn *tgt, int64_t run, char *err, size_t errlen, int *
 	if (run == known_run && known_run)
 		return known;
 	snprintf(id, sizeof id, "%" PRId64, run);
-	if (!(r = pgx_query(tgt, "SELECT coalesce(settings ->> 'catch_up', 'false') = 'true' FROM mdw.runs WHERE id = $1",
-			    1, p, err, errlen, transient)))
+	if (!(r = pgx_query(tgt,
+			    "SELECT coalesce(settings ->> 'catch_up', 'false') = 'true' FROM mdw.runs WHERE id = $1", 1,
+			    p, err, errlen, transient)))
 		return -1;
 	known = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
 	known_run = run;

@@ -18,7 +18,8 @@ static void test_every_phase(void)
 			continue;
 		}
 		CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
-		CU_ASSERT_PTR_NOT_NULL(strstr(sql, "JOIN mdw.catchup_rows u ON u.run_id = $3::bigint AND u.phase = $4::text"));
+		CU_ASSERT_PTR_NOT_NULL(
+			strstr(sql, "JOIN mdw.catchup_rows u ON u.run_id = $3::bigint AND u.phase = $4::text"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(sql, "AND u.action = 'update'"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(sql, "AND t.mdw_run_id IS NOT NULL"));
 		CU_ASSERT_PTR_NULL(strstr(sql, "ON CONFLICT"));
@@ -36,7 +37,8 @@ static void test_patients(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "WITH n (legacy_id, practice_id, profile_id, first_name, "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "UPDATE public.patients t SET (practice_id, profile_id, first_name, last_name, "));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(sql, "UPDATE public.patients t SET (practice_id, profile_id, first_name, last_name, "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "= ROW(n.practice_id, n.profile_id, n.first_name, "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "LEFT JOIN public.practices p ON p.legacy_id = s.office_id"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(sql, "WHERE t.legacy_id = n.legacy_id"));
