@@ -9,6 +9,7 @@
 
 #include "backup.h"
 #include "coord.h"
+#include "catchup.h"
 #include "incremental.h"
 #include "verify.h"
 #include "lock.h"
@@ -300,9 +301,9 @@ static void mirror(struct coord *c)
 		mdwq_key(key, sizeof key, c->run, "phase", mdw_phases[ph].name);
 		freeReplyObject(rds_cmd(&c->r,
 					"HSET %s state %s source_rows %lld chunks %lld done %lld dead %lld read %lld "
-					"inserted %lld existing %lld merged %lld rejected %lld",
+					"inserted %lld existing %lld updated %lld merged %lld rejected %lld",
 					key, phase_states[s->state].log, s->source_rows, s->total, s->done, s->dead, s->read,
-					s->inserted, s->existing, s->merged, s->rejected));
+					s->inserted, s->existing, s->updated, s->merged, s->rejected));
 	}
 }
 
@@ -323,9 +324,9 @@ static void summary(struct coord *c, const char *outcome)
 		if (!(c->selected & MDW_PH_BIT(ph)))
 			continue;
 		mdw_info("run=%" PRId64 " phase=%s state=%s chunks=%lld done=%lld dead=%lld read=%lld inserted=%lld "
-			 "existing=%lld merged=%lld rejected=%lld",
+			 "existing=%lld updated=%lld merged=%lld rejected=%lld",
 			 c->run, mdw_phases[ph].name, phase_states[s->state].log, s->total, s->done, s->dead, s->read,
-			 s->inserted, s->existing, s->merged, s->rejected);
+			 s->inserted, s->existing, s->updated, s->merged, s->rejected);
 	}
 	mdw_info("run=%" PRId64 " msg=\"run %s\"", c->run, outcome);
 }
@@ -492,6 +493,18 @@ static int step(struct coord *c, int *code)
 				return -1;
 			if (v == 1 && c->cfg.verify && verify_validation(c, (enum mdw_phase_id)ph, why, sizeof why, &v) < 0)
 				return -1;
+			/* what the run wrote, for the next catch-up to tell the application's changes from the legacy's */
+			if (v == 1) {
+				double th = now_s();
+				long long n = catchup_record_written(c->tgt, (enum mdw_phase_id)ph, c->run, err, sizeof err);
+				if (n < 0) {
+					mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the rows' hashes\" error=\"%s\"",
+						 c->run, mdw_phases[ph].name, err);
+					return -1;
+				}
+				mdw_info("run=%" PRId64 " phase=%s msg=\"row hashes recorded\" rows=%lld ms=%.0f", c->run,
+					 mdw_phases[ph].name, n, (now_s() - th) * 1000);
+			}
 			set_phase_state(c, ph, v ? "complete" : "failed", why);
 			s->state = v ? PS_COMPLETE : PS_FAILED;
 			changed = 1; /* the report is rewritten once the dependents are planned */

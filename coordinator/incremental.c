@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "incremental.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
@@ -12,35 +13,41 @@
 int incr_open(struct coord *c, char *err, size_t errlen)
 {
 	char run[24];
-	const char *p[3] = {run, c->cfg.incremental || c->cfg.redrive ? "true" : "false", c->cfg.redrive ? "true" : "false"};
+	int mode_incr = c->cfg.incremental || c->cfg.redrive || c->cfg.catch_up;
+	const char *p[4] = {run, mode_incr ? "true" : "false", c->cfg.redrive ? "true" : "false",
+			    c->cfg.catch_up ? "true" : "false"};
 	PGresult *r;
-	int was, was_redrive;
+	int was, was_redrive, was_catch_up;
 
 	snprintf(run, sizeof run, "%" PRId64, c->run);
-	/* a redrive run is an incremental run (validation within its ranges) that plans its own way */
+	/* redrive and catch-up runs are incremental runs (validation within their ranges) that plan their own way */
 	r = pgx_query(c->tgt,
 		      "WITH u AS (UPDATE mdw.runs SET settings = settings || jsonb_build_object('incremental', $2::boolean, "
-		      " 'redrive', $3::boolean) WHERE id = $1 AND NOT settings ? 'incremental' RETURNING settings), "
+		      " 'redrive', $3::boolean, 'catch_up', $4::boolean) WHERE id = $1 AND NOT settings ? 'incremental' "
+		      " RETURNING settings), "
 		      "s AS (SELECT coalesce((SELECT settings FROM u), (SELECT settings FROM mdw.runs WHERE id = $1)) AS v) "
-		      "SELECT v ->> 'incremental', coalesce(v ->> 'redrive', 'false') FROM s",
-		      3, p, err, errlen, NULL);
+		      "SELECT v ->> 'incremental', coalesce(v ->> 'redrive', 'false'), coalesce(v ->> 'catch_up', 'false') "
+		      "FROM s",
+		      4, p, err, errlen, NULL);
 	if (!r)
 		return -1;
 	was = !strcmp(PQgetvalue(r, 0, 0), "true");
 	was_redrive = !strcmp(PQgetvalue(r, 0, 1), "true");
+	was_catch_up = !strcmp(PQgetvalue(r, 0, 2), "true");
 	PQclear(r);
-	if (was != (c->cfg.incremental || c->cfg.redrive) || was_redrive != c->cfg.redrive)
-		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s redrive=%s", c->run,
-			 was ? "true" : "false", was_redrive ? "true" : "false");
+	if (was != mode_incr || was_redrive != c->cfg.redrive || was_catch_up != c->cfg.catch_up)
+		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s redrive=%s catch_up=%s",
+			 c->run, was ? "true" : "false", was_redrive ? "true" : "false", was_catch_up ? "true" : "false");
 	c->cfg.incremental = was;
 	c->cfg.redrive = was_redrive;
+	c->cfg.catch_up = was_catch_up;
 	return 0;
 }
 
 /* A walk over TABLE's ids in database C, due when FILTER (an expression over alias t) holds. */
 struct due_src {
 	PGconn *c;
-	char sql[2048];
+	char sql[4096];
 	const char *extra[3]; /* $3.. */
 	int nextra;
 };
@@ -192,6 +199,8 @@ static int walk_relational(struct coord *c, enum mdw_phase_id ph, struct plan *p
 
 	if (c->cfg.redrive)
 		return redrive_walk(c, ph, plan, err, errlen);
+	if (c->cfg.catch_up)
+		return catchup_walk(c, ph, plan, err, errlen);
 	if (coverage(c, ph, &v, err, errlen) < 0 ||
 	    fresh_ranges(c, table, &v, &los, &his, &ats, &nranges, &nstale, err, errlen) < 0)
 		goto out;
@@ -236,8 +245,14 @@ static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **p
 		struct plan one = {0};
 		enum mdw_part *np;
 		struct plan_chunk *nc;
+		char filter[1024];
 
-		due_sql(&s, "", mdw_part_table((enum mdw_part)pt), embed_due[pt]);
+		/* a catch-up run also embeds the entities whose rows it updated (their text may have changed) */
+		if (c->cfg.catch_up)
+			catchup_embed_filter((enum mdw_part)pt, c->run, embed_due[pt], filter, sizeof filter);
+		else
+			snprintf(filter, sizeof filter, "%s", embed_due[pt]);
+		due_sql(&s, "", mdw_part_table((enum mdw_part)pt), filter);
 		if (plan_walk(&one, due_next, &s, c->cfg.embed_batch, PLAN_DUE_ONLY, err, errlen) < 0)
 			goto fail;
 		np = realloc(*parts, sizeof *np * (size_t)(plan->n + one.n + 1));

@@ -24,6 +24,11 @@ int main(int argc, char **argv)
 		mdw_config_free(&c.cfg);
 		return 0;
 	}
+	if (c.cfg.catch_up && c.cfg.redrive) {
+		fprintf(stderr, "mdw-coordinator: --catch-up and --redrive exclude each other\n");
+		mdw_config_free(&c.cfg);
+		return 2;
+	}
 	if (c.cfg.run_id && !c.cfg.dashboard) {
 		fprintf(stderr, "mdw-coordinator: --run %lld applies to --dashboard only (a migration run is the newest "
 				"unfinished run, or a new one)\n",

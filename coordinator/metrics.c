@@ -26,13 +26,14 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 	const char *p[1] = {id};
 	PGresult *res;
 	static const char *const states[] = {"pending", "running", "done", "dead"};
-	static const char *const outcomes[] = {"read", "inserted", "existing", "merged", "rejected"};
+	static const char *const outcomes[] = {"read", "inserted", "existing", "merged", "rejected", "updated"};
 	int redis_up = 0;
 
 	snprintf(id, sizeof id, "%" PRId64, run);
 	res = pgx_query(tgt,
 			"SELECT phase, status, count(*), sum(rows_read), sum(rows_inserted), sum(rows_existing), "
-			"sum(rows_merged), sum(rows_rejected) FROM mdw.chunks WHERE run_id = $1 GROUP BY phase, status",
+			"sum(rows_merged), sum(rows_rejected), sum(rows_updated) FROM mdw.chunks WHERE run_id = $1 "
+			"GROUP BY phase, status",
 			1, p, err, errlen, NULL);
 	if (!res)
 		return NULL;
@@ -49,7 +50,7 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		}
 	strbuf_printf(&b, "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
-		for (int o = 0; o < 5; o++) {
+		for (int o = 0; o < 6; o++) {
 			long long n = 0;
 			for (int i = 0; i < PQntuples(res); i++)
 				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), "done"))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "coord.h"
 #include "mdw/embed_local.h"
 #include "mdw/embed_text.h"
@@ -346,10 +347,14 @@ static void print_table(const struct mdw_config *cfg, unsigned sel, const struct
 }
 
 static int print_json(const struct mdw_config *cfg, unsigned sel, const struct phase_plan *pp,
-		      const struct embed_plan *e, long long resume_run, long long resume_left, double total_s)
+		      const struct embed_plan *e, long long resume_run, long long resume_left, double total_s,
+		      json_t *catch_up)
 {
 	json_t *root = json_object(), *arr = json_array();
 	char *s;
+
+	if (catch_up)
+		json_object_set(root, "catch_up", catch_up);
 
 	json_object_set_new(root, "incremental", json_boolean(cfg->incremental));
 	json_object_set_new(root, "chunk_rows", json_integer(cfg->chunk_rows));
@@ -433,11 +438,13 @@ int plan_print(struct mdw_config *cfg)
 	int ok = 1, have_ledger, have_app, incremental = cfg->incremental, code = 1;
 	long long resume_run = 0, resume_left = 0;
 	double total_s = 0;
+	json_t *cu = NULL;
 
 	memset(&c, 0, sizeof c);
 	memset(pp, 0, sizeof pp);
 	memset(&e, 0, sizeof e);
 	c.cfg = *cfg; /* borrowed strings: not freed here */
+	c.cfg.catch_up = 0; /* a catch-up's walk records what it finds: its plan is catchup_plan's, below */
 	if (mdw_phase_parse_list(cfg->phases, &sel, err, sizeof err) < 0) {
 		fprintf(stderr, "plan: invalid MDW_PHASES/--phases: %s\n", err);
 		return 2;
@@ -515,15 +522,21 @@ int plan_print(struct mdw_config *cfg)
 	}
 	if (!ok)
 		goto fail;
-	if (!cfg->json)
-		print_table(cfg, sel, pp, &e, resume_run, resume_left, total_s);
-	else if (print_json(cfg, sel, pp, &e, resume_run, resume_left, total_s) < 0)
+	if (cfg->catch_up && !(cu = catchup_plan(c.src, c.tgt, sel, have_ledger && have_app, err, sizeof err)))
 		goto fail;
+	if (!cfg->json) {
+		print_table(cfg, sel, pp, &e, resume_run, resume_left, total_s);
+		if (cu)
+			catchup_plan_print(cu);
+	} else if (print_json(cfg, sel, pp, &e, resume_run, resume_left, total_s, cu) < 0) {
+		goto fail;
+	}
 	code = 0;
 	goto out;
 fail:
 	fprintf(stderr, "plan: %s\n", err);
 out:
+	json_decref(cu);
 	plan_free(&ep);
 	free(eparts);
 	if (c.src)

@@ -76,12 +76,38 @@ out:
 	return rc;
 }
 
+int redrive_plan_ids(struct coord *c, enum mdw_phase_id ph, const long long *ids, long long n, long long gap,
+		     struct plan *plan, char *err, size_t errlen)
+{
+	long long lo = 0, prev = 0, in_chunk = 0;
+
+	for (long long i = 0; i < n; i++) {
+		long long id = ids[i];
+		if (in_chunk && (id - prev > gap || in_chunk >= c->cfg.chunk_rows)) {
+			if (add_range(plan, lo, prev) < 0)
+				goto oom;
+			in_chunk = 0;
+		}
+		if (!in_chunk)
+			lo = id;
+		prev = id;
+		in_chunk++;
+	}
+	if (in_chunk && add_range(plan, lo, prev) < 0)
+		goto oom;
+	return plan->n ? count_rows(c, ph, plan, err, errlen) : 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
 {
 	char placed[256], sql[1024];
 	const char *p[1] = {mdw_phases[ph].name};
 	PGresult *r;
-	long long lo = 0, prev = 0, in_chunk = 0, ids;
+	long long ids, *v;
+	int rc;
 
 	criteria_placed(ph, placed, sizeof placed);
 	snprintf(sql, sizeof sql,
@@ -94,28 +120,19 @@ int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 	if (!(r = pgx_query(c->tgt, sql, 1, p, err, errlen, NULL)))
 		return -1;
 	ids = PQntuples(r);
-	for (int i = 0; i < ids; i++) {
-		long long id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-		if (in_chunk && (id - prev > REDRIVE_GAP || in_chunk >= c->cfg.chunk_rows)) {
-			if (add_range(plan, lo, prev) < 0)
-				goto oom;
-			in_chunk = 0;
-		}
-		if (!in_chunk)
-			lo = id;
-		prev = id;
-		in_chunk++;
+	if (!(v = malloc(sizeof *v * (size_t)(ids + 1)))) {
+		PQclear(r);
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	if (in_chunk && add_range(plan, lo, prev) < 0)
-		goto oom;
+	for (long long i = 0; i < ids; i++)
+		v[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
 	PQclear(r);
-	if (plan->n && count_rows(c, ph, plan, err, errlen) < 0)
+	rc = redrive_plan_ids(c, ph, v, ids, REDRIVE_GAP, plan, err, errlen);
+	free(v);
+	if (rc < 0)
 		return -1;
 	mdw_info("run=%" PRId64 " phase=%s msg=\"redrive plan\" outstanding_rejects=%lld chunks=%d rows=%lld", c->run,
 		 mdw_phases[ph].name, ids, plan->n, plan->rows);
 	return 0;
-oom:
-	PQclear(r);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }

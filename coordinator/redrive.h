@@ -29,4 +29,14 @@
 __attribute__((warn_unused_result)) int redrive_walk(struct coord *c, enum mdw_phase_id phase, struct plan *plan,
 						     char *err, size_t errlen);
 
+/*
+ * Plan the N legacy ids IDS (ascending) of relational PHASE into PLAN as
+ * redrive does: ranges cut where two ids are more than GAP apart or a range
+ * holds chunk_rows of them, each with its legacy row count (ranges without
+ * rows dropped). 0, or -1 with ERR.
+ */
+__attribute__((warn_unused_result)) int redrive_plan_ids(struct coord *c, enum mdw_phase_id phase, const long long *ids,
+							 long long n, long long gap, struct plan *plan, char *err,
+							 size_t errlen);
+
 #endif

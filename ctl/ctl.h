@@ -29,6 +29,7 @@ int ctl_backups(struct mdw_config *cfg, int argc, char **argv);
 int ctl_rejects(struct mdw_config *cfg, int argc, char **argv);
 int ctl_flags(struct mdw_config *cfg, int argc, char **argv);
 int ctl_verify(struct mdw_config *cfg, int argc, char **argv);
+int ctl_catch_up(struct mdw_config *cfg, int argc, char **argv);
 
 /* mdwctl's own arguments, for the commands that run the coordinator (plan, dashboard). */
 void ctl_set_argv(int argc, char **argv);

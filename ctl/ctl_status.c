@@ -64,18 +64,19 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 		printf("\n");
 		goto out;
 	}
-	printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %8s %7s %5s %8s %10s\n", run,
+	printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %7s %8s %7s %5s %8s %10s\n", run,
 	       have_redis ? "" : "  (Redis unreachable: queue and workers unknown)", "phase", "state", "progress",
-	       "chunks", "read", "inserted", "existing", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
+	       "chunks", "read", "inserted", "existing", "updated", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
 	json_array_foreach(json_object_get(root, "phases"), i, p) {
 		char b[24], chunks[32], e[32];
 
 		eta(e, sizeof e, JI(p, "source_rows") - JI(p, "read"), JR(p, "rows_per_second"));
 		bar(b, JR(p, "progress"), 20);
 		snprintf(chunks, sizeof chunks, "%lld/%lld", JI(p, "chunks_done"), JI(p, "chunks"));
-		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
+		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
 		       json_string_value(json_object_get(p, "phase")), json_string_value(json_object_get(p, "state")), b,
-		       chunks, JI(p, "read"), JI(p, "inserted"), JI(p, "existing"), JI(p, "merged"), JI(p, "rejected"),
+		       chunks, JI(p, "read"), JI(p, "inserted"), JI(p, "existing"), JI(p, "updated"), JI(p, "merged"),
+		       JI(p, "rejected"),
 		       JI(p, "flagged"), JI(p, "chunks_dead"), JR(p, "rows_per_second"), e);
 	}
 	if (have_redis) {

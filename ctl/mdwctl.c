@@ -14,7 +14,8 @@ static const struct ctl_command commands[] = {
 	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
 	{"plan", ctl_plan,
 	 "what a run would do, writing nothing: per phase rows, chunks, already migrated, time; embeddings: texts, "
-	 "tokens, time at quota, cost (--json, --phases, --incremental)"},
+	 "tokens, time at quota, cost (--json, --phases, --incremental); --catch-up: what a catch-up would update, "
+	 "insert, leave in conflict, report deleted"},
 	{"schema", ctl_schema, "apply the target schema to MDW_TARGET_DSN"},
 	{"status", ctl_status, "phases of the current run: state, chunks, rows by outcome (--json)"},
 	{"report", ctl_report, "write the progress report of the newest run (--report PATH)"},
@@ -33,6 +34,10 @@ static const struct ctl_command commands[] = {
 	 "compare every target row with what its legacy row should have become, set-based (--phase P, --full | --sample N, "
 	 "--show-values); "
 	 "non-zero on a difference"},
+	{"catch-up", ctl_catch_up,
+	 "what the newest catch-up run updated, inserted and left in conflict (--run N); --deleted: the legacy rows "
+	 "deleted since they were migrated (--apply [--cascade] [--dry-run] deletes their target rows); --orphans: "
+	 "embeddings no entity links (--list, --apply)"},
 	{"backups", ctl_backups, "list the dumps taken before each phase wrote (--run R, --phase P)"},
 	{"dashboard", ctl_dashboard,
 	 "serve the web page of the newest run (or --run R) on --addr, read from the ledger and Redis, until interrupted"},

@@ -5,8 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "stats.h"
+#include "catchup_deleted.h"
 #include "criteria.h"
+#include "stats.h"
 #include "mdw/pgx.h"
 #include "report.h"
 
@@ -186,6 +187,7 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_object_set_new(o, "errors", json_integer(s->rejected + s->dead));
 		json_object_set_new(o, "inserted", json_integer(s->inserted));
 		json_object_set_new(o, "existing", json_integer(s->existing));
+		json_object_set_new(o, "updated", json_integer(s->updated));
 		json_object_set_new(o, "merged", json_integer(s->merged));
 		json_object_set_new(o, "rejected", json_integer(s->rejected));
 		json_object_set_new(o, "flagged", json_integer(s->flagged));
@@ -206,6 +208,14 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_array_append_new(phases, o);
 	}
 	json_object_set_new(root, "phases", phases);
+	{
+		json_t *del = catchup_deleted_json(tgt, err, errlen);
+		if (!del) {
+			json_decref(root);
+			return NULL;
+		}
+		json_object_set_new(root, "deletedInLegacy", del);
+	}
 	{
 		json_t *crit = criteria_eval(tgt, -1, err, errlen);
 		if (!crit) {
@@ -234,9 +244,9 @@ static void render_md(json_t *root, FILE *f)
 		   "(flags), and remaining = legacy rows neither placed, merged nor rejected. Beside it, what run %lld did.\n\n",
 		(long long)json_integer_value(json_object_get(root, "run")));
 	fprintf(f, "| phase | entityType | status | expectedCount | currentCount | rejected (outstanding) | flagged | "
-		   "remaining | run: read | run: inserted | run: existing | run: merged | run: rejected | run: flagged | "
+		   "remaining | run: read | run: inserted | run: existing | run: updated | run: merged | run: rejected | run: flagged | "
 		   "run progress | dead chunks | seconds | rows/s | completedAt |\n"
-		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 	json_array_foreach(json_object_get(root, "phases"), i, ph) {
 		const char *done = json_string_value(json_object_get(ph, "completedAt"));
 		char ro[24] = "-", fl[24] = "-";
@@ -245,7 +255,7 @@ static void render_md(json_t *root, FILE *f)
 		if (json_is_integer(json_object_get(ph, "flaggedOutstanding")))
 			snprintf(fl, sizeof fl, "%lld", (long long)json_integer_value(json_object_get(ph, "flaggedOutstanding")));
 		fprintf(f,
-			"| %s | %s | %s | %lld | %lld | %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %.1f%% | %lld "
+			"| %s | %s | %s | %lld | %lld | %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %.1f%% | %lld "
 			"| %.1f | %.0f | %s |\n",
 			json_string_value(json_object_get(ph, "phase")),
 			json_string_value(json_object_get(ph, "entityType")),
@@ -256,6 +266,7 @@ static void render_md(json_t *root, FILE *f)
 			(long long)json_integer_value(json_object_get(ph, "read")),
 			(long long)json_integer_value(json_object_get(ph, "inserted")),
 			(long long)json_integer_value(json_object_get(ph, "existing")),
+			(long long)json_integer_value(json_object_get(ph, "updated")),
 			(long long)json_integer_value(json_object_get(ph, "merged")),
 			(long long)json_integer_value(json_object_get(ph, "rejected")),
 			(long long)json_integer_value(json_object_get(ph, "flagged")),
@@ -276,6 +287,18 @@ static void render_md(json_t *root, FILE *f)
 		json_object_foreach(json_object_get(ph, "rejectsByReason"), k, v)
 			fprintf(f, "| %s | %s | %lld |\n", json_string_value(json_object_get(ph, "phase")), k,
 				(long long)json_integer_value(v));
+	}
+	fprintf(f, "\n## Deleted in the legacy database\n\nLegacy rows that catch-up runs found deleted since they were "
+		   "migrated; their target rows stay until `mdwctl catch-up --deleted --apply` (since: when a catch-up "
+		   "first saw the row gone).\n\n| phase | legacy id | since | target row made by run |\n|---|---:|---|---:|\n");
+	json_array_foreach(json_object_get(root, "deletedInLegacy"), i, ph) {
+		json_t *by = json_object_get(ph, "migratedBy");
+		char run[24] = "- (not the migration's)";
+		if (json_is_integer(by))
+			snprintf(run, sizeof run, "%lld", (long long)json_integer_value(by));
+		fprintf(f, "| %s | %lld | %s | %s |\n", json_string_value(json_object_get(ph, "phase")),
+			(long long)json_integer_value(json_object_get(ph, "legacyId")),
+			json_string_value(json_object_get(ph, "since")), run);
 	}
 	json_array_foreach(json_object_get(root, "phases"), i, ph) {
 		const char *why = json_string_value(json_object_get(ph, "failure"));

@@ -42,7 +42,8 @@ int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_
 		      "coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
 		      "extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
 		      "coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, ''), "
-		      "(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase) "
+		      "(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase), "
+		      "coalesce(sum(c.rows_updated), 0) "
 		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
 		      "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
 		      "rp.error",
@@ -73,6 +74,7 @@ int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_
 		s->busy_s = strtod(PQgetvalue(r, i, 15), NULL);
 		snprintf(s->error, sizeof s->error, "%s", PQgetvalue(r, i, 16));
 		s->flagged = strtoll(PQgetvalue(r, i, 17), NULL, 10);
+		s->updated = strtoll(PQgetvalue(r, i, 18), NULL, 10);
 	}
 	PQclear(r);
 	return 0;

@@ -29,7 +29,7 @@ struct phase_stat {
 	int rolled_back;	/* ... and this says why it is not started (mdwctl status) */
 	long long source_rows;
 	long long total, done, dead, pending;
-	long long read, inserted, existing, merged, rejected;
+	long long read, inserted, existing, updated, merged, rejected;
 	long long flagged;   /* rows of this run repaired (mdw.flags rows) */
 	double rate;	     /* rows read per second over the last minute */
 	double started_at;   /* unix seconds; 0 = not yet */

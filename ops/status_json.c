@@ -300,6 +300,7 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 		json_object_set_new(o, "read", json_integer(st->read));
 		json_object_set_new(o, "inserted", json_integer(st->inserted));
 		json_object_set_new(o, "existing", json_integer(st->existing));
+		json_object_set_new(o, "updated", json_integer(st->updated));
 		json_object_set_new(o, "merged", json_integer(st->merged));
 		json_object_set_new(o, "rejected", json_integer(st->rejected));
 		json_object_set_new(o, "flagged", total_of(flags, mdw_phases[i].name));

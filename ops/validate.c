@@ -239,9 +239,9 @@ int validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why,
 	snprintf(id, sizeof id, "%" PRId64, run);
 	r = pgx_query(tgt,
 		      "SELECT rp.source_rows, coalesce(sum(c.rows_read), 0), "
-		      "coalesce(sum(c.rows_inserted + c.rows_existing + c.rows_merged + c.rows_rejected), 0), "
-		      "count(*) FILTER (WHERE c.rows_read <> c.rows_inserted + c.rows_existing + c.rows_merged + "
-		      "c.rows_rejected), count(*) FILTER (WHERE c.status <> 'done') "
+		      "coalesce(sum(c.rows_inserted + c.rows_existing + c.rows_updated + c.rows_merged + c.rows_rejected), 0), "
+		      "count(*) FILTER (WHERE c.rows_read <> c.rows_inserted + c.rows_existing + c.rows_updated + "
+		      "c.rows_merged + c.rows_rejected), count(*) FILTER (WHERE c.status <> 'done') "
 		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
 		      "WHERE rp.run_id = $1 AND rp.phase = $2 GROUP BY rp.source_rows",
 		      2, p, err, sizeof err, NULL);

@@ -222,8 +222,38 @@ static PGresult *side_query(const struct side *s, const char *buckets, int rows,
 
 struct tally {
 	FILE *out; /* where the differing rows are named; NULL: nowhere */
+	struct verify_ids *ids; /* where their legacy ids are collected; NULL: nowhere */
+	int oom;
 	long long rows_checked, missing, stray, differing, buckets, buckets_differing;
 };
+
+/* Append ID to the list *V of *N (capacity *CAP). */
+static void ids_add(struct tally *t, long long **v, long long *n, long long *cap, const char *id)
+{
+	if (!t->ids)
+		return;
+	if (*n == *cap) {
+		long long c = *cap ? *cap * 2 : 256;
+		long long *nv = realloc(*v, sizeof *nv * (size_t)c);
+		if (!nv) {
+			t->oom = 1;
+			return;
+		}
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = strtoll(id, NULL, 10);
+}
+
+void verify_ids_free(struct verify_ids *v)
+{
+	if (!v)
+		return;
+	free(v->missing);
+	free(v->stray);
+	free(v->differ);
+	*v = (struct verify_ids){0};
+}
 
 /* Compare the JSON rows A (expected) and B (target) of one legacy id: print the differing columns. */
 static void diff_row(const char *phase, const char *id, const char *a, const char *b, int show, struct tally *t)
@@ -251,6 +281,8 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 		}
 	}
 	t->differing += any;
+	if (any && t->ids)
+		ids_add(t, &t->ids->differ, &t->ids->ndiffer, &t->ids->capdiffer, id);
 	json_decref(x);
 	json_decref(y);
 }
@@ -274,12 +306,16 @@ static int diff_buckets(const struct side *src, const struct side *tgt, const ch
 				fprintf(t->out, "%-19s %11s missing   (expected in the target, not there)\n", phase,
 					PQgetvalue(a, i, 0));
 			t->missing++;
+			if (t->ids)
+				ids_add(t, &t->ids->missing, &t->ids->nmissing, &t->ids->capmissing, PQgetvalue(a, i, 0));
 			i++;
 		} else if (i >= PQntuples(a) || y < x) {
 			if (t->out)
 				fprintf(t->out, "%-19s %11s stray     (in the target, no legacy row should have become it)\n",
 					phase, PQgetvalue(b, j, 0));
 			t->stray++;
+			if (t->ids)
+				ids_add(t, &t->ids->stray, &t->ids->nstray, &t->ids->capstray, PQgetvalue(b, j, 0));
 			j++;
 		} else {
 			if (strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1)))
@@ -365,20 +401,28 @@ static const struct verify_spec *find_spec(enum mdw_phase_id ph)
 	return NULL;
 }
 
+const char *verify_target_sql(enum mdw_phase_id ph)
+{
+	const struct verify_spec *v = find_spec(ph);
+
+	return v ? v->target : NULL;
+}
+
 int verify_covers(enum mdw_phase_id ph)
 {
 	return find_spec(ph) != NULL;
 }
 
-int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, long long sample,
-		 char *summary, size_t slen, char *err, size_t errlen)
+/* verify_phase, collecting the ids of the rows that differ into COLLECT (NULL: no list). */
+static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, long long sample,
+		      struct verify_ids *collect, char *summary, size_t slen, char *err, size_t errlen)
 {
 	const struct verify_spec *v = find_spec(ph);
 	const char *phase = mdw_phases[ph].name;
 	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "", batch[VERIFY_BATCH * 24 + 4] = "";
 	int nbatch = 0;
 	struct side src, tgt;
-	struct tally t = {.out = out};
+	struct tally t = {.out = out, .ids = collect};
 	PGresult *a = NULL, *b = NULL;
 	int i = 0, j = 0, rc = -1;
 
@@ -433,6 +477,10 @@ int verify_phase(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, in
 	}
 	if (nbatch && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
 		goto out;
+	if (t.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	snprintf(summary, slen, "%s%lld buckets of %d ids, %lld differ: %lld rows missing, %lld stray, %lld differing",
 		 scope, t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
 	rc = t.missing + t.stray + t.differing ? 1 : 0;
@@ -443,4 +491,17 @@ out:
 	free(holders);
 	free(buckets);
 	return rc;
+}
+
+int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, FILE *out, int show, long long sample,
+		 char *summary, size_t slen, char *err, size_t errlen)
+{
+	return verify_run(src, tgt, ph, out, show, sample, NULL, summary, slen, err, errlen);
+}
+
+int verify_collect(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct verify_ids *ids, char *summary,
+		   size_t slen, char *err, size_t errlen)
+{
+	*ids = (struct verify_ids){0};
+	return verify_run(src, tgt, ph, NULL, 0, 0, ids, summary, slen, err, errlen);
 }

@@ -25,4 +25,29 @@ int verify_covers(enum mdw_phase_id ph);
 int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, int show, long long sample,
 		 char *summary, size_t slen, char *err, size_t errlen);
 
+/* The legacy ids of a phase's rows that verify found missing, stray or differing, ascending each. */
+struct verify_ids {
+	long long *missing, *stray, *differ;
+	long long nmissing, nstray, ndiffer;
+	long long capmissing, capstray, capdiffer;
+};
+
+/* Free the lists of V (V itself is the caller's); accepts NULL. */
+void verify_ids_free(struct verify_ids *v);
+
+/*
+ * verify_phase over every row, naming nothing, with the differing rows' ids
+ * collected into IDS (initialised here; the caller frees it with
+ * verify_ids_free whatever the result). Same returns as verify_phase.
+ */
+int verify_collect(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, struct verify_ids *ids, char *summary,
+		   size_t slen, char *err, size_t errlen);
+
+/*
+ * The target side of PHASE's verification: one row per legacy id (column id),
+ * its columns in legacy terms, no parameters; md5(x::text) of such a row x is
+ * the row's hash (what mdw.row_hashes records). NULL: no verification.
+ */
+const char *verify_target_sql(enum mdw_phase_id phase);
+
 #endif

@@ -117,6 +117,10 @@ static const struct cfg_entry cfg_table[] = {
 	{NULL, "redrive", CFG_BOOL, "0", 0, 1, NULL, OFF(redrive), C,
 	 "plan exactly the rows that earlier complete runs rejected, and every row rejected through them, read fresh "
 	 "from the legacy database (docs/operations.md)"},
+	{NULL, "catch-up", CFG_BOOL, "0", 0, 1, NULL, OFF(catch_up), C | K,
+	 "a mode of --incremental: update the target rows whose legacy rows changed since the migration wrote them, "
+	 "insert new rows, report deleted rows and conflicts (docs/operations.md, \"Catch-up and cutover\"); plan: "
+	 "what a catch-up would do"},
 	{NULL, "plan", CFG_BOOL, "0", 0, 1, NULL, OFF(plan), C,
 	 "print what a run would do (per phase: rows, chunks, already migrated; embeddings: texts, tokens, time at "
 	 "quota, cost) and exit, writing nothing (no run, no ledger rows, no Redis keys); with --json as JSON"},
@@ -145,9 +149,17 @@ static const struct cfg_entry cfg_table[] = {
 	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), C | K,
 	 "limit to run N: rollback, backups (0: every run); status, report, validate, dashboard (0: the latest run)"},
 	{NULL, "cascade", CFG_BOOL, "0", 0, 1, NULL, OFF(cascade), K,
-	 "rollback: roll back the phases that depend on the phase first"},
+	 "rollback: roll back the phases that depend on the phase first; catch-up --deleted --apply: delete the "
+	 "target rows that reference the deleted rows too"},
 	{NULL, "dry-run", CFG_BOOL, "0", 0, 1, NULL, OFF(dry_run), K,
-	 "rollback: print the rows it would delete and change nothing"},
+	 "rollback, catch-up --apply: print the rows it would delete and change nothing"},
+	{NULL, "deleted", CFG_BOOL, "0", 0, 1, NULL, OFF(deleted), K,
+	 "catch-up: the legacy rows deleted since they were migrated (phase, legacy id, since when)"},
+	{NULL, "orphans", CFG_BOOL, "0", 0, 1, NULL, OFF(orphans), K,
+	 "catch-up: the embeddings no entity links to any more"},
+	{NULL, "apply", CFG_BOOL, "0", 0, 1, NULL, OFF(apply), K,
+	 "catch-up: with --deleted, delete the target rows the migration made for them (--cascade, --dry-run); "
+	 "with --orphans, delete the orphaned embeddings"},
 	{NULL, "reason", CFG_STR, "", 0, 0, NULL, OFF(reason), K,
 	 "rejects: only this reason code; flags: only this flag code"},
 	{NULL, "root", CFG_STR, "", 0, 0, NULL, OFF(root), K,

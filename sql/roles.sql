@@ -37,7 +37,11 @@ GRANT SELECT, INSERT ON public.practices, public.profiles, public.profile_legacy
 GRANT UPDATE (sha256_hash, practice_id, mdw_run_id), DELETE ON public.ai_embedding_sources TO mdw_worker;
 GRANT SELECT ON mdw.runs TO mdw_worker;
 GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
-    rows_existing, rows_merged, rows_rejected) ON mdw.chunks TO mdw_worker;
+    rows_existing, rows_merged, rows_rejected, rows_updated) ON mdw.chunks TO mdw_worker;
+-- a catch-up run's updates in place (worker/catchup_update.c): the rows mdw.catchup_rows lists
+GRANT UPDATE ON public.practices, public.patients, public.cases, public.projects, public.practice_members,
+    public.case_states, public.workflow_templates TO mdw_worker;
+GRANT SELECT ON mdw.catchup_rows TO mdw_worker;
 GRANT SELECT, UPDATE (status, error) ON mdw.run_phases TO mdw_worker;
 GRANT SELECT, INSERT ON mdw.rejects, mdw.merges, mdw.flags TO mdw_worker;
 GRANT USAGE ON SEQUENCE mdw.rejects_id_seq, mdw.flags_id_seq TO mdw_worker;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup_update.h"
 #include "chunk.h"
 #include "source_read.h"
 #include "mdw/log.h"
@@ -37,6 +38,7 @@ struct job {
 	int buf_first;		/* index in ids of the stage buffer's first row */
 	long long fetch; /* source rows per part */
 	int parts;	 /* parts loaded so far */
+	int catch_up;	 /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
 };
 
 /* Forget the rejects from index FROM on (their strings freed). */
@@ -163,6 +165,12 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 		goto dberr;
 	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
+	if (j->catch_up && cu_update_sql(j->c->phase)) {
+		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, sizeof e, &transient)))
+			goto dberr;
+		n.updated = strtoll(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
 	if (j->ops->flags_sql) {
 		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, sizeof e, &transient)))
 			goto dberr;
@@ -181,10 +189,11 @@ static int load_range(struct job *j, int a, int b, int depth, char *err, size_t 
 	}
 	if (pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
 		goto dberr;
-	n.existing = n.read - n.rejected - n.inserted - n.merged;
+	n.existing = n.read - n.rejected - n.inserted - n.updated - n.merged;
 	if (n.existing < 0) {
-		snprintf(err, errlen, "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld merged %lld",
-			 lo, hi, n.read, n.rejected, n.inserted, n.merged);
+		snprintf(err, errlen,
+			 "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld updated %lld merged %lld",
+			 lo, hi, n.read, n.rejected, n.inserted, n.updated, n.merged);
 		return R_FAILED;
 	}
 	/* read is counted once for the whole chunk */
@@ -429,8 +438,8 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
 		 size_t errlen, int *transient)
 {
-	char why[256], nb[5][24], run[24], no[16];
-	const char *q[8] = {run, mdw_phases[c->phase].name, no, nb[0], nb[1], nb[2], nb[3], nb[4]};
+	char why[256], nb[6][24], run[24], no[16];
+	const char *q[9] = {run, mdw_phases[c->phase].name, no, nb[0], nb[1], nb[2], nb[3], nb[4], nb[5]};
 
 	if (!mdw_counts_balanced(n, why, sizeof why)) {
 		snprintf(err, errlen, "chunk does not balance: %s", why);
@@ -444,11 +453,12 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 	snprintf(nb[2], 24, "%lld", n->existing);
 	snprintf(nb[3], 24, "%lld", n->merged);
 	snprintf(nb[4], 24, "%lld", n->rejected);
+	snprintf(nb[5], 24, "%lld", n->updated);
 	if (pgx_exec(ctx->tgt,
 		     "UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
-		     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8 "
-		     "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-		     8, q, err, errlen, transient) < 0)
+		     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8, "
+		     "rows_updated = $9 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+		     9, q, err, errlen, transient) < 0)
 		return -1;
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
@@ -661,6 +671,8 @@ enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chun
 	 */
 	if (ctx->fk_by_phase &&
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
+	if (cu_update_sql(c->phase) && (j.catch_up = cu_run_is_catch_up(ctx->tgt, c->run, err, errlen, &transient)) < 0)
 		goto fail;
 
 	/* 2-4. read the source range through a cursor, in parts of about max_bytes, holding a read slot */

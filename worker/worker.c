@@ -404,9 +404,9 @@ static void acknowledge(struct worker *w, const struct mdwq_entry *e, const stru
 	if (res == CHUNK_DONE) {
 		w->chunks_done++;
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
-			 "merged=%lld rejected=%lld ms=%.0f",
-			 w->id, e->phase, (int)c->chunk_no, n->read, n->inserted, n->existing, n->merged, n->rejected,
-			 (now_s() - t0) * 1000);
+			 "updated=%lld merged=%lld rejected=%lld ms=%.0f",
+			 w->id, e->phase, (int)c->chunk_no, n->read, n->inserted, n->existing, n->updated, n->merged,
+			 n->rejected, (now_s() - t0) * 1000);
 	} else {
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "
 			 "acknowledged\"",

@@ -49,7 +49,8 @@
       row(tb, [
         cell("phase", p.phase, "t"), cell("needs", p.needs.join(", "), "t"), cell("state", p.state, p.state),
         prog, cell("chunks", `${p.chunks_done}/${p.chunks}`), cell("read", fmt(p.read)),
-        cell("inserted", fmt(p.inserted)), cell("existing", fmt(p.existing)), cell("merged", fmt(p.merged)),
+        cell("inserted", fmt(p.inserted)), cell("existing", fmt(p.existing)),
+        cell("updated", fmt(p.updated)), cell("merged", fmt(p.merged)),
         cell("rejected", fmt(p.rejected)), cell("flagged", p.flagged === null ? "n/a" : fmt(p.flagged)),
         cell("dead", fmt(p.chunks_dead)), cell("rows_per_second", p.rows_per_second.toFixed(0)),
         cell("eta", eta(p.eta_seconds)),

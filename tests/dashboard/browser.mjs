@@ -24,6 +24,7 @@ const COLS = {
   state: [(p) => p.state, (s) => s],
   chunks: [(p) => `${p.chunks_done}/${p.chunks}`, (s) => s],
   read: [(p) => p.read, num], inserted: [(p) => p.inserted, num], existing: [(p) => p.existing, num],
+  updated: [(p) => p.updated, num],
   merged: [(p) => p.merged, num], rejected: [(p) => p.rejected, num], dead: [(p) => p.chunks_dead, num],
 };
 

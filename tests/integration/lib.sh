@@ -91,6 +91,16 @@ assert_run_exact() { # "phase legacy_table"...
   ok "mdwctl validate passes"
 }
 
+# A new run with two workers (--exit-when-done): mdw-coordinator --new-run
+# [coordinator args], its log coordinator-NAME.log; fails unless it exits 0.
+migrate() { # name [coordinator args]
+  local name=$1; shift
+  start_worker "$name-w1" --exit-when-done >/dev/null
+  start_worker "$name-w2" --exit-when-done >/dev/null
+  "$BUILD/mdw-coordinator" --new-run "$@" 2>"$LOGS/coordinator-$name.log" && rc=0 || rc=$?
+  assert_eq "$name: coordinator exit code" 0 "$rc"
+}
+
 # End a test: no sanitizer report in any log (the suite also runs under
 # ASan+UBSan, see run-tests), then the closing line.
 finish() {

@@ -15,13 +15,6 @@ lq "DELETE FROM dispatch_project p WHERE id % 64 <> 0 AND NOT EXISTS (SELECT 1 F
   DELETE FROM dispatch_patient t WHERE id % 32 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.patient_id = t.id);
   DELETE FROM dispatch_state s WHERE NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.id = s.project_id)" >/dev/null
 export MDW_POLL_MS=100
-migrate() { # name [coordinator args]
-  local name=$1; shift
-  start_worker "$name-w1" --exit-when-done >/dev/null
-  start_worker "$name-w2" --exit-when-done >/dev/null
-  "$BUILD/mdw-coordinator" --new-run "$@" 2>"$LOGS/coordinator-$name.log" && rc=0 || rc=$?
-  assert_eq "$name: coordinator exit code" 0 "$rc"
-}
 migrate first
 
 # 5 patients rejected through their doctor alone: every case, project and state under them was

@@ -1,4 +1,7 @@
-/* CUnit: the accounting rule's arithmetic (shared/accounting.c): read = inserted + existing + merged + rejected. */
+/*
+ * CUnit: the accounting rule's arithmetic (shared/accounting.c):
+ * read = inserted + existing + updated + merged + rejected.
+ */
 #include <string.h>
 
 #include "cunit_main.h"
@@ -6,7 +9,9 @@
 
 static void test_accounting(void)
 {
-	struct mdw_counts a = {10, 4, 3, 2, 1}, b = {5, 5, 0, 0, 0}, bad = {10, 4, 3, 2, 0}, neg = {0, 1, -1, 0, 0};
+	/* read, inserted, existing, updated, merged, rejected */
+	struct mdw_counts a = {10, 4, 3, 0, 2, 1}, b = {5, 5, 0, 0, 0, 0}, bad = {10, 4, 3, 0, 2, 0},
+			  neg = {0, 1, -1, 0, 0, 0};
 	char why[256];
 	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
 	mdw_counts_add(&a, &b);
@@ -14,39 +19,54 @@ static void test_accounting(void)
 	CU_ASSERT_EQUAL(a.inserted, 9);
 	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
 	CU_ASSERT_FALSE(mdw_counts_balanced(&bad, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "read 10 != inserted 4 + existing 3 + merged 2 + rejected 0 (= 9)"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(why, "read 10 != inserted 4 + existing 3 + updated 0 + merged 2 + rejected 0 (= 9)"));
 	CU_ASSERT_FALSE(mdw_counts_balanced(&neg, why, sizeof why));
 }
 
 static void test_add_every_count(void)
 {
-	struct mdw_counts a = {1, 2, 3, 4, 5}, b = {10, 20, 30, 40, 50};
+	struct mdw_counts a = {1, 2, 3, 4, 5, 6}, b = {10, 20, 30, 40, 50, 60};
 
 	mdw_counts_add(&a, &b);
 	CU_ASSERT_EQUAL(a.read, 11);
 	CU_ASSERT_EQUAL(a.inserted, 22);
 	CU_ASSERT_EQUAL(a.existing, 33);
-	CU_ASSERT_EQUAL(a.merged, 44);
-	CU_ASSERT_EQUAL(a.rejected, 55);
+	CU_ASSERT_EQUAL(a.updated, 44);
+	CU_ASSERT_EQUAL(a.merged, 55);
+	CU_ASSERT_EQUAL(a.rejected, 66);
 	CU_ASSERT_EQUAL(b.read, 10); /* B is left as it was */
 }
 
 static void test_negative_named(void)
 {
 	/* balanced sums, but a negative count: refused, and the message lists every count */
-	struct mdw_counts c = {2, 3, -1, 0, 0}, zero = {0};
+	struct mdw_counts c = {2, 3, -1, 0, 0, 0}, zero = {0};
 	char why[256];
 
 	CU_ASSERT_FALSE(mdw_counts_balanced(&c, why, sizeof why));
 	CU_ASSERT_PTR_NOT_NULL(
-		strstr(why, "a count is negative (read 2 inserted 3 existing -1 merged 0 rejected 0)"));
+		strstr(why, "a count is negative (read 2 inserted 3 existing -1 updated 0 merged 0 rejected 0)"));
 	CU_ASSERT_TRUE(mdw_counts_balanced(&zero, why, sizeof why)); /* an empty chunk balances */
+}
+
+/* A catch-up's rows updated in place are a fifth outcome: counted, balanced, and named when they do not add up. */
+static void test_updated(void)
+{
+	struct mdw_counts upd = {10, 4, 1, 2, 2, 1}, bad = {10, 4, 3, 2, 2, 1};
+	char why[256];
+
+	CU_ASSERT_TRUE(mdw_counts_balanced(&upd, why, sizeof why));
+	CU_ASSERT_FALSE(mdw_counts_balanced(&bad, why, sizeof why));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(why, "read 10 != inserted 4 + existing 3 + updated 2 + merged 2 + rejected 1 (= 12)"));
 }
 
 static const struct unit_test tests[] = {
 	{"accounting arithmetic", test_accounting},
 	{"add adds each count", test_add_every_count},
 	{"a negative count is named", test_negative_named},
+	{"rows updated in place", test_updated},
 	{NULL, NULL},
 };
 

@@ -1,6 +1,7 @@
 /*
- * The accounting rule: every source row read is inserted, existing, merged
- * or rejected, once:  read = inserted + existing + merged + rejected.
+ * The accounting rule: every source row read is inserted, existing, updated
+ * (a catch-up run rewrote its target row), merged or rejected, once:
+ * read = inserted + existing + updated + merged + rejected.
  */
 #ifndef MDW_ACCOUNTING_H
 #define MDW_ACCOUNTING_H
@@ -8,7 +9,7 @@
 #include <stddef.h>
 
 struct mdw_counts {
-	long long read, inserted, existing, merged, rejected;
+	long long read, inserted, existing, updated, merged, rejected;
 };
 
 /* Add B into A. */

@@ -57,6 +57,7 @@ struct mdw_config {
 	char *pg_dump;
 	int incremental;
 	int redrive;
+	int catch_up;
 	int verify;
 	int plan;
 	int dashboard; /* coordinator: --dashboard, serve the web page only */
@@ -73,6 +74,9 @@ struct mdw_config {
 	long long run_id;
 	int cascade;
 	int dry_run;
+	int deleted;
+	int orphans;
+	int apply;
 	char *reason;
 	char *root;
 	int list;

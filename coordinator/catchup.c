@@ -1,0 +1,442 @@
+/*
+ * Catch-up runs before cutover: legacy rows changed or deleted since the
+ * migration wrote their target rows, found without change data capture.
+ *
+ * A catch-up run (mdw-coordinator --catch-up) is an incremental run (its
+ * validation keeps to its ranges) that plans each relational phase, in
+ * dependency order, from mdwctl verify's comparison (verify.c: md5 per bucket
+ * of legacy ids on both sides, drilled down to rows only where the hashes
+ * differ; one description of what a legacy row should become):
+ *
+ *   missing   a legacy row the target should hold and does not: new, planned
+ *             and inserted as in any run ('insert');
+ *   differs   the target row is not what its legacy row should become today:
+ *             updated in place by the worker, in the chunk transaction, with
+ *             the ledger row ('update', rows_updated), if the migration made
+ *             that row and nobody changed it since; else left alone and
+ *             reported ('conflict', with the reason);
+ *   stray     a target row whose legacy row is gone: recorded in
+ *             mdw.catchup_deleted (phase, legacy id, since when we know),
+ *             never deleted by the run (mdwctl catch-up --deleted --apply).
+ *
+ * "The migration made it, and nobody changed it since": the target row has
+ * mdw_run_id (rows that were there before the migration have none), and its
+ * hash, read back in verify's legacy terms, is still the one recorded in
+ * mdw.row_hashes when the phase of the run that last inserted or updated it
+ * completed. A row without a recorded hash (migrated before the hashes
+ * existed) counts as unchanged. The decision is taken when the phase is
+ * planned; the worker updates only the rows listed 'update' that the
+ * migration made (worker/catchup_update.c).
+ *
+ * Profiles are merged by email: a changed legacy user is reported as a
+ * conflict (reason profiles_merge), not updated in place.
+ *
+ * The embeddings phase of a catch-up run embeds the new entities (as an
+ * incremental run does) and those whose rows the run updated: a changed text
+ * has a new hash, embedded once and linked; the old embedding stays while
+ * another entity links it, and is listed by mdwctl catch-up --orphans
+ * (removable with --apply) once none does.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catchup.h"
+#include "mdw/log.h"
+#include "mdw/pgx.h"
+#include "redrive.h"
+#include "verify.h"
+
+/*
+ * Two due ids further apart than this start a new chunk. The ids between are
+ * read again (existing): a chunk costs about what reading 1,000 to 2,000 rows
+ * does (its transaction, ledger row and queue message), so changes spread
+ * thinly over a table are read in few long chunks rather than one chunk a row.
+ */
+#define CATCHUP_GAP 1024
+
+/*
+ * Which legacy ids of a phase the migration made: the rows of its target
+ * table (the phase table's legacy id column) with mdw_run_id; for profiles,
+ * merged by email, the legacy users of profile_legacy_users.
+ */
+static const char *made_table(enum mdw_phase_id ph)
+{
+	return mdw_phases[ph].mapping ? mdw_phases[ph].mapping : mdw_phases[ph].target;
+}
+
+static const char *made_key(enum mdw_phase_id ph)
+{
+	return mdw_phases[ph].mapping ? "legacy_user_id" : mdw_phases[ph].legacy_col;
+}
+
+/* Why a differing row of PH is never updated in place (NULL: it is): profiles are merged by email. */
+static const char *never_updated(enum mdw_phase_id ph)
+{
+	return ph == MDW_PH_PROFILES ? "profiles_merge" : NULL;
+}
+
+/* Whether PH has a catch-up: a relational phase that verify covers. */
+static int has_catchup(enum mdw_phase_id ph)
+{
+	return ph < MDW_NPHASES && mdw_phases[ph].kind == MDW_KIND_RELATIONAL && mdw_phases[ph].legacy_col &&
+	       verify_target_sql(ph);
+}
+
+/* What catchup_find found: the legacy ids per action, ascending each. */
+struct cu_found {
+	struct verify_ids v;
+	char *action;        /* per v.differ: 'u' update, 'c' conflict */
+	const char **reason; /* per v.differ: the conflict's reason */
+	char *gone;          /* per v.stray: 1 the legacy row is deleted */
+	long long n_update, n_conflict, n_deleted;
+};
+
+static void found_free(struct cu_found *f)
+{
+	verify_ids_free(&f->v);
+	free(f->action);
+	free(f->reason);
+	free(f->gone);
+	*f = (struct cu_found){0};
+}
+
+/* IDS[0..N) as a bigint[] literal (caller frees), or NULL. */
+static char *ids_literal(const long long *ids, long long n)
+{
+	size_t cap = (size_t)n * 21 + 3, o = 1;
+	char *s = malloc(cap);
+
+	if (!s)
+		return NULL;
+	s[0] = '{';
+	for (long long i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, cap - o, "%s%lld", i ? "," : "", ids[i]);
+	snprintf(s + o, cap - o, "}");
+	return s;
+}
+
+/* Decide update or conflict for each differing row of F. */
+static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
+{
+	char sql[16384], *lit;
+	const char *p[2] = {NULL, mdw_phases[ph].name};
+	PGresult *r;
+	long long n = f->v.ndiffer;
+
+	f->action = calloc((size_t)n + 1, 1);
+	f->reason = calloc((size_t)n + 1, sizeof *f->reason);
+	if (!f->action || !f->reason || !(lit = ids_literal(f->v.differ, n))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p[0] = lit;
+	/* table names come from the tables of this file and verify.c, never from input */
+	snprintf(sql, sizeof sql,
+		 "WITH x AS (%s), d AS (SELECT unnest($1::bigint[]) AS id), "
+		 "xh AS (SELECT DISTINCT ON (x.id) x.id, md5(x::text) AS h FROM x JOIN d ON d.id = x.id ORDER BY x.id) "
+		 "SELECT d.id, EXISTS (SELECT 1 FROM public.%s t WHERE t.%s = d.id AND t.mdw_run_id IS NOT NULL), "
+		 "coalesce(h.hash = xh.h, true) FROM d LEFT JOIN xh ON xh.id = d.id "
+		 "LEFT JOIN mdw.row_hashes h ON h.phase = $2 AND h.legacy_id = d.id ORDER BY d.id",
+		 verify_target_sql(ph), made_table(ph), made_key(ph));
+	r = pgx_query(tgt, sql, 2, p, err, errlen, NULL);
+	free(lit);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && i < n; i++) {
+		int made = !strcmp(PQgetvalue(r, i, 1), "t"), same = !strcmp(PQgetvalue(r, i, 2), "t");
+		f->reason[i] = never_updated(ph) ? never_updated(ph)
+			       : !made           ? "not_made_by_migration"
+			       : !same           ? "changed_in_target"
+						 : NULL;
+		f->action[i] = f->reason[i] ? 'c' : 'u';
+		if (f->reason[i])
+			f->n_conflict++;
+		else
+			f->n_update++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Which stray rows of F have no legacy row any more (deleted), and which still have one. */
+static int classify_stray(PGconn *src, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
+{
+	char sql[512], *lit;
+	const char *p[1];
+	PGresult *r;
+
+	if (!(f->gone = calloc((size_t)f->v.nstray + 1, 1)) || !(lit = ids_literal(f->v.stray, f->v.nstray))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p[0] = lit;
+	snprintf(sql, sizeof sql,
+		 "SELECT NOT EXISTS (SELECT 1 FROM public.%s s WHERE s.id = d.id) FROM unnest($1::bigint[]) "
+		 "WITH ORDINALITY AS d(id, k) ORDER BY d.k",
+		 mdw_phases[ph].source);
+	r = pgx_query(src, sql, 1, p, err, errlen, NULL);
+	free(lit);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && i < f->v.nstray; i++)
+		if ((f->gone[i] = !strcmp(PQgetvalue(r, i, 0), "t")))
+			f->n_deleted++;
+	PQclear(r);
+	return 0;
+}
+
+/* Compare PHASE's legacy rows with the target (verify) and classify what differs into F. */
+static int catchup_find(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
+{
+	char summary[256];
+	int rc;
+
+	*f = (struct cu_found){0};
+	if (!has_catchup(ph)) {
+		snprintf(err, errlen, "phase %s has no catch-up", mdw_phases[ph].name);
+		return -1;
+	}
+	rc = verify_collect(src, tgt, ph, &f->v, summary, sizeof summary, err, errlen);
+	if (rc < 0 || rc == 2) {
+		if (rc == 2)
+			snprintf(err, errlen, "phase %s has no row-level verification", mdw_phases[ph].name);
+		return -1;
+	}
+	if (classify_differ(tgt, ph, f, err, errlen) < 0 || classify_stray(src, ph, f, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup_counts *n, char *err, size_t errlen)
+{
+	struct cu_found f;
+	int rc = catchup_find(src, tgt, ph, &f, err, errlen);
+
+	if (rc == 0)
+		*n = (struct catchup_counts){f.n_update, f.v.nmissing, f.n_conflict + f.v.nstray - f.n_deleted,
+					     f.n_deleted};
+	found_free(&f);
+	return rc;
+}
+
+/* Record F for RUN in mdw.catchup_rows and mdw.catchup_deleted, in one transaction. */
+static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_found *f, char *err, size_t errlen)
+{
+	long long n = f->v.ndiffer + f->v.nmissing + f->v.nstray, k = 0, nd = 0;
+	long long *ids = malloc(sizeof *ids * (size_t)(n + 1)), *del = malloc(sizeof *del * (size_t)(n + 1));
+	size_t cap = (size_t)n * 32 + 8, oa = 1, orr = 1;
+	char *acts = malloc(cap), *reasons = malloc(cap), *lit = NULL, *dlit = NULL, run[24];
+	int rc = -1;
+
+	if (!ids || !del || !acts || !reasons)
+		goto oom;
+	acts[0] = reasons[0] = '{';
+	for (long long i = 0; i < n; i++) {
+		const char *a, *why;
+		if (i < f->v.ndiffer) {
+			ids[k] = f->v.differ[i];
+			a = f->action[i] == 'u' ? "update" : "conflict";
+			why = f->reason[i];
+		} else if (i < f->v.ndiffer + f->v.nmissing) {
+			ids[k] = f->v.missing[i - f->v.ndiffer];
+			a = "insert";
+			why = NULL;
+		} else {
+			long long s = i - f->v.ndiffer - f->v.nmissing;
+			if (f->gone[s]) {
+				del[nd++] = f->v.stray[s];
+				continue;
+			}
+			ids[k] = f->v.stray[s];
+			a = "conflict";
+			why = "stray_not_deleted"; /* the legacy row exists but should no longer become this row */
+		}
+		oa += (size_t)snprintf(acts + oa, cap - oa, "%s%s", k ? "," : "", a);
+		orr += (size_t)snprintf(reasons + orr, cap - orr, "%s%s", k ? "," : "", why ? why : "NULL");
+		k++;
+	}
+	snprintf(acts + oa, cap - oa, "}");
+	snprintf(reasons + orr, cap - orr, "}");
+	if (!(lit = ids_literal(ids, k)) || !(dlit = ids_literal(del, nd)))
+		goto oom;
+	snprintf(run, sizeof run, "%" PRId64, c->run);
+	{
+		char sql[1024];
+		const char *p1[2] = {run, mdw_phases[ph].name};
+		const char *p2[5] = {run, mdw_phases[ph].name, lit, acts, reasons};
+		const char *p3[3] = {run, mdw_phases[ph].name, dlit};
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO mdw.catchup_deleted (phase, legacy_id, first_run, last_run, migrated_by) "
+			 "SELECT $2, d.id, $1::bigint, $1::bigint, (SELECT t.mdw_run_id FROM public.%s t WHERE t.%s = d.id "
+			 "LIMIT 1) FROM unnest($3::bigint[]) AS d(id) "
+			 "ON CONFLICT (phase, legacy_id) DO UPDATE SET last_run = EXCLUDED.last_run",
+			 made_table(ph), made_key(ph));
+		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, errlen, NULL) < 0 ||
+		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err,
+			     errlen, NULL) < 0 ||
+		    pgx_exec(c->tgt,
+			     "INSERT INTO mdw.catchup_rows (run_id, phase, legacy_id, action, reason) "
+			     "SELECT $1, $2, g.id, g.a, g.r FROM unnest($3::bigint[], $4::text[], $5::text[]) AS g(id, a, r)",
+			     5, p2, err, errlen, NULL) < 0 ||
+		    pgx_exec(c->tgt, sql, 3, p3, err, errlen, NULL) < 0 ||
+		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, errlen, NULL) < 0) {
+			PQclear(PQexec(c->tgt, "ROLLBACK"));
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(ids);
+	free(del);
+	free(acts);
+	free(reasons);
+	free(lit);
+	free(dlit);
+	return rc;
+}
+
+int catchup_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
+{
+	struct cu_found f;
+	long long *due = NULL, n = 0, i = 0, j = 0;
+	int rc = -1;
+
+	if (catchup_find(c->src, c->tgt, ph, &f, err, errlen) < 0 || record_found(c, ph, &f, err, errlen) < 0)
+		goto out;
+	/* the rows to update and to insert, ascending: the chunks' ranges */
+	if (!(due = malloc(sizeof *due * (size_t)(f.v.ndiffer + f.v.nmissing + 1)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (i < f.v.ndiffer || j < f.v.nmissing) {
+		if (i < f.v.ndiffer && f.action[i] != 'u') {
+			i++;
+			continue;
+		}
+		if (j >= f.v.nmissing || (i < f.v.ndiffer && f.v.differ[i] < f.v.missing[j]))
+			due[n++] = f.v.differ[i++];
+		else
+			due[n++] = f.v.missing[j++];
+	}
+	if (redrive_plan_ids(c, ph, due, n, CATCHUP_GAP, plan, err, errlen) < 0)
+		goto out;
+	mdw_info("run=%" PRId64 " phase=%s msg=\"catch-up plan\" update=%lld insert=%lld conflict=%lld deleted=%lld "
+		 "chunks=%d rows=%lld",
+		 c->run, mdw_phases[ph].name, f.n_update, f.v.nmissing, f.n_conflict + f.v.nstray - f.n_deleted,
+		 f.n_deleted, plan->n, plan->rows);
+	rc = 0;
+out:
+	free(due);
+	found_free(&f);
+	return rc;
+}
+
+json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *err, size_t errlen)
+{
+	json_t *root = json_object();
+	PGresult *r;
+
+	if (ready) {
+		/* a target whose schema predates the catch-up: its migration is applied by the next coordinator */
+		if (!(r = pgx_query(tgt, "SELECT to_regclass('mdw.row_hashes') IS NOT NULL", 0, NULL, err, errlen,
+				    NULL)))
+			goto fail;
+		ready = !strcmp(PQgetvalue(r, 0, 0), "t");
+		PQclear(r);
+	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		struct catchup_counts n = {0};
+		json_t *o;
+		if (!(sel & MDW_PH_BIT(ph)) || !has_catchup((enum mdw_phase_id)ph))
+			continue;
+		if (ready && catchup_count(src, tgt, (enum mdw_phase_id)ph, &n, err, errlen) < 0)
+			goto fail;
+		o = json_object();
+		json_object_set_new(o, "update", ready ? json_integer(n.update) : json_null());
+		json_object_set_new(o, "insert", ready ? json_integer(n.insert) : json_null());
+		json_object_set_new(o, "conflict", ready ? json_integer(n.conflict) : json_null());
+		json_object_set_new(o, "deleted", ready ? json_integer(n.deleted) : json_null());
+		json_object_set_new(root, mdw_phases[ph].name, o);
+	}
+	return root;
+fail:
+	json_decref(root);
+	return NULL;
+}
+
+void catchup_plan_print(json_t *plan)
+{
+	const char *k;
+	json_t *o;
+
+	printf("\ncatch-up (mdw-coordinator --catch-up; verify's hashes, no change data capture): per phase the rows it "
+	       "would update in place, insert, leave in conflict, and report deleted\n");
+	printf("%-20s %10s %10s %10s %10s\n", "phase", "update", "insert", "conflict", "deleted");
+	json_object_foreach(plan, k, o)
+	{
+		char v[4][24];
+		static const char *const f[4] = {"update", "insert", "conflict", "deleted"};
+		for (int i = 0; i < 4; i++) {
+			json_t *x = json_object_get(o, f[i]);
+			if (json_is_integer(x))
+				snprintf(v[i], sizeof v[i], "%lld", (long long)json_integer_value(x));
+			else
+				snprintf(v[i], sizeof v[i], "-");
+		}
+		printf("%-20s %10s %10s %10s %10s\n", k, v[0], v[1], v[2], v[3]);
+	}
+	printf("embeddings: the new entities, and those updated whose text changed\n");
+}
+
+long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run, char *err, size_t errlen)
+{
+	char sql[16384], id[24];
+	const char *p[2] = {id, mdw_phases[ph].name};
+	PGresult *r;
+	long long n;
+
+	if (!has_catchup(ph))
+		return 0;
+	snprintf(id, sizeof id, "%" PRId64, run);
+	/* a join, not IN (...) OR IN (...): with every row of a full run written that would be a subplan per row */
+	snprintf(sql, sizeof sql,
+		 "WITH w (id) AS (SELECT t.%s::bigint FROM public.%s t WHERE t.mdw_run_id = $1::bigint "
+		 "UNION SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint AND u.phase = $2 "
+		 "AND u.action = 'update') "
+		 "INSERT INTO mdw.row_hashes (phase, legacy_id, hash, run_id) "
+		 "SELECT DISTINCT ON (x.id) $2::text, x.id, md5(x::text), $1::bigint FROM (%s) x JOIN w ON w.id = x.id "
+		 "ORDER BY x.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
+		 made_key(ph), made_table(ph), verify_target_sql(ph));
+	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
+		return -1;
+	n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return n;
+}
+
+void catchup_embed_filter(enum mdw_part part, int64_t run, const char *base, char *out, size_t outlen)
+{
+	size_t o;
+
+	if (part <= MDW_PART_NONE || part >= MDW_NPARTS) {
+		snprintf(out, outlen, "%s", base);
+		return;
+	}
+	o = (size_t)snprintf(out, outlen,
+			     "(%s) OR EXISTS (SELECT 1 FROM mdw.catchup_rows u WHERE u.run_id = %" PRId64
+			     " AND u.phase = '%s' AND u.action = 'update' AND u.legacy_id = t.%s)",
+			     base, run, mdw_phases[mdw_parts[part].phase].name,
+			     mdw_phases[mdw_parts[part].phase].legacy_col);
+	/* a patient's text holds its cases' */
+	if (part == MDW_PART_PATIENT && o < outlen)
+		snprintf(out + o, outlen - o,
+			 " OR EXISTS (SELECT 1 FROM public.cases x JOIN mdw.catchup_rows u ON u.run_id = %" PRId64
+			 " AND u.phase = 'cases' AND u.action = 'update' AND u.legacy_id = x.legacy_project_id "
+			 "WHERE x.patient_id = t.id)",
+			 run);
+}

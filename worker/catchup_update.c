@@ -1,0 +1,127 @@
+/*
+ * The catch-up's update in place (mdw-coordinator --catch-up, see
+ * coordinator/catchup.c): the target rows of a range that the coordinator
+ * listed in mdw.catchup_rows as 'update' for this run and phase get the
+ * values the load would insert for them today.
+ *
+ * The statement is made from the phase's own insert_sql, so that there is one
+ * description of what a staged row becomes (parents resolved by the same
+ * joins): "INSERT INTO public.T (key, c1, ..., mdw_run_id) SELECT ... ON
+ * CONFLICT ..." becomes
+ *
+ *   WITH n (key, c1, ..., mdw_run_id) AS (SELECT ...)
+ *   UPDATE public.T t SET (c1, ...) = ROW(n.c1, ...) FROM n
+ *   JOIN mdw.catchup_rows u ON u.run_id = $3 AND u.phase = $4 AND u.legacy_id = n.key AND u.action = 'update'
+ *   WHERE t.key = n.key AND t.mdw_run_id IS NOT NULL
+ *
+ * mdw_run_id keeps the run that inserted the row (rollback removes what a run
+ * inserted); only rows the migration made are updated (mdw_run_id not NULL).
+ * The command's row count is the chunk's rows_updated. Profiles are merged
+ * by email and never updated in place (the coordinator lists none), and the
+ * statement runs in catch-up runs only: other runs need no UPDATE privilege.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catchup_update.h"
+#include "mdw/pgx.h"
+#include "phase_ops.h"
+
+static char *built[MDW_NPHASES];
+static int tried[MDW_NPHASES];
+
+/* Append "PFX name" for every column of COLS (comma-separated) except SKIP1/SKIP2 to OUT. */
+static size_t put_cols(char *out, size_t cap, const char *cols, size_t len, const char *pfx, const char *skip1,
+		       const char *skip2)
+{
+	size_t o = 0;
+	int first = 1;
+
+	while (len) {
+		const char *comma = memchr(cols, ',', len);
+		size_t n = comma ? (size_t)(comma - cols) : len;
+		const char *a = cols;
+		size_t m = n;
+		while (m && *a == ' ')
+			a++, m--;
+		while (m && a[m - 1] == ' ')
+			m--;
+		if (!((skip1 && strlen(skip1) == m && !strncmp(a, skip1, m)) ||
+		      (skip2 && strlen(skip2) == m && !strncmp(a, skip2, m)))) {
+			o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s%.*s", first ? "" : ", ", pfx,
+					      (int)m, a);
+			first = 0;
+		}
+		if (!comma)
+			break;
+		len -= n + 1;
+		cols += n + 1;
+	}
+	return o;
+}
+
+const char *cu_update_sql(enum mdw_phase_id ph)
+{
+	const struct phase_ops *ops = ph < MDW_NPHASES ? mdw_phase_ops[ph] : NULL;
+	const char *ins, *open, *close, *sel, *conflict, *table;
+	char key[64], set[1024], vals[1024];
+	size_t tlen, klen, clen;
+	char *sql;
+
+	if (ph >= MDW_NPHASES || tried[ph])
+		return ph < MDW_NPHASES ? built[ph] : NULL;
+	tried[ph] = 1;
+	if (ph == MDW_PH_PROFILES || !ops || !(ins = ops->insert_sql) || strncmp(ins, "INSERT INTO ", 12))
+		return NULL;
+	table = ins + 12;
+	if (!(open = strchr(table, '(')) || !(close = strchr(open, ')')) || !(sel = strstr(close, " SELECT ")) ||
+	    !(conflict = strstr(sel, " ON CONFLICT ")))
+		return NULL;
+	tlen = (size_t)(open - table);
+	while (tlen && table[tlen - 1] == ' ')
+		tlen--;
+	clen = (size_t)(close - open - 1);
+	klen = strcspn(open + 1, ",");
+	if (klen >= sizeof key || klen == clen)
+		return NULL;
+	snprintf(key, sizeof key, "%.*s", (int)klen, open + 1);
+	if (put_cols(set, sizeof set, open + 1, clen, "", key, "mdw_run_id") >= sizeof set ||
+	    put_cols(vals, sizeof vals, open + 1, clen, "n.", key, "mdw_run_id") >= sizeof vals)
+		return NULL;
+	{
+		size_t cap = strlen(ins) + strlen(set) + strlen(vals) + 512;
+		if (!(sql = malloc(cap)))
+			return NULL;
+		snprintf(sql, cap,
+			 "WITH n (%.*s) AS (%.*s) UPDATE %.*s t SET (%s) = ROW(%s) FROM n JOIN mdw.catchup_rows u "
+			 "ON u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
+			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL",
+			 (int)clen, open + 1, (int)(conflict - sel - 1), sel + 1, (int)tlen, table, set, vals, key, key,
+			 key);
+	}
+	built[ph] = sql;
+	return sql;
+}
+
+int cu_run_is_catch_up(PGconn *tgt, int64_t run, char *err, size_t errlen, int *transient)
+{
+	static int64_t known_run;
+	static int known;
+	char id[24];
+	const char *p[1] = {id};
+	PGresult *r;
+
+	if (run == known_run && known_run)
+		return known;
+	snprintf(id, sizeof id, "%" PRId64, run);
+	if (!(r = pgx_query(tgt,
+			    "SELECT coalesce(settings ->> 'catch_up', 'false') = 'true' FROM mdw.runs WHERE id = $1", 1,
+			    p, err, errlen, transient)))
+		return -1;
+	known = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	known_run = run;
+	PQclear(r);
+	return known;
+}
