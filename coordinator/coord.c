@@ -364,8 +364,11 @@ static int finish_run(struct coord *c, const char *status, const char *text)
 	const char *p[3] = {run, status, text};
 
 	snprintf(run, sizeof run, "%" PRId64, c->run);
-	return pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
-			err, sizeof err, NULL);
+	if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
+		     err, sizeof err, NULL) < 0)
+		return -1;
+	mdwq_wake_run_over(&c->r, c->run); /* --exit-when-done workers: now, not at their next poll */
+	return 0;
 }
 
 /*
