@@ -6,9 +6,8 @@
 # failed), so each exits at once: here within 2.5 s of the coordinator's
 # exit (a poll would take up to 5 s; on a quiet machine it is a few ms).
 # Both ends: a complete run, and a run that fails (a dead chunk).
+REDIS_DB=13 # lib.sh: its own Redis db
 source "$(dirname "$0")/lib.sh" "$1" worker_exit
-REDIS_DB=13
-export MDW_REDIS_URL="redis://127.0.0.1:$MDW_REDIS_PORT/$REDIS_DB"
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
 export MDW_POLL_MS=5000
