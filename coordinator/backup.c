@@ -232,7 +232,7 @@ static int run_dump(struct coord *c, const char *path, char *const *argv, char *
 
 int backup_phase(struct coord *c, enum mdw_phase_id phase, char *err, size_t errlen)
 {
-	const char *const *tables = rollback_tables(phase);
+	const char *const *tables = mdw_phases[phase].writes;
 	char dir[4096], file[64], final[4200], partial[4300], prog[4096], targs[3][300], tarr[256], e[512];
 	char fmt[] = "--format=custom", nopw[] = "--no-password", lockwait[] = "--lock-wait-timeout=60000";
 	char fileopt[4320];

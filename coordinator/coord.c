@@ -47,12 +47,6 @@ static double now_s(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-static const char *state_name(enum phase_state s)
-{
-	static const char *const n[] = {"not_started", "planning", "running", "validating", "complete", "failed"};
-	return n[s];
-}
-
 /* Connect to the target, or the (read-only) source, retrying transient failures for a while. */
 static PGconn *connect_retry(const struct mdw_config *cfg, int source, int seconds)
 {
@@ -152,9 +146,6 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The target tables that the embeddings phase covers, by part. */
-static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
-
 /*
  * Walk PHASE's source into PLAN and PARTS (one part per chunk). Relational
  * phases walk their legacy table; embeddings walk the three target tables.
@@ -174,7 +165,7 @@ int coord_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum md
 	for (int p = 1; p < MDW_NPARTS; p++) {
 		struct plan one = {0};
 		enum mdw_part *np;
-		if (plan_table(&one, c->tgt, part_tables[p], c->cfg.embed_batch, err, errlen) < 0) {
+		if (plan_table(&one, c->tgt, mdw_part_table(p), c->cfg.embed_batch, err, errlen) < 0) {
 			plan_free(&one);
 			return -1;
 		}
@@ -235,7 +226,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 			a += (size_t)snprintf(los + a, cap - a, "%s%lld", i ? "," : "", plan.chunks[i].lo);
 			b += (size_t)snprintf(his + b, cap - b, "%s%lld", i ? "," : "", plan.chunks[i].hi);
 			d += (size_t)snprintf(pts + d, cap - d, "%s%s", i ? "," : "",
-					      parts[i] ? mdw_part_names[parts[i]] : "NULL");
+					      parts[i] ? mdw_parts[parts[i]].name : "NULL");
 		}
 		snprintf(los + a, cap - a, "}");
 		snprintf(his + b, cap - b, "}");
@@ -321,7 +312,7 @@ static void mirror(struct coord *c)
 		freeReplyObject(rds_cmd(&c->r,
 					"HSET %s state %s source_rows %lld chunks %lld done %lld dead %lld read %lld "
 					"inserted %lld existing %lld merged %lld rejected %lld",
-					key, state_name(s->state), s->source_rows, s->total, s->done, s->dead, s->read,
+					key, phase_states[s->state].log, s->source_rows, s->total, s->done, s->dead, s->read,
 					s->inserted, s->existing, s->merged, s->rejected));
 	}
 }
@@ -346,7 +337,7 @@ static void summary(struct coord *c, const char *outcome)
 			continue;
 		mdw_info("run=%" PRId64 " phase=%s state=%s chunks=%lld done=%lld dead=%lld read=%lld inserted=%lld "
 			 "existing=%lld merged=%lld rejected=%lld",
-			 c->run, mdw_phases[ph].name, state_name(s->state), s->total, s->done, s->dead, s->read,
+			 c->run, mdw_phases[ph].name, phase_states[s->state].log, s->total, s->done, s->dead, s->read,
 			 s->inserted, s->existing, s->merged, s->rejected);
 	}
 	mdw_info("run=%" PRId64 " msg=\"run %s\"", c->run, outcome);
@@ -501,7 +492,7 @@ static int validate_loaded(struct coord *c, int ph)
 	struct phase_stat *s = &c->ps[ph];
 	char why[512];
 	double t0 = now_s();
-	int v = coord_validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
+	int v = validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
 
 	if (v < 0)
 		return -1;
@@ -543,7 +534,7 @@ static int step(struct coord *c, int *code)
 		snprintf(run, sizeof run, "%" PRId64, c->run);
 		freeReplyObject(rds_cmd(&c->r, "SET " MDWQ_CURRENT_RUN " %s", run));
 	}
-	if (coord_load_stats(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
+	if (stats_load(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger\" error=\"%s\"", c->run, err);
 		return -1;
 	}
@@ -657,7 +648,7 @@ static int step(struct coord *c, int *code)
 		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
 			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
 				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
-						      mdw_phases[ph].name, state_name(c->ps[ph].state), c->ps[ph].dead);
+						      mdw_phases[ph].name, phase_states[c->ps[ph].state].log, c->ps[ph].dead);
 		name_dead_chunk(c, text, sizeof text);
 		finish_run(c, "failed", text);
 		write_report(c);

@@ -218,20 +218,15 @@ out:
 	return rc;
 }
 
-/* The embeddings phase: per part, the target entities due for an embedding. */
-static const struct {
-	const char *table;
-	const char *filter;
-} embed_due[MDW_NPARTS] = {
-	{NULL, NULL},
-	{"patients", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
+/* The embeddings phase: per part (its table: mdw_part_table), the target entities due for an embedding. */
+static const char *const embed_due[MDW_NPARTS] = {
+	NULL,
+	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
 		     "AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN public.ai_embedding_sources s "
 		     "ON s.content_type = 'patient' AND s.content_id = t.id WHERE x.patient_id = t.id "
-		     "AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))"},
-	{"cases", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' "
-		  "AND s.content_id = t.id)"},
-	{"projects", "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' "
-		     "AND s.content_id = t.id)"},
+	"AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))",
+	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' AND s.content_id = t.id)",
+	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' AND s.content_id = t.id)",
 };
 
 static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **parts, char *err, size_t errlen)
@@ -242,7 +237,7 @@ static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **p
 		enum mdw_part *np;
 		struct plan_chunk *nc;
 
-		due_sql(&s, "", embed_due[pt].table, embed_due[pt].filter);
+		due_sql(&s, "", mdw_part_table((enum mdw_part)pt), embed_due[pt]);
 		if (plan_walk(&one, due_next, &s, c->cfg.embed_batch, PLAN_DUE_ONLY, err, errlen) < 0)
 			goto fail;
 		np = realloc(*parts, sizeof *np * (size_t)(plan->n + one.n + 1));

@@ -6,6 +6,7 @@
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "plan.h"
+#include "web.h"
 
 int main(int argc, char **argv)
 {
@@ -23,9 +24,16 @@ int main(int argc, char **argv)
 		mdw_config_free(&c.cfg);
 		return 0;
 	}
+	if (c.cfg.run_id && !c.cfg.dashboard) {
+		fprintf(stderr, "mdw-coordinator: --run %lld applies to --dashboard only (a migration run is the newest "
+				"unfinished run, or a new one)\n",
+			c.cfg.run_id);
+		mdw_config_free(&c.cfg);
+		return 2;
+	}
 	mdw_log_init("coordinator", c.cfg.log_level, c.cfg.log_format);
 	pgx_set_dead_peer((int)c.cfg.pg_dead_peer_s);
-	rc = c.cfg.plan ? plan_print(&c.cfg) : coord_main(&c);
+	rc = c.cfg.plan ? plan_print(&c.cfg) : c.cfg.dashboard ? web_serve_alone(&c.cfg) : coord_main(&c);
 	if (c.src)
 		PQfinish(c.src);
 	if (c.tgt)

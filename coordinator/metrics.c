@@ -1,7 +1,6 @@
 /* Prometheus metrics (see metrics.h). */
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,55 +11,17 @@
 #include "mdw/pgx.h"
 #include "mdw/phase.h"
 #include "mdw/queue.h"
+#include "mdw/strbuf.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *snapshot;
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-}
 
 static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
 char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t errlen)
 {
-	struct sb b = {0};
+	struct strbuf b = STRBUF_INIT;
 	char id[24];
 	const char *p[1] = {id};
 	PGresult *res;
@@ -75,25 +36,25 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 			1, p, err, errlen, NULL);
 	if (!res)
 		return NULL;
-	sb_printf(&b, "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64 "\n",
+	strbuf_printf(&b, "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64 "\n",
 		  run);
-	sb_printf(&b, "# HELP mdw_chunks Chunks by phase and ledger state.\n# TYPE mdw_chunks gauge\n");
+	strbuf_printf(&b, "# HELP mdw_chunks Chunks by phase and ledger state.\n# TYPE mdw_chunks gauge\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
 		for (int s = 0; s < 4; s++) {
 			long long n = 0;
 			for (int i = 0; i < PQntuples(res); i++)
 				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), states[s]))
 					n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-			sb_printf(&b, "mdw_chunks{phase=\"%s\",state=\"%s\"} %lld\n", mdw_phases[ph].name, states[s], n);
+			strbuf_printf(&b, "mdw_chunks{phase=\"%s\",state=\"%s\"} %lld\n", mdw_phases[ph].name, states[s], n);
 		}
-	sb_printf(&b, "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
+	strbuf_printf(&b, "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
 		for (int o = 0; o < 5; o++) {
 			long long n = 0;
 			for (int i = 0; i < PQntuples(res); i++)
 				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), "done"))
 					n = strtoll(PQgetvalue(res, i, 3 + o), NULL, 10);
-			sb_printf(&b, "mdw_rows_total{phase=\"%s\",outcome=\"%s\"} %lld\n", mdw_phases[ph].name, outcomes[o], n);
+			strbuf_printf(&b, "mdw_rows_total{phase=\"%s\",outcome=\"%s\"} %lld\n", mdw_phases[ph].name, outcomes[o], n);
 		}
 	PQclear(res);
 
@@ -103,14 +64,14 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		free(b.p);
 		return NULL;
 	}
-	sb_printf(&b, "# HELP mdw_rows_flagged_total Rows inserted with a repaired reference (mdw.flags), by phase.\n"
+	strbuf_printf(&b, "# HELP mdw_rows_flagged_total Rows inserted with a repaired reference (mdw.flags), by phase.\n"
 		      "# TYPE mdw_rows_flagged_total counter\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		long long n = 0;
 		for (int i = 0; i < PQntuples(res); i++)
 			if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name))
 				n = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		sb_printf(&b, "mdw_rows_flagged_total{phase=\"%s\"} %lld\n", mdw_phases[ph].name, n);
+		strbuf_printf(&b, "mdw_rows_flagged_total{phase=\"%s\"} %lld\n", mdw_phases[ph].name, n);
 	}
 	PQclear(res);
 
@@ -122,7 +83,7 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		free(b.p);
 		return NULL;
 	}
-	sb_printf(&b, "# HELP mdw_chunk_duration_seconds Time from a chunk's last start to its commit.\n"
+	strbuf_printf(&b, "# HELP mdw_chunk_duration_seconds Time from a chunk's last start to its commit.\n"
 		      "# TYPE mdw_chunk_duration_seconds histogram\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		long long cnt[NBUCKETS + 1] = {0}, total = 0;
@@ -141,11 +102,11 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 					cnt[k]++;
 		}
 		for (size_t k = 0; k < NBUCKETS; k++)
-			sb_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %lld\n", mdw_phases[ph].name,
+			strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %lld\n", mdw_phases[ph].name,
 				  buckets[k], cnt[k]);
-		sb_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %lld\n", mdw_phases[ph].name, total);
-		sb_printf(&b, "mdw_chunk_duration_seconds_sum{phase=\"%s\"} %.6f\n", mdw_phases[ph].name, sum);
-		sb_printf(&b, "mdw_chunk_duration_seconds_count{phase=\"%s\"} %lld\n", mdw_phases[ph].name, total);
+		strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %lld\n", mdw_phases[ph].name, total);
+		strbuf_printf(&b, "mdw_chunk_duration_seconds_sum{phase=\"%s\"} %.6f\n", mdw_phases[ph].name, sum);
+		strbuf_printf(&b, "mdw_chunk_duration_seconds_count{phase=\"%s\"} %lld\n", mdw_phases[ph].name, total);
 	}
 	PQclear(res);
 
@@ -157,25 +118,25 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		redisReply *rep;
 
 		gettimeofday(&tv, NULL);
-		sb_printf(&b, "# HELP mdw_queue_length Entries in the phase's stream (queued and in workers' hands).\n"
+		strbuf_printf(&b, "# HELP mdw_queue_length Entries in the phase's stream (queued and in workers' hands).\n"
 			      "# TYPE mdw_queue_length gauge\n");
 		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
 			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
 			rep = rds_cmd(r, "XLEN %s", key);
 			up = rep != NULL;
 			if (rep)
-				sb_printf(&b, "mdw_queue_length{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
+				strbuf_printf(&b, "mdw_queue_length{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
 					  rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0);
 			freeReplyObject(rep);
 		}
-		sb_printf(&b, "# HELP mdw_queue_pending Entries delivered to a worker and not yet acknowledged.\n"
+		strbuf_printf(&b, "# HELP mdw_queue_pending Entries delivered to a worker and not yet acknowledged.\n"
 			      "# TYPE mdw_queue_pending gauge\n");
 		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
 			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
 			rep = rds_cmd(r, "XPENDING %s " MDWQ_GROUP, key);
 			up = rep != NULL;
 			if (rep)
-				sb_printf(&b, "mdw_queue_pending{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
+				strbuf_printf(&b, "mdw_queue_pending{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
 					  rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
 							  rep->element[0]->type == REDIS_REPLY_INTEGER
 						  ? rep->element[0]->integer
@@ -200,22 +161,22 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 					if (!strcmp(rep->element[i]->str, k < 3 ? outcomes[k] : "limiter_waits"))
 						v[k] = strtoll(rep->element[i + 1]->str, NULL, 10);
 			freeReplyObject(rep);
-			sb_printf(&b, "# HELP mdw_embed_requests_total Embedding provider requests by outcome.\n"
+			strbuf_printf(&b, "# HELP mdw_embed_requests_total Embedding provider requests by outcome.\n"
 				      "# TYPE mdw_embed_requests_total counter\n");
 			for (int k = 0; k < 3; k++)
-				sb_printf(&b, "mdw_embed_requests_total{outcome=\"%s\"} %lld\n", outcomes[k], v[k]);
-			sb_printf(&b, "# HELP mdw_ratelimit_waits_total Times a worker waited for the shared rate limiter.\n"
+				strbuf_printf(&b, "mdw_embed_requests_total{outcome=\"%s\"} %lld\n", outcomes[k], v[k]);
+			strbuf_printf(&b, "# HELP mdw_ratelimit_waits_total Times a worker waited for the shared rate limiter.\n"
 				      "# TYPE mdw_ratelimit_waits_total counter\nmdw_ratelimit_waits_total %lld\n",
 				  v[3]);
 		} else {
 			up = 0;
 		}
-		sb_printf(&b, "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
+		strbuf_printf(&b, "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
 			      "# TYPE mdw_workers_live gauge\nmdw_workers_live %lld\n",
 			  live);
 		redis_up = up;
 	}
-	sb_printf(&b, "# HELP mdw_redis_up Whether Redis answered this snapshot's queue queries.\n"
+	strbuf_printf(&b, "# HELP mdw_redis_up Whether Redis answered this snapshot's queue queries.\n"
 		      "# TYPE mdw_redis_up gauge\nmdw_redis_up %d\n",
 		  redis_up);
 	if (b.oom) {

@@ -35,7 +35,6 @@ struct th {
 	long long tokens;
 };
 
-static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
 
 static long long q_ll(PGconn *c, const char *sql, int n, const char *const *p, int col, char *err, size_t errlen,
 		      int *ok)
@@ -185,7 +184,7 @@ static int embed_exact(struct coord *c, const struct plan *p, const enum mdw_par
 
 	for (int i = 0; i < p->n; i++) {
 		char lo[24], hi[24], sql[4096];
-		const char *q[3] = {lo, hi, mdw_part_names[parts[i]]};
+		const char *q[3] = {lo, hi, mdw_parts[parts[i]].name};
 		PGresult *r;
 
 		snprintf(lo, sizeof lo, "%lld", p->chunks[i].lo);
@@ -416,7 +415,7 @@ static long long source_rows(struct coord *c, enum mdw_phase_id ph, int have_app
 		return q_ll(c->src, sql, 0, NULL, 0, err, errlen, ok);
 	}
 	for (int pt = 1; have_app && pt < MDW_NPARTS; pt++) {
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s", part_tables[pt]);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s", mdw_part_table(pt));
 		n += q_ll(c->tgt, sql, 0, NULL, 0, err, errlen, ok);
 	}
 	return n;

@@ -1,13 +1,15 @@
 /* The coordinator's HTTP server and the dashboard (see web.h). */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "ctl.h"
+#include "dead.h"
 #include "metrics.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
@@ -221,7 +223,7 @@ static enum MHD_Result api_retry(struct MHD_Connection *conn)
 
 	if (phase && *phase && !mdw_phase_find(phase))
 		return text(conn, MHD_HTTP_BAD_REQUEST, "unknown phase\n");
-	n = ctl_dead_retry(srv.cfg, phase ? phase : "", srv.run > 0 ? srv.run : srv.cfg->run_id, msg, sizeof msg);
+	n = dead_retry(srv.cfg, phase ? phase : "", srv.run > 0 ? srv.run : srv.cfg->run_id, msg, sizeof msg);
 	mdw_info("msg=\"dashboard: retry-dead\" phase=%s chunks=%d", phase && *phase ? phase : "all", n);
 	o = json_pack("{s:i,s:s}", "retried", n, "message", msg);
 	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -373,4 +375,32 @@ void web_stop(void)
 	if (srv.have_rds)
 		rds_close(&srv.r);
 	srv.have_rds = 0;
+}
+
+static volatile sig_atomic_t alone_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	alone_stop = 1;
+}
+
+int web_serve_alone(struct mdw_config *cfg)
+{
+	char err[512];
+
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGPIPE, SIG_IGN);
+	if (web_start(cfg->dashboard_addr, cfg, 0, 1, err, sizeof err) < 0) {
+		fprintf(stderr, "dashboard: %s\n", err);
+		return 1;
+	}
+	printf("dashboard: http://%s%s/%s\n", cfg->dashboard_addr[0] == ':' ? "127.0.0.1" : "", cfg->dashboard_addr,
+	       cfg->metrics_token[0] ? " (open /?token=... once)" : "");
+	fflush(stdout);
+	while (!alone_stop)
+		pause();
+	web_stop();
+	return 0;
 }

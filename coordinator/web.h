@@ -1,9 +1,9 @@
 /*
- * The coordinator's HTTP server (libmicrohttpd, one thread), also run by
- * `mdwctl dashboard` without a coordinator:
+ * The coordinator's HTTP server (libmicrohttpd, one thread), also run alone
+ * (mdw-coordinator --dashboard, which `mdwctl dashboard` runs):
  *   GET  /                 the dashboard (the bundle of coordinator/web, compiled in)
  *   GET  /api/status       the status document (status_json.h: `mdwctl status --json`)
- *   POST /api/retry-dead   retry-dead of ?phase=P or every phase (ctl_dead_retry)
+ *   POST /api/retry-dead   retry-dead of ?phase=P or every phase (dead_retry)
  *   GET  /metrics          Prometheus text (metrics.h)
  *   GET  /report           the progress report (Markdown)
  * Loopback by default. With a token every route requires it (Authorization:
@@ -31,5 +31,13 @@ __attribute__((warn_unused_result)) int web_start(const char *addr, struct mdw_c
 						  int live_metrics, char *err, size_t errlen);
 
 void web_stop(void);
+
+/*
+ * mdw-coordinator --dashboard: the web page of a run without a coordinator,
+ * for a run that is over or watched from elsewhere, on --addr: it reads the
+ * ledger and Redis on each request (the retry button runs retry-dead).
+ * Serves until SIGINT or SIGTERM. Returns the exit code.
+ */
+int web_serve_alone(struct mdw_config *cfg);
 
 #endif

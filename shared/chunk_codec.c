@@ -6,8 +6,6 @@
 
 #include "mdw/chunk_codec.h"
 
-const char *const mdw_part_names[MDW_NPARTS] = {NULL, "patient", "case", "project"};
-
 struct outbuf {
 	char *p;
 	size_t len, cap;
@@ -54,7 +52,7 @@ int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen)
 	msgpack_pack_int64(&pk, c->hi);
 	if (c->part) {
 		pack_key(&pk, "part");
-		pack_key(&pk, mdw_part_names[c->part]);
+		pack_key(&pk, mdw_parts[c->part].name);
 	}
 	return o.overflow ? -1 : (int)o.len;
 }
@@ -153,7 +151,172 @@ static uint64_t be(const unsigned char *p, int k)
 	return v;
 }
 
+/* The size and the msgpack framing of BUF: one object, nothing after it, no container larger than the body. */
+static int decode_frame(const char *buf, size_t len, char *err, size_t errlen)
+{
+	long used;
+
+	if (len == 0 || len > MDW_CHUNK_MAX_BODY) {
+		snprintf(err, errlen, "body is %zu bytes: expected 1 to %d", len, MDW_CHUNK_MAX_BODY);
+		return -1;
+	}
+	used = frame((const unsigned char *)buf, len, 0);
+	if (used < 0) {
+		snprintf(err, errlen, "body is not msgpack, or truncated msgpack");
+		return -1;
+	}
+	if ((size_t)used != len) {
+		snprintf(err, errlen, "body has %zu trailing bytes after the map", len - (size_t)used);
+		return -1;
+	}
+	return 0;
+}
+
+/* Field phase V (a known phase's name) into C. */
+static int decode_phase(const msgpack_object *v, struct mdw_chunk *c, char *err, size_t errlen)
+{
+	char name[64];
+	const struct mdw_phase *ph;
+
+	if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof name) {
+		snprintf(err, errlen, "field phase is not a phase name");
+		return -1;
+	}
+	if (v->via.str.size)
+		memcpy(name, v->via.str.ptr, v->via.str.size);
+	name[v->via.str.size] = 0;
+	if (memchr(name, 0, v->via.str.size) || !(ph = mdw_phase_find(name))) {
+		snprintf(err, errlen, "field phase names no known phase");
+		return -1;
+	}
+	c->phase = ph->id;
+	return 0;
+}
+
+/* Field part V (patient, case or project) into C. */
+static int decode_part(const msgpack_object *v, struct mdw_chunk *c, char *err, size_t errlen)
+{
+	int found = 0;
+
+	for (int p = 1; p < MDW_NPARTS && v->type == MSGPACK_OBJECT_STR; p++)
+		if (v->via.str.size == strlen(mdw_parts[p].name) && v->via.str.size &&
+		    !memcmp(v->via.str.ptr, mdw_parts[p].name, v->via.str.size)) {
+			c->part = (enum mdw_part)p;
+			found = 1;
+		}
+	if (!found) {
+		snprintf(err, errlen, "field part is not patient, case or project");
+		return -1;
+	}
+	return 0;
+}
+
 enum { F_V = 1, F_RUN = 2, F_PHASE = 4, F_CHUNK = 8, F_LO = 16, F_HI = 32, F_ALL = 63, F_PART = 64 };
+
+/* The integer field KEY (v, run, chunk, lo or hi) V into C; *BIT says which. */
+static int decode_int(const char *key, const msgpack_object *v, struct mdw_chunk *c, unsigned *bit, char *err,
+		      size_t errlen)
+{
+	int64_t n = 0;
+	int got = get_int(v, &n);
+
+	if (got == -2) {
+		snprintf(err, errlen, "field %s %" PRIu64 " is out of the bigint range", key, v->via.u64);
+		return -1;
+	}
+	if (got < 0) {
+		snprintf(err, errlen, "field %s is not an integer", key);
+		return -1;
+	}
+	if (!strcmp(key, "v")) {
+		if (n != MDW_CHUNK_VERSION) {
+			snprintf(err, errlen, "body version %" PRId64 " is not supported: expected %d", n,
+				 MDW_CHUNK_VERSION);
+			return -1;
+		}
+		*bit = F_V;
+	} else if (!strcmp(key, "run")) {
+		if (n < 1) {
+			snprintf(err, errlen, "field run %" PRId64 " is out of range", n);
+			return -1;
+		}
+		c->run = n;
+		*bit = F_RUN;
+	} else if (!strcmp(key, "chunk")) {
+		if (n < 0 || n > INT32_MAX) {
+			snprintf(err, errlen, "field chunk %" PRId64 " is out of range", n);
+			return -1;
+		}
+		c->chunk_no = (int32_t)n;
+		*bit = F_CHUNK;
+	} else {
+		/* ids are Postgres bigints: target ids (embeddings) may pass int32 */
+		if (!strcmp(key, "lo"))
+			c->lo = n, *bit = F_LO;
+		else
+			c->hi = n, *bit = F_HI;
+	}
+	return 0;
+}
+
+/*
+ * One member K: V of the body's map into C. *BIT says which field it was
+ * (0: a key this version does not know, ignored). 0, or -1 with ERR.
+ */
+static int decode_field(const msgpack_object *k, const msgpack_object *v, struct mdw_chunk *c, unsigned *bit,
+			char *err, size_t errlen)
+{
+	char key[16];
+
+	*bit = 0;
+	if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key) {
+		snprintf(err, errlen, "body has a key that is not a short string");
+		return -1;
+	}
+	if (k->via.str.size) /* an empty string's pointer may be NULL */
+		memcpy(key, k->via.str.ptr, k->via.str.size);
+	key[k->via.str.size] = 0;
+	if (!strcmp(key, "phase")) {
+		*bit = F_PHASE;
+		return decode_phase(v, c, err, errlen);
+	}
+	if (!strcmp(key, "part")) {
+		*bit = F_PART;
+		return decode_part(v, c, err, errlen);
+	}
+	if (!strcmp(key, "v") || !strcmp(key, "run") || !strcmp(key, "chunk") || !strcmp(key, "lo") ||
+	    !strcmp(key, "hi"))
+		return decode_int(key, v, c, bit, err, errlen);
+	return 0; /* unknown keys of the same version are ignored */
+}
+
+/* Whether the fields SEEN make a whole chunk C: every field once, part exactly on embeddings, lo <= hi. */
+static int decode_complete(const struct mdw_chunk *c, unsigned seen, char *err, size_t errlen)
+{
+	if (!(seen & F_V)) {
+		snprintf(err, errlen, "body has no version field v");
+		return -1;
+	}
+	if ((seen & F_ALL) != F_ALL) {
+		static const char *const names[] = {"v", "run", "phase", "chunk", "lo", "hi"};
+		for (int i = 0; i < 6; i++)
+			if (!(seen & (1u << i))) {
+				snprintf(err, errlen, "body lacks field %s", names[i]);
+				break;
+			}
+		return -1;
+	}
+	if ((c->phase == MDW_PH_EMBEDDINGS) != (c->part != MDW_PART_NONE)) {
+		snprintf(err, errlen, c->part ? "field part on a chunk of phase %s" : "chunk of phase %s lacks field part",
+			 mdw_phases[c->phase].name);
+		return -1;
+	}
+	if (c->lo > c->hi) {
+		snprintf(err, errlen, "bounds lo %" PRId64 " > hi %" PRId64, c->lo, c->hi);
+		return -1;
+	}
+	return 0;
+}
 
 int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err, size_t errlen)
 {
@@ -163,21 +326,8 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 	int rc = -1;
 
 	memset(c, 0, sizeof *c);
-	if (len == 0 || len > MDW_CHUNK_MAX_BODY) {
-		snprintf(err, errlen, "body is %zu bytes: expected 1 to %d", len, MDW_CHUNK_MAX_BODY);
+	if (decode_frame(buf, len, err, errlen) < 0)
 		return -1;
-	}
-	{
-		long used = frame((const unsigned char *)buf, len, 0);
-		if (used < 0) {
-			snprintf(err, errlen, "body is not msgpack, or truncated msgpack");
-			return -1;
-		}
-		if ((size_t)used != len) {
-			snprintf(err, errlen, "body has %zu trailing bytes after the map", len - (size_t)used);
-			return -1;
-		}
-	}
 	msgpack_unpacked_init(&u);
 	switch (msgpack_unpack_next(&u, buf, len, &off)) {
 	case MSGPACK_UNPACK_SUCCESS:
@@ -198,118 +348,18 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 		goto out;
 	}
 	for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-		const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
-		char key[16];
-		int64_t n = 0;
+		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
 		unsigned bit;
 
-		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key) {
-			snprintf(err, errlen, "body has a key that is not a short string");
+		if (decode_field(&kv->key, &kv->val, c, &bit, err, errlen) < 0)
 			goto out;
-		}
-		if (k->via.str.size) /* an empty string's pointer may be NULL */
-			memcpy(key, k->via.str.ptr, k->via.str.size);
-		key[k->via.str.size] = 0;
-		if (!strcmp(key, "phase")) {
-			char name[64];
-			const struct mdw_phase *ph;
-			if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof name) {
-				snprintf(err, errlen, "field phase is not a phase name");
-				goto out;
-			}
-			if (v->via.str.size)
-				memcpy(name, v->via.str.ptr, v->via.str.size);
-			name[v->via.str.size] = 0;
-			if (memchr(name, 0, v->via.str.size) || !(ph = mdw_phase_find(name))) {
-				snprintf(err, errlen, "field phase names no known phase");
-				goto out;
-			}
-			c->phase = ph->id;
-			bit = F_PHASE;
-		} else if (!strcmp(key, "part")) {
-			int found = 0;
-			for (int p = 1; p < MDW_NPARTS && v->type == MSGPACK_OBJECT_STR; p++)
-				if (v->via.str.size == strlen(mdw_part_names[p]) && v->via.str.size &&
-				    !memcmp(v->via.str.ptr, mdw_part_names[p], v->via.str.size)) {
-					c->part = (enum mdw_part)p;
-					found = 1;
-				}
-			if (!found) {
-				snprintf(err, errlen, "field part is not patient, case or project");
-				goto out;
-			}
-			bit = F_PART;
-		} else if (!strcmp(key, "v") || !strcmp(key, "run") || !strcmp(key, "chunk") || !strcmp(key, "lo") ||
-			   !strcmp(key, "hi")) {
-			int got = get_int(v, &n);
-			if (got == -2) {
-				snprintf(err, errlen, "field %s %" PRIu64 " is out of the bigint range", key, v->via.u64);
-				goto out;
-			}
-			if (got < 0) {
-				snprintf(err, errlen, "field %s is not an integer", key);
-				goto out;
-			}
-			if (!strcmp(key, "v")) {
-				if (n != MDW_CHUNK_VERSION) {
-					snprintf(err, errlen, "body version %" PRId64 " is not supported: expected %d", n,
-						 MDW_CHUNK_VERSION);
-					goto out;
-				}
-				bit = F_V;
-			} else if (!strcmp(key, "run")) {
-				if (n < 1) {
-					snprintf(err, errlen, "field run %" PRId64 " is out of range", n);
-					goto out;
-				}
-				c->run = n;
-				bit = F_RUN;
-			} else if (!strcmp(key, "chunk")) {
-				if (n < 0 || n > INT32_MAX) {
-					snprintf(err, errlen, "field chunk %" PRId64 " is out of range", n);
-					goto out;
-				}
-				c->chunk_no = (int32_t)n;
-				bit = F_CHUNK;
-			} else {
-				/* ids are Postgres bigints: target ids (embeddings) may pass int32 */
-				if (!strcmp(key, "lo"))
-					c->lo = n, bit = F_LO;
-				else
-					c->hi = n, bit = F_HI;
-			}
-		} else {
-			continue; /* unknown keys of the same version are ignored */
-		}
 		if (seen & bit) {
-			snprintf(err, errlen, "field %s appears twice", key);
+			snprintf(err, errlen, "field %.*s appears twice", (int)kv->key.via.str.size, kv->key.via.str.ptr);
 			goto out;
 		}
 		seen |= bit;
 	}
-	if (!(seen & F_V)) {
-		snprintf(err, errlen, "body has no version field v");
-		goto out;
-	}
-	if ((seen & F_ALL) != F_ALL) {
-		static const char *const names[] = {"v", "run", "phase", "chunk", "lo", "hi"};
-		for (int i = 0; i < 6; i++)
-			if (!(seen & (1u << i))) {
-				snprintf(err, errlen, "body lacks field %s", names[i]);
-				break;
-			}
-		goto out;
-	}
-	if ((c->phase == MDW_PH_EMBEDDINGS) != (c->part != MDW_PART_NONE)) {
-		snprintf(err, errlen, c->part ? "field part on a chunk of phase %s" : "chunk of phase %s lacks field part",
-			 mdw_phases[c->phase].name);
-		goto out;
-	}
-	if (c->lo > c->hi) {
-		snprintf(err, errlen, "bounds lo %" PRId64 " > hi %" PRId64, c->lo, c->hi);
-		goto out;
-	}
-	rc = 0;
+	rc = decode_complete(c, seen, err, errlen);
 out:
 	msgpack_unpacked_destroy(&u);
 	return rc;
@@ -318,5 +368,5 @@ out:
 void mdw_chunk_describe(const struct mdw_chunk *c, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s #%d %s%sids %" PRId64 "..%" PRId64, mdw_phases[c->phase].name, (int)c->chunk_no,
-		 c->part ? mdw_part_names[c->part] : "", c->part ? " " : "", c->lo, c->hi);
+		 c->part ? mdw_parts[c->part].name : "", c->part ? " " : "", c->lo, c->hi);
 }

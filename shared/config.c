@@ -101,8 +101,11 @@ static const struct cfg_entry cfg_table[] = {
 	 "the same as --metrics-addr (the dashboard's name for it)"},
 	{"MDW_METRICS_TOKEN", "metrics-token", CFG_SECRET, "", 0, 0, NULL, OFF(metrics_token), C | K,
 	 "bearer token that /metrics, the dashboard and its JSON require (none when empty; required off loopback)"},
-	{NULL, "addr", CFG_STR, "127.0.0.1:9465", 0, 0, NULL, OFF(dashboard_addr), K,
+	{NULL, "addr", CFG_STR, "127.0.0.1:9465", 0, 0, NULL, OFF(dashboard_addr), C | K,
 	 "dashboard: serve the page of the run on [address]:port (off loopback MDW_METRICS_TOKEN is required)"},
+	{NULL, "dashboard", CFG_BOOL, "0", 0, 1, NULL, OFF(dashboard), C,
+	 "serve the dashboard of the newest run (or --run R) on --addr without running a migration, until interrupted "
+	 "(what mdwctl dashboard runs)"},
 	{"MDW_BACKUP_DIR", "backup-dir", CFG_STR, "", 0, 0, NULL, OFF(backup_dir), C,
 	 "before a phase writes, pg_dump its target tables into DIR/RUN/NN-PHASE.dump (off when empty)"},
 	{"MDW_PG_DUMP", "pg-dump", CFG_STR, "pg_dump", 0, 0, NULL, OFF(pg_dump), C,
@@ -139,7 +142,7 @@ static const struct cfg_entry cfg_table[] = {
 	 "machine-readable output"},
 	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
 	 "status: redraw until interrupted"},
-	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), K,
+	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), C | K,
 	 "limit to run N: rollback, backups (0: every run); status, report, validate, dashboard (0: the latest run)"},
 	{NULL, "cascade", CFG_BOOL, "0", 0, 1, NULL, OFF(cascade), K,
 	 "rollback: roll back the phases that depend on the phase first"},
@@ -322,19 +325,20 @@ static const struct cfg_entry *find_flag(const char *name, size_t len, unsigned 
 	return NULL;
 }
 
-int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args,
-		    char *err, size_t errlen)
+/* Every setting's default into CFG. */
+static int load_defaults(struct mdw_config *cfg, char *err, size_t errlen)
 {
-	char src[96];
-
-	memset(cfg, 0, sizeof *cfg);
-	if (args)
-		args->n = 0;
 	for (size_t i = 0; i < NCFG; i++) {
 		const struct cfg_entry *e = &cfg_table[i];
 		if (e->def && set_value(cfg, e, e->def, e->flag, err, errlen) < 0)
-			goto fail;
+			return -1;
 	}
+	return 0;
+}
+
+/* PROG's settings from the environment into CFG (a secret also from its *_FILE, never both). */
+static int load_env(struct mdw_config *cfg, unsigned prog, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < NCFG; i++) {
 		const struct cfg_entry *e = &cfg_table[i];
 		const char *v;
@@ -348,10 +352,10 @@ int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv
 			char *secret = NULL;
 			if (v && *v) {
 				snprintf(err, errlen, "both %s and %s are set: use one", e->env, fvar);
-				goto fail;
+				return -1;
 			}
 			if (read_secret_file(e->env, getenv(fvar), &secret, err, errlen) < 0)
-				goto fail;
+				return -1;
 			free(*str_at(cfg, e));
 			*str_at(cfg, e) = secret;
 			continue;
@@ -359,22 +363,60 @@ int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv
 		if (!v)
 			continue;
 		if (set_value(cfg, e, v, e->env, err, errlen) < 0)
-			goto fail;
+			return -1;
 	}
+	return 0;
+}
+
+/* Positional argument A into ARGS (NULL: the program takes none). */
+static int add_positional(struct mdw_args *args, char *a, const char *hint, char *err, size_t errlen)
+{
+	if (!args || args->n >= MDW_MAX_ARGS) {
+		snprintf(err, errlen, "unexpected argument \"%s\"%s", a, hint);
+		return -1;
+	}
+	args->v[args->n++] = a;
+	return 0;
+}
+
+/* The flag at ARGV[*I] (--name, --name=value, --name value) into CFG; *I moves past its value. */
+static int load_flag(struct mdw_config *cfg, unsigned prog, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	const char *a = argv[*i] + 2, *eq = strchr(a, '='), *val;
+	size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+	const struct cfg_entry *e = find_flag(a, nlen, prog);
+	char src[96];
+
+	if (!e) {
+		snprintf(err, errlen, "unknown option \"--%.*s\" (see --help)", (int)nlen, a);
+		return -1;
+	}
+	if (e->type == CFG_BOOL && !eq) {
+		val = "1";
+	} else if (eq) {
+		val = eq + 1;
+	} else if (*i + 1 < argc) {
+		val = argv[++*i];
+	} else {
+		snprintf(err, errlen, "option --%s needs a value: %s", e->flag,
+			 e->type == CFG_INT ? "an integer" : "a string");
+		return -1;
+	}
+	snprintf(src, sizeof src, "--%s", e->flag);
+	return set_value(cfg, e, val, src, err, errlen);
+}
+
+/* The command line into CFG (flags) and ARGS (positional arguments, all of them after "--"). */
+static int load_args(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args, char *err,
+		     size_t errlen)
+{
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const struct cfg_entry *e;
-		const char *eq, *val;
-		size_t nlen;
 
 		if (strcmp(a, "--") == 0) {
-			for (i++; i < argc; i++) {
-				if (!args || args->n >= MDW_MAX_ARGS) {
-					snprintf(err, errlen, "unexpected argument \"%s\"", argv[i]);
-					goto fail;
-				}
-				args->v[args->n++] = argv[i];
-			}
+			for (i++; i < argc; i++)
+				if (add_positional(args, argv[i], "", err, errlen) < 0)
+					return -1;
 			break;
 		}
 		if (strcmp(a, "-h") == 0) {
@@ -382,36 +424,25 @@ int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			if (!args || args->n >= MDW_MAX_ARGS) {
-				snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", a);
-				goto fail;
-			}
-			args->v[args->n++] = argv[i];
+			if (add_positional(args, argv[i], " (see --help)", err, errlen) < 0)
+				return -1;
 			continue;
 		}
-		a += 2;
-		eq = strchr(a, '=');
-		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		e = find_flag(a, nlen, prog);
-		if (!e) {
-			snprintf(err, errlen, "unknown option \"--%.*s\" (see --help)", (int)nlen, a);
-			goto fail;
-		}
-		if (e->type == CFG_BOOL && !eq) {
-			val = "1";
-		} else if (eq) {
-			val = eq + 1;
-		} else if (i + 1 < argc) {
-			val = argv[++i];
-		} else {
-			snprintf(err, errlen, "option --%s needs a value: %s", e->flag,
-				 e->type == CFG_INT ? "an integer" : "a string");
-			goto fail;
-		}
-		snprintf(src, sizeof src, "--%s", e->flag);
-		if (set_value(cfg, e, val, src, err, errlen) < 0)
-			goto fail;
+		if (load_flag(cfg, prog, argc, argv, &i, err, errlen) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args,
+		    char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (args)
+		args->n = 0;
+	if (load_defaults(cfg, err, errlen) < 0 || load_env(cfg, prog, err, errlen) < 0 ||
+	    load_args(cfg, prog, argc, argv, args, err, errlen) < 0)
+		goto fail;
 	if (prog & (MDW_PROG_COORD | MDW_PROG_WORKER)) {
 		if (cfg->source_dsn && cfg->target_dsn && *cfg->source_dsn &&
 		    strcmp(cfg->source_dsn, cfg->target_dsn) == 0) {

@@ -215,13 +215,90 @@ done:
 	return rc;
 }
 
+/* The answer's "data": an array of N_INPUTS items (borrowed from ROOT), or NULL with ERR. */
+static json_t *openai_data(const char *what, json_t *root, int n_inputs, char *err, size_t errlen)
+{
+	json_t *data = json_object_get(root, "data");
+
+	if (!data) {
+		snprintf(err, errlen, "invalid %s: missing field \"data\"", what);
+		return NULL;
+	}
+	if (!json_is_array(data)) {
+		snprintf(err, errlen, "invalid %s: \"data\" is %s, expected an array", what, type_name(data));
+		return NULL;
+	}
+	if (json_array_size(data) != (size_t)n_inputs) {
+		snprintf(err, errlen, "invalid %s: \"data\" has %zu items, expected %d", what, json_array_size(data),
+			 n_inputs);
+		return NULL;
+	}
+	return data;
+}
+
+/*
+ * Item I of "data": its index (0 to N_INPUTS - 1, not SEEN before: marked
+ * now) and its vector of WANT_DIMS into OUT at that index. -1 with ERR.
+ */
+static int openai_item(const char *what, json_t *item, size_t i, int n_inputs, int want_dims, unsigned char *seen,
+		       float *out, char *err, size_t errlen)
+{
+	json_t *idx;
+	json_int_t k;
+	char name[64];
+
+	if (!json_is_object(item)) {
+		snprintf(err, errlen, "invalid %s: data[%zu] is %s, expected an object", what, i, type_name(item));
+		return -1;
+	}
+	idx = json_object_get(item, "index");
+	if (!idx) {
+		snprintf(err, errlen, "invalid %s: missing field \"data[%zu].index\"", what, i);
+		return -1;
+	}
+	if (!json_is_integer(idx)) {
+		snprintf(err, errlen, "invalid %s: data[%zu].index is %s, expected an integer", what, i, type_name(idx));
+		return -1;
+	}
+	k = json_integer_value(idx);
+	if (k < 0 || k >= n_inputs) {
+		snprintf(err, errlen, "invalid %s: data[%zu].index is %" JSON_INTEGER_FORMAT ", expected 0 to %d", what,
+			 i, k, n_inputs - 1);
+		return -1;
+	}
+	if (seen[k]) {
+		snprintf(err, errlen, "invalid %s: index %" JSON_INTEGER_FORMAT " appears twice in \"data\"", what, k);
+		return -1;
+	}
+	seen[k] = 1;
+	snprintf(name, sizeof name, "data[%zu].embedding", i);
+	return read_vector(what, name, json_object_get(item, "embedding"), want_dims,
+			   out + (size_t)k * (size_t)want_dims, err, errlen);
+}
+
+/* The answer's "usage.prompt_tokens" into *TOTAL_TOKENS (-1 when there is no usage). */
+static int openai_usage(const char *what, json_t *root, int *total_tokens, char *err, size_t errlen)
+{
+	json_t *usage = json_object_get(root, "usage");
+
+	if (!usage || json_is_null(usage)) {
+		*total_tokens = -1;
+		return 0;
+	}
+	if (!json_is_object(usage)) {
+		snprintf(err, errlen, "invalid %s: \"usage\" is %s, expected an object", what, type_name(usage));
+		return -1;
+	}
+	return read_count(what, "usage.prompt_tokens", json_object_get(usage, "prompt_tokens"), total_tokens, err,
+			  errlen);
+}
+
 int embed_parse_openai(const char *body, size_t len, int want_dims, int n_inputs, float *out, int *total_tokens,
 		       char *err, size_t errlen)
 {
 	static const char what[] = "OpenAI-compatible answer";
 	unsigned char seen[EMBED_MAX_INPUTS];
-	json_t *root = NULL, *data, *usage;
-	char name[64];
+	json_t *root = NULL, *data;
 	int rc = -1;
 
 	if (check_dims(what, want_dims, err, errlen) < 0)
@@ -237,68 +314,15 @@ int embed_parse_openai(const char *body, size_t len, int want_dims, int n_inputs
 		snprintf(err, errlen, "invalid %s: top level is %s, expected an object", what, type_name(root));
 		goto done;
 	}
-	data = json_object_get(root, "data");
-	if (!data) {
-		snprintf(err, errlen, "invalid %s: missing field \"data\"", what);
+	if (!(data = openai_data(what, root, n_inputs, err, errlen)))
 		goto done;
-	}
-	if (!json_is_array(data)) {
-		snprintf(err, errlen, "invalid %s: \"data\" is %s, expected an array", what, type_name(data));
-		goto done;
-	}
-	if (json_array_size(data) != (size_t)n_inputs) {
-		snprintf(err, errlen, "invalid %s: \"data\" has %zu items, expected %d", what, json_array_size(data),
-			 n_inputs);
-		goto done;
-	}
 	memset(seen, 0, (size_t)n_inputs);
-	for (size_t i = 0; i < (size_t)n_inputs; i++) {
-		json_t *item = json_array_get(data, i), *idx;
-		json_int_t k;
-		if (!json_is_object(item)) {
-			snprintf(err, errlen, "invalid %s: data[%zu] is %s, expected an object", what, i,
-				 type_name(item));
+	for (size_t i = 0; i < (size_t)n_inputs; i++)
+		if (openai_item(what, json_array_get(data, i), i, n_inputs, want_dims, seen, out, err, errlen) < 0)
 			goto done;
-		}
-		idx = json_object_get(item, "index");
-		if (!idx) {
-			snprintf(err, errlen, "invalid %s: missing field \"data[%zu].index\"", what, i);
-			goto done;
-		}
-		if (!json_is_integer(idx)) {
-			snprintf(err, errlen, "invalid %s: data[%zu].index is %s, expected an integer", what, i,
-				 type_name(idx));
-			goto done;
-		}
-		k = json_integer_value(idx);
-		if (k < 0 || k >= n_inputs) {
-			snprintf(err, errlen,
-				 "invalid %s: data[%zu].index is %" JSON_INTEGER_FORMAT ", expected 0 to %d", what, i,
-				 k, n_inputs - 1);
-			goto done;
-		}
-		if (seen[k]) {
-			snprintf(err, errlen, "invalid %s: index %" JSON_INTEGER_FORMAT " appears twice in \"data\"",
-				 what, k);
-			goto done;
-		}
-		seen[k] = 1;
-		snprintf(name, sizeof name, "data[%zu].embedding", i);
-		if (read_vector(what, name, json_object_get(item, "embedding"), want_dims,
-				out + (size_t)k * (size_t)want_dims, err, errlen) < 0)
-			goto done;
-	}
 	/* N_INPUTS items, each index in range and none twice: every index is present. */
-	usage = json_object_get(root, "usage");
-	if (!usage || json_is_null(usage)) {
-		*total_tokens = -1;
-	} else if (!json_is_object(usage)) {
-		snprintf(err, errlen, "invalid %s: \"usage\" is %s, expected an object", what, type_name(usage));
+	if (openai_usage(what, root, total_tokens, err, errlen) < 0)
 		goto done;
-	} else if (read_count(what, "usage.prompt_tokens", json_object_get(usage, "prompt_tokens"), total_tokens, err,
-			      errlen) < 0) {
-		goto done;
-	}
 	rc = 0;
 done:
 	json_decref(root);

@@ -21,11 +21,6 @@ void mdw_log_init(const char *component, const char *level, const char *format)
 	log_json = format && strcmp(format, "json") == 0;
 }
 
-int mdw_log_enabled(enum mdw_log_level lvl)
-{
-	return lvl >= log_min;
-}
-
 /* logfmt "a=1 b=\"x y\"" to JSON members ,"a":"1","b":"x y" */
 static void logfmt_to_json(const char *s, FILE *out)
 {

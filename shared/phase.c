@@ -6,21 +6,36 @@
 
 #define B MDW_PH_BIT
 
+#define R MDW_KIND_RELATIONAL
+#define NONE MDW_PART_NONE
+
 const struct mdw_phase mdw_phases[MDW_NPHASES] = {
-	{MDW_PH_PRACTICES, "practices", "Practice", "dispatch_office", "practices", 0},
-	{MDW_PH_PROFILES, "profiles", "Profile", "auth_user", "profiles", 0},
-	{MDW_PH_PATIENTS, "patients", "Patient", "dispatch_patient", "patients",
-	 B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES)},
-	{MDW_PH_CASES, "cases", "Case", "dispatch_project", "cases", B(MDW_PH_PATIENTS) | B(MDW_PH_PROFILES)},
-	{MDW_PH_PROJECTS, "projects", "Project", "dispatch_project", "projects", B(MDW_PH_CASES)},
-	{MDW_PH_PRACTICE_MEMBERS, "practice_members", "PracticeMember", "dispatch_office_doctors",
-	 "practice_members", B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES)},
+	{MDW_PH_PRACTICES, "practices", "Practice", "dispatch_office", "practices", 0, R, "legacy_id", {"practices"},
+	 NULL, NONE},
+	{MDW_PH_PROFILES, "profiles", "Profile", "auth_user", "profiles", 0, R, "legacy_id",
+	 {"profiles", "profile_legacy_users"}, "profile_legacy_users", NONE},
+	{MDW_PH_PATIENTS, "patients", "Patient", "dispatch_patient", "patients", B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES),
+	 R, "legacy_id", {"patients"}, NULL, MDW_PART_PATIENT},
+	{MDW_PH_CASES, "cases", "Case", "dispatch_project", "cases", B(MDW_PH_PATIENTS) | B(MDW_PH_PROFILES), R,
+	 "legacy_project_id", {"cases"}, NULL, MDW_PART_CASE},
+	{MDW_PH_PROJECTS, "projects", "Project", "dispatch_project", "projects", B(MDW_PH_CASES), R, "legacy_id",
+	 {"projects"}, NULL, MDW_PART_PROJECT},
+	{MDW_PH_PRACTICE_MEMBERS, "practice_members", "PracticeMember", "dispatch_office_doctors", "practice_members",
+	 B(MDW_PH_PRACTICES) | B(MDW_PH_PROFILES), R, "legacy_id", {"practice_members"}, NULL, NONE},
 	{MDW_PH_CASE_STATES, "case_states", "CaseState", "dispatch_state", "case_states",
-	 B(MDW_PH_CASES) | B(MDW_PH_PROFILES)},
-	{MDW_PH_WORKFLOW_TEMPLATES, "workflow_templates", "WorkflowTemplate", "dispatch_template",
-	 "workflow_templates", B(MDW_PH_PRACTICES)},
+	 B(MDW_PH_CASES) | B(MDW_PH_PROFILES), R, "legacy_id", {"case_states"}, NULL, NONE},
+	{MDW_PH_WORKFLOW_TEMPLATES, "workflow_templates", "WorkflowTemplate", "dispatch_template", "workflow_templates",
+	 B(MDW_PH_PRACTICES), R, "legacy_id", {"workflow_templates"}, NULL, NONE},
 	{MDW_PH_EMBEDDINGS, "embeddings", "Embedding", NULL, "ai_embeddings",
-	 B(MDW_PH_PATIENTS) | B(MDW_PH_CASES) | B(MDW_PH_PROJECTS)},
+	 B(MDW_PH_PATIENTS) | B(MDW_PH_CASES) | B(MDW_PH_PROJECTS), MDW_KIND_EMBEDDINGS, NULL,
+	 {"ai_embeddings", "ai_embedding_sources"}, NULL, NONE},
+};
+
+const struct mdw_part_info mdw_parts[MDW_NPARTS] = {
+	[MDW_PART_NONE] = {NULL, MDW_PH_EMBEDDINGS},
+	[MDW_PART_PATIENT] = {"patient", MDW_PH_PATIENTS},
+	[MDW_PART_CASE] = {"case", MDW_PH_CASES},
+	[MDW_PART_PROJECT] = {"project", MDW_PH_PROJECTS},
 };
 
 const struct mdw_phase *mdw_phase_find(const char *name)

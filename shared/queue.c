@@ -194,3 +194,142 @@ int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *p
 	}
 	return total;
 }
+
+void mdwq_entry_free(struct mdwq_entry *e)
+{
+	freeReplyObject(e->reply);
+	memset(e, 0, sizeof *e);
+}
+
+static const char *entry_field(const redisReply *fields, const char *name, size_t *len)
+{
+	for (size_t k = 0; fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements; k += 2)
+		if (fields->element[k]->type == REDIS_REPLY_STRING && !strcmp(fields->element[k]->str, name) &&
+		    fields->element[k + 1]->type == REDIS_REPLY_STRING) {
+			if (len)
+				*len = fields->element[k + 1]->len;
+			return fields->element[k + 1]->str;
+		}
+	return NULL;
+}
+
+/* E from stream entry X ([id, [field, value, ...]]) of REP, which E then owns. 1, or 0 when X is no entry. */
+static int entry_take(struct mdwq_entry *e, const char *phase, redisReply *rep, const redisReply *x)
+{
+	memset(e, 0, sizeof *e);
+	if (x->type != REDIS_REPLY_ARRAY || x->elements != 2 || x->element[0]->type != REDIS_REPLY_STRING ||
+	    x->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	e->phase = phase;
+	e->id = x->element[0]->str;
+	e->desc = entry_field(x->element[1], "desc", NULL);
+	e->body = entry_field(x->element[1], "body", &e->body_len);
+	e->deliveries = 1;
+	e->reply = rep;
+	return 1;
+}
+
+int mdwq_read_new(struct rds *r, int64_t run, const char *phase, const char *consumer, struct mdwq_entry *e)
+{
+	char key[128];
+	redisReply *rep, *s;
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	rep = rds_cmd(r, "XREADGROUP GROUP " MDWQ_GROUP " %s COUNT 1 STREAMS %s >", consumer, key);
+	if (!rep)
+		return -1;
+	if (rds_is_error(rep, "NOGROUP")) { /* not created yet, or Redis lost it: the coordinator rebuilds it */
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->errstr, sizeof r->errstr, "XREADGROUP: %s", rep->str);
+		freeReplyObject(rep);
+		return -2;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 || (s = rep->element[0])->type != REDIS_REPLY_ARRAY ||
+	    s->elements != 2 || s->element[1]->type != REDIS_REPLY_ARRAY || s->element[1]->elements != 1) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	return entry_take(e, phase, rep, s->element[1]->element[0]);
+}
+
+int mdwq_take_over(struct rds *r, int64_t run, const char *phase, const char *consumer, long long lease_ms,
+		   struct mdwq_entry *e)
+{
+	char key[128], lease[24];
+	redisReply *rep;
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	snprintf(lease, sizeof lease, "%lld", lease_ms);
+	rep = rds_cmd(r, "XAUTOCLAIM %s " MDWQ_GROUP " %s %s 0-0 COUNT 1", key, consumer, lease);
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->errstr, sizeof r->errstr, "XAUTOCLAIM: %s", rep->str);
+		freeReplyObject(rep);
+		return -2;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_ARRAY ||
+	    rep->element[1]->elements < 1) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (!entry_take(e, phase, rep, rep->element[1]->element[0]))
+		return 0;
+	e->deliveries = mdwq_deliveries(r, run, phase, e->id);
+	return 1;
+}
+
+int mdwq_lease(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id)
+{
+	char key[128];
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	return check(r, rds_cmd(r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s JUSTID", key, consumer, id), "XCLAIM");
+}
+
+long long mdwq_deliveries(struct rds *r, int64_t run, const char *phase, const char *id)
+{
+	char key[128];
+	redisReply *rep;
+	long long n = 1;
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	rep = rds_cmd(r, "XPENDING %s " MDWQ_GROUP " %s %s 1", key, id, id);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements == 4)
+		n = rep->element[0]->element[3]->integer;
+	freeReplyObject(rep);
+	return n;
+}
+
+long long mdwq_count_retry(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id,
+			   long long deliveries)
+{
+	char key[128];
+	redisReply *rep;
+
+	/* XCLAIM without JUSTID adds one to the entry's delivery count */
+	mdwq_key(key, sizeof key, run, "q", phase);
+	rep = rds_cmd(r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s", key, consumer, id);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1)
+		deliveries = mdwq_deliveries(r, run, phase, id);
+	freeReplyObject(rep);
+	return deliveries;
+}
+
+int mdwq_give_back(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id,
+		   long long deliveries)
+{
+	char key[128];
+
+	mdwq_key(key, sizeof key, run, "q", phase);
+	return check(r,
+		     rds_cmd(r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s RETRYCOUNT %lld JUSTID", key, consumer, id,
+			     deliveries > 1 ? deliveries - 1 : 0),
+		     "XCLAIM");
+}

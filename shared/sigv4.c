@@ -1,6 +1,6 @@
 /*
  * AWS Signature Version 4 (see sigv4.h). SHA-256 and HMAC come from
- * OpenSSL. Each step builds one string in a growable buffer; the secret is
+ * OpenSSL. Each step builds one string in a strbuf; the secret is
  * only read in signing_key(), whose buffers are wiped before it returns.
  */
 #include <openssl/crypto.h>
@@ -11,61 +11,7 @@
 #include <string.h>
 
 #include "mdw/sigv4.h"
-
-/* A growable byte string; OOM is sticky and checked once at the end. */
-struct sb {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_putn(struct sb *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sb *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static void sb_putc(struct sb *b, char c)
-{
-	sb_putn(b, &c, 1);
-}
-
-/* Hand over the string (never NULL unless OOM: an empty sb yields ""). */
-static char *sb_take(struct sb *b)
-{
-	char *p;
-	if (!b->p && !b->oom)
-		sb_putn(b, "", 0);
-	if (b->oom) {
-		free(b->p);
-		b->p = NULL;
-	}
-	p = b->p;
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
+#include "mdw/strbuf.h"
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
 
@@ -75,15 +21,15 @@ static int is_unreserved(unsigned char c)
 	       c == '_' || c == '~';
 }
 
-static void sb_uri_encode(struct sb *b, const char *s, size_t n, int encode_slash)
+static void put_uri_encoded(struct strbuf *b, const char *s, size_t n, int encode_slash)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (is_unreserved(c) || (c == '/' && !encode_slash)) {
-			sb_putc(b, (char)c);
+			strbuf_putc(b, (char)c);
 		} else {
 			char e[3] = {'%', HEX_UPPER[c >> 4], HEX_UPPER[c & 15]};
-			sb_putn(b, e, 3);
+			strbuf_putn(b, e, 3);
 		}
 	}
 }
@@ -207,7 +153,7 @@ done:
  * the one before (RFC 3986 remove_dot_segments, plus "//" -> "/"); a path
  * that ended in '/', "." or ".." keeps a trailing '/'.
  */
-static int canonical_uri(struct sb *b, const char *path, int normalize, char *err, size_t errlen)
+static int canonical_uri(struct strbuf *b, const char *path, int normalize, char *err, size_t errlen)
 {
 	struct {
 		const char *s;
@@ -217,7 +163,7 @@ static int canonical_uri(struct sb *b, const char *path, int normalize, char *er
 	int trailing = 0;
 
 	if (!*path) {
-		sb_putc(b, '/');
+		strbuf_putc(b, '/');
 		return 0;
 	}
 	if (path[0] != '/') {
@@ -225,7 +171,7 @@ static int canonical_uri(struct sb *b, const char *path, int normalize, char *er
 		return -1;
 	}
 	if (!normalize) {
-		sb_uri_encode(b, path, plen, 0);
+		put_uri_encoded(b, path, plen, 0);
 		return 0;
 	}
 	for (const char *p = path; *p; p++)
@@ -254,11 +200,11 @@ static int canonical_uri(struct sb *b, const char *path, int normalize, char *er
 		p = e + 1;
 	}
 	for (size_t i = 0; i < nseg; i++) {
-		sb_putc(b, '/');
-		sb_uri_encode(b, seg[i].s, seg[i].n, 1);
+		strbuf_putc(b, '/');
+		put_uri_encoded(b, seg[i].s, seg[i].n, 1);
 	}
 	if (!nseg || trailing)
-		sb_putc(b, '/');
+		strbuf_putc(b, '/');
 	free(seg);
 	return 0;
 }
@@ -277,21 +223,21 @@ static int hexval(char c)
 /* Percent-decode S[0..N) then encode it strictly ('/' too) into a new string. */
 static char *reencode(const char *s, size_t n)
 {
-	struct sb raw = {0}, enc = {0};
+	struct strbuf raw = STRBUF_INIT, enc = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
 		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
-			sb_putc(&raw, (char)(hi * 16 + lo));
+			strbuf_putc(&raw, (char)(hi * 16 + lo));
 			i += 2;
 		} else {
-			sb_putc(&raw, s[i]);
+			strbuf_putc(&raw, s[i]);
 		}
 	}
-	sb_uri_encode(&enc, raw.p ? raw.p : "", raw.len, 1);
+	put_uri_encoded(&enc, raw.p ? raw.p : "", raw.len, 1);
 	if (raw.oom)
 		enc.oom = 1;
-	free(raw.p);
-	return sb_take(&enc);
+	strbuf_free(&raw);
+	return strbuf_take(&enc);
 }
 
 struct qparam {
@@ -306,7 +252,7 @@ static int qparam_cmp(const void *a, const void *b)
 }
 
 /* Canonical query: names and values decoded and re-encoded, sorted by name then value, joined by '&'. */
-static void canonical_query(struct sb *b, const char *q)
+static void canonical_query(struct strbuf *b, const char *q)
 {
 	struct qparam *ps;
 	size_t n = 0, cap = 1;
@@ -342,10 +288,10 @@ static void canonical_query(struct sb *b, const char *q)
 		qsort(ps, n, sizeof *ps, qparam_cmp);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				sb_putc(b, '&');
-			sb_puts(b, ps[i].k);
-			sb_putc(b, '=');
-			sb_puts(b, ps[i].v);
+				strbuf_putc(b, '&');
+			strbuf_puts(b, ps[i].k);
+			strbuf_putc(b, '=');
+			strbuf_puts(b, ps[i].v);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -367,7 +313,7 @@ static int is_tchar(unsigned char c)
 }
 
 /* Value trimmed, inner runs of whitespace (folded lines included) cut to one space. */
-static void sb_header_value(struct sb *b, const char *v)
+static void put_header_value(struct strbuf *b, const char *v)
 {
 	int space = 0;
 	while (is_ws(*v))
@@ -378,9 +324,9 @@ static void sb_header_value(struct sb *b, const char *v)
 			continue;
 		}
 		if (space)
-			sb_putc(b, ' ');
+			strbuf_putc(b, ' ');
 		space = 0;
-		sb_putc(b, *v);
+		strbuf_putc(b, *v);
 	}
 }
 
@@ -503,16 +449,10 @@ static int valid_field(const char *s, size_t size, int required)
 	return 1;
 }
 
-int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
-	       const struct sigv4_request *req, unsigned flags, struct sigv4_out *out, char *err, size_t errlen)
+/* Whether the arguments of sigv4_sign can make a signature; -1 with ERR naming what is wrong. */
+static int check_sign_args(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
+			   const struct sigv4_request *req, char *err, size_t errlen)
 {
-	struct sb b = {0};
-	struct hdr *h = NULL;
-	int nh = 0;
-	char date[9], hash[65];
-	const char *token = NULL;
-
-	memset(out, 0, sizeof *out);
 	if (!c || !valid_field(c->access_key, sizeof c->access_key, 1) ||
 	    !valid_field(c->secret_key, sizeof c->secret_key, 1) ||
 	    !valid_field(c->session_token, sizeof c->session_token, 0)) {
@@ -534,6 +474,131 @@ int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *serv
 		snprintf(err, errlen, "incomplete request to sign (method, path or body missing)");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The canonical request of REQ with its sorted headers H[0..NH) into *OUT
+ * (malloc'd); *SIGNED_AT is where its signed-headers line starts. -1 with ERR.
+ */
+static int canonical_request(const struct sigv4_request *req, unsigned flags, const struct hdr *h, int nh,
+			     const char *payload_hash, char **out, size_t *signed_at, char *err, size_t errlen)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	strbuf_puts(&b, req->method);
+	strbuf_putc(&b, '\n');
+	if (canonical_uri(&b, req->path, flags & SIGV4_NORMALIZE_PATH, err, errlen) < 0) {
+		strbuf_free(&b);
+		return -1;
+	}
+	strbuf_putc(&b, '\n');
+	canonical_query(&b, req->query);
+	strbuf_putc(&b, '\n');
+	for (int i = 0; i < nh; i++) {
+		if (i && !strcmp(h[i].name, h[i - 1].name)) {
+			strbuf_putc(&b, ',');
+		} else {
+			if (i)
+				strbuf_putc(&b, '\n');
+			strbuf_puts(&b, h[i].name);
+			strbuf_putc(&b, ':');
+		}
+		put_header_value(&b, h[i].value);
+	}
+	strbuf_puts(&b, "\n\n");
+	*signed_at = b.len;
+	for (int i = 0; i < nh; i++) {
+		if (i && !strcmp(h[i].name, h[i - 1].name))
+			continue;
+		if (i)
+			strbuf_putc(&b, ';');
+		strbuf_puts(&b, h[i].name);
+	}
+	strbuf_putc(&b, '\n');
+	strbuf_puts(&b, payload_hash);
+	if (!(*out = strbuf_take(&b))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The credential scope DATE/REGION/SERVICE/aws4_request. */
+static void put_scope(struct strbuf *b, const char *date, const char *region, const char *service)
+{
+	strbuf_puts(b, date);
+	strbuf_putc(b, '/');
+	strbuf_puts(b, region);
+	strbuf_putc(b, '/');
+	strbuf_puts(b, service);
+	strbuf_puts(b, "/aws4_request");
+}
+
+/* The string to sign for CANONICAL at AMZ_DATE in the scope DATE/REGION/SERVICE into *OUT (malloc'd). -1 with ERR. */
+static int string_to_sign(const char *canonical, const char *amz_date, const char *date, const char *region,
+			  const char *service, char **out, char *err, size_t errlen)
+{
+	struct strbuf s = STRBUF_INIT;
+	char hash[65];
+
+	if (sha256_hex(canonical, strlen(canonical), hash) < 0) {
+		snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
+		return -1;
+	}
+	strbuf_puts(&s, "AWS4-HMAC-SHA256\n");
+	strbuf_puts(&s, amz_date);
+	strbuf_putc(&s, '\n');
+	put_scope(&s, date, region, service);
+	strbuf_putc(&s, '\n');
+	strbuf_puts(&s, hash);
+	if (!(*out = strbuf_take(&s))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The Authorization header's value (malloc'd; NULL: out of memory): credential scope, SIGNED headers, signature. */
+static char *authorization(const char *access_key, const char *date, const char *region, const char *service,
+			   const char *signed_headers, size_t signed_len, const char *signature)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	strbuf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
+	strbuf_puts(&b, access_key);
+	strbuf_putc(&b, '/');
+	put_scope(&b, date, region, service);
+	strbuf_puts(&b, ", SignedHeaders=");
+	strbuf_putn(&b, signed_headers, signed_len);
+	strbuf_puts(&b, ", Signature=");
+	strbuf_puts(&b, signature);
+	return strbuf_take(&b);
+}
+
+/* The headers the caller adds to the request: X-Amz-Date, the payload hash, the token, Authorization. */
+static void list_added_headers(struct sigv4_out *out, unsigned flags)
+{
+	out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Date", out->amz_date};
+	if (flags & SIGV4_SIGN_BODY)
+		out->add[out->nadd++] = (struct sigv4_header){"x-amz-content-sha256", out->payload_hash};
+	if (out->token)
+		out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Security-Token", out->token};
+	out->add[out->nadd++] = (struct sigv4_header){"Authorization", out->authorization};
+}
+
+int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *service, const char *amz_date,
+	       const struct sigv4_request *req, unsigned flags, struct sigv4_out *out, char *err, size_t errlen)
+{
+	struct hdr *h = NULL;
+	int nh = 0;
+	size_t signed_at;
+	char date[9];
+	const char *token = NULL, *signed_headers;
+
+	memset(out, 0, sizeof *out);
+	if (check_sign_args(c, region, service, amz_date, req, err, errlen) < 0)
+		return -1;
 	memcpy(out->amz_date, amz_date, 17);
 	memcpy(date, amz_date, 8);
 	date[8] = '\0';
@@ -545,108 +610,25 @@ int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *serv
 	}
 	if (collect_headers(req, out->amz_date, token, out->payload_hash, flags, &h, &nh, err, errlen) < 0)
 		return -1;
-
-	/* Canonical request. */
-	sb_puts(&b, req->method);
-	sb_putc(&b, '\n');
-	if (canonical_uri(&b, req->path, flags & SIGV4_NORMALIZE_PATH, err, errlen) < 0)
+	if (canonical_request(req, flags, h, nh, out->payload_hash, &out->canonical_request, &signed_at, err, errlen) < 0)
 		goto fail;
-	sb_putc(&b, '\n');
-	canonical_query(&b, req->query);
-	sb_putc(&b, '\n');
-	for (int i = 0; i < nh; i++) {
-		if (i && !strcmp(h[i].name, h[i - 1].name)) {
-			sb_putc(&b, ',');
-		} else {
-			if (i)
-				sb_putc(&b, '\n');
-			sb_puts(&b, h[i].name);
-			sb_putc(&b, ':');
-		}
-		sb_header_value(&b, h[i].value);
-	}
-	sb_puts(&b, "\n\n");
-	{
-		size_t sh_start = b.len;
-		for (int i = 0; i < nh; i++) {
-			if (i && !strcmp(h[i].name, h[i - 1].name))
-				continue;
-			if (i)
-				sb_putc(&b, ';');
-			sb_puts(&b, h[i].name);
-		}
-		sb_putc(&b, '\n');
-		sb_puts(&b, out->payload_hash);
-		if (b.oom)
-			goto oom;
-		out->canonical_request = sb_take(&b);
-		if (!out->canonical_request)
-			goto oom;
-
-		/* Authorization header, signature filled in below. */
-		sb_puts(&b, "AWS4-HMAC-SHA256 Credential=");
-		sb_puts(&b, c->access_key);
-		sb_putc(&b, '/');
-		sb_puts(&b, date);
-		sb_putc(&b, '/');
-		sb_puts(&b, region);
-		sb_putc(&b, '/');
-		sb_puts(&b, service);
-		sb_puts(&b, "/aws4_request, SignedHeaders=");
-		{
-			const char *sh = out->canonical_request + sh_start;
-			sb_putn(&b, sh, strcspn(sh, "\n"));
-		}
-		sb_puts(&b, ", Signature=");
-	}
-
-	/* String to sign. */
-	{
-		struct sb s = {0};
-		if (sha256_hex(out->canonical_request, strlen(out->canonical_request), hash) < 0) {
-			snprintf(err, errlen, "SHA-256 failed (OpenSSL)");
-			goto fail;
-		}
-		sb_puts(&s, "AWS4-HMAC-SHA256\n");
-		sb_puts(&s, amz_date);
-		sb_putc(&s, '\n');
-		sb_puts(&s, date);
-		sb_putc(&s, '/');
-		sb_puts(&s, region);
-		sb_putc(&s, '/');
-		sb_puts(&s, service);
-		sb_puts(&s, "/aws4_request\n");
-		sb_puts(&s, hash);
-		out->string_to_sign = sb_take(&s);
-		if (!out->string_to_sign)
-			goto oom;
-	}
+	if (string_to_sign(out->canonical_request, amz_date, date, region, service, &out->string_to_sign, err, errlen) < 0)
+		goto fail;
 	if (sign_sts(c->secret_key, date, region, service, out->string_to_sign, out->signature) < 0) {
 		snprintf(err, errlen, "HMAC-SHA256 failed (OpenSSL)");
 		goto fail;
 	}
-	sb_puts(&b, out->signature);
-	out->authorization = sb_take(&b);
-	if (!out->authorization)
-		goto oom;
-	if (token) {
-		out->token = strdup(token);
-		if (!out->token)
-			goto oom;
+	signed_headers = out->canonical_request + signed_at;
+	if (!(out->authorization = authorization(c->access_key, date, region, service, signed_headers,
+						 strcspn(signed_headers, "\n"), out->signature)) ||
+	    (token && !(out->token = strdup(token)))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
-
-	out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Date", out->amz_date};
-	if (flags & SIGV4_SIGN_BODY)
-		out->add[out->nadd++] = (struct sigv4_header){"x-amz-content-sha256", out->payload_hash};
-	if (token)
-		out->add[out->nadd++] = (struct sigv4_header){"X-Amz-Security-Token", out->token};
-	out->add[out->nadd++] = (struct sigv4_header){"Authorization", out->authorization};
+	list_added_headers(out, flags);
 	free(h);
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
 fail:
-	free(b.p);
 	free(h);
 	sigv4_out_free(out);
 	return -1;

@@ -615,8 +615,8 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 	return 0;
 }
 
-enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				char *err, size_t errlen)
+enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				    char *err, size_t errlen)
 {
 	struct job j = {.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
 	struct rowbuf stage;
@@ -630,8 +630,6 @@ enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c
 	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
 	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
 	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
-	if (c->phase == MDW_PH_EMBEDDINGS)
-		return embed_chunk_process(ctx, c, counts, err, errlen);
 	if (!j.ops) {
 		snprintf(err, errlen, "phase %s has no relational transform", phase);
 		return CHUNK_INVALID;

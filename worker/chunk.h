@@ -47,9 +47,15 @@ struct chunk_ctx {
 	struct ev_loop *loop; /* embeddings: the worker's loop, for timers that run while requests are in flight */
 };
 
-/* Process chunk C. COUNTS gets the chunk's accounting when CHUNK_DONE. ERR says why otherwise. */
-enum chunk_result chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				char *err, size_t errlen);
+/*
+ * Process chunk C: the two chunk kinds, peers that share the steps below;
+ * the worker picks one by the phase's kind (mdw_phases[].kind). COUNTS gets
+ * the chunk's accounting when CHUNK_DONE. ERR says why otherwise.
+ */
+typedef enum chunk_result chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c,
+					   struct mdw_counts *counts, char *err, size_t errlen);
+chunk_process_fn chunk_rel_process;   /* a relational phase's chunk (chunk.c) */
+chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chunk.c) */
 
 /* The steps that both chunk kinds share. */
 /*
@@ -69,9 +75,6 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 /* COPY the rows of B with SQL ("COPY ... FROM STDIN"). -1 with ERR, *TRANSIENT. */
 int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient);
 
-/* The embeddings phase's chunk (embed_chunk.c). */
-enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				      char *err, size_t errlen);
 
 /* Record ERR as the chunk's last_error (best effort, own transaction). */
 void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err);

@@ -35,9 +35,6 @@
 #include "mdw/rds.h"
 #include "provider.h"
 
-/* The table each part reads (the rejects' source_table). */
-static const char *const part_tables[MDW_NPARTS] = {NULL, "patients", "cases", "projects"};
-
 struct entity {
 	long long id;
 	const char *practice; /* text or NULL, points into the result */
@@ -384,7 +381,7 @@ out:
 /* Mark the entities whose link existed before the migration (rows ascending by id, like the entities). */
 static int mark_foreign(struct ejob *j, const char *const p[2], char *err, size_t errlen, int *transient)
 {
-	const char *q[3] = {mdw_part_names[j->c->part], p[0], p[1]};
+	const char *q[3] = {mdw_parts[j->c->part].name, p[0], p[1]};
 	PGresult *r = pgx_query(j->ctx->tgt,
 				"SELECT content_id FROM public.ai_embedding_sources WHERE content_type = $1 "
 				"AND content_id BETWEEN $2 AND $3 AND mdw_run_id IS NULL ORDER BY content_id",
@@ -452,7 +449,7 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 			distinct[nd++] = j->e[i].hash;
 	if (cuts)
 		mdw_info("phase=embeddings chunk=%d part=%s msg=\"texts cut to the model's input limit\" cut=%d",
-			 (int)j->c->chunk_no, mdw_part_names[j->c->part], cuts);
+			 (int)j->c->chunk_no, mdw_parts[j->c->part].name, cuts);
 	qsort(distinct, (size_t)nd, sizeof *distinct, cmp_str);
 	{
 		int u = 0;
@@ -510,7 +507,7 @@ static int drop_stale_links(struct ejob *j, const char *type, char *err, size_t 
 /* Step 2, inside the ledger transaction: links, rejects, counts. */
 static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
 {
-	const char *type = mdw_part_names[j->c->part];
+	const char *type = mdw_parts[j->c->part].name;
 	char lo[24], hi[24];
 	const char *p[4] = {type, lo, hi, j->run};
 	struct rowbuf links, rej;
@@ -540,7 +537,7 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			snprintf(src, sizeof src, "{\"id\": %lld, \"content_type\": \"%s\"}", e->id, type);
 			rb_str(&rej, j->run);
 			rb_str(&rej, "embeddings");
-			rb_str(&rej, part_tables[j->c->part]);
+			rb_str(&rej, mdw_part_table(j->c->part));
 			rb_int(&rej, e->id);
 			rb_str(&rej, "provider_rejected");
 			rb_str(&rej, e->why);
@@ -616,7 +613,7 @@ out:
 	return rc;
 }
 
-enum chunk_result embed_chunk_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
 				      char *err, size_t errlen)
 {
 	struct ejob j = {.ctx = ctx, .c = c};

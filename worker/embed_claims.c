@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "embed_claims.h"
+#include "mdw/queue.h"
 
 /* KEYS: claims; ARGV[1] owner, ARGV[2] ttl ms. Refreshes the owner's claims, returns how many. */
 static const char refresh_lua[] = "local n = 0\n"
@@ -23,7 +24,7 @@ static const char release_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then
 
 static void claim_key(char *key, size_t len, const char *run, const char *hash)
 {
-	snprintf(key, len, "mdw:{%s}:embedding:%s", run, hash);
+	mdwq_key(key, len, strtoll(run, NULL, 10), "embedding", hash);
 }
 
 int embed_claim(struct rds *r, const char *run, const char *hash, const char *owner, long long ttl_ms)

@@ -38,6 +38,7 @@
 #include "mdw/embed_parse.h"
 #include "mdw/embed_text.h"
 #include "mdw/log.h"
+#include "mdw/queue.h"
 #include "mdw/ratelimit.h"
 #include "mdw/sigv4.h"
 #include "provider_http.h"
@@ -740,7 +741,7 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 	h->cfg = cfg;
 	h->loop = loop;
 	h->r = r;
-	snprintf(h->prefix, sizeof h->prefix, "mdw:{%" PRId64 "}:rate", run);
+	mdwq_key(h->prefix, sizeof h->prefix, run, "rate", NULL);
 	snprintf(h->model, sizeof h->model, "%s", cfg->embed_model);
 	snprintf(h->region, sizeof h->region, "%s", cfg->aws_region);
 	if (h->kind == K_BEDROCK) {

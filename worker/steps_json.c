@@ -20,40 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdw/strbuf.h"
 #include "steps_json.h"
 
 enum { MAX_PRECISION = 17 };
 
-/* The compact text being built; oom set once an allocation failed. */
-struct out {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->oom)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 256;
-		char *np;
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		if (!(np = realloc(o->p, cap))) {
-			o->oom = 1;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = 0;
-}
-
 /* Put J's own compact text (a scalar, or a key as a string), as jansson prints it. */
-static void put_dumped(struct out *o, json_t *j, size_t flags)
+static void put_dumped(struct strbuf *o, json_t *j, size_t flags)
 {
 	char *s;
 
@@ -66,7 +39,7 @@ static void put_dumped(struct out *o, json_t *j, size_t flags)
 		o->oom = 1;
 		return;
 	}
-	put(o, s, strlen(s));
+	strbuf_puts(o, s);
 	free(s);
 }
 
@@ -91,7 +64,7 @@ static int real_digits(double v)
  * Print J compact, members in their order. The containers are walked here
  * so that each real gets its own precision (json_dumps has one for all).
  */
-static void dump(struct out *o, json_t *j)
+static void dump(struct strbuf *o, json_t *j)
 {
 	size_t i;
 	const char *k;
@@ -99,27 +72,27 @@ static void dump(struct out *o, json_t *j)
 
 	switch (json_typeof(j)) {
 	case JSON_ARRAY:
-		put(o, "[", 1);
+		strbuf_putc(o, '[');
 		json_array_foreach(j, i, v) {
 			if (i > 0)
-				put(o, ",", 1);
+				strbuf_putc(o, ',');
 			dump(o, v);
 		}
-		put(o, "]", 1);
+		strbuf_putc(o, ']');
 		break;
 	case JSON_OBJECT:
 		i = 0;
-		put(o, "{", 1);
+		strbuf_putc(o, '{');
 		json_object_foreach(j, k, v) {
 			json_t *key = json_string(k);
 			if (i++ > 0)
-				put(o, ",", 1);
+				strbuf_putc(o, ',');
 			put_dumped(o, key, 0);
 			json_decref(key);
-			put(o, ":", 1);
+			strbuf_putc(o, ':');
 			dump(o, v);
 		}
-		put(o, "}", 1);
+		strbuf_putc(o, '}');
 		break;
 	case JSON_REAL:
 		put_dumped(o, j, JSON_REAL_PRECISION(real_digits(json_real_value(j))));
@@ -192,7 +165,7 @@ int wt_normalize_steps(const char *in, char **out, char *why, size_t whylen)
 {
 	json_error_t e;
 	json_t *j;
-	struct out o = {0};
+	struct strbuf o = STRBUF_INIT;
 	int oom;
 
 	*out = NULL;
@@ -231,10 +204,6 @@ int wt_normalize_steps(const char *in, char **out, char *why, size_t whylen)
 	}
 	dump(&o, j);
 	json_decref(j);
-	if (o.oom) {
-		free(o.p);
-		return -2;
-	}
-	*out = o.p;
-	return 0;
+	*out = strbuf_take(&o);
+	return *out ? 0 : -2;
 }

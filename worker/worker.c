@@ -50,18 +50,11 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;
-	char key[128];
-	redisReply *rep;
 
 	(void)loop, (void)revents;
-	if (!w->busy)
-		return;
-	mdwq_key(key, sizeof key, w->run, "q", w->phase);
-	rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s JUSTID", key, w->id, w->entry);
-	if (!rep)
+	if (w->busy && mdwq_lease(&w->r, w->run, w->phase, w->id, w->entry) < 0)
 		mdw_warn("worker=%s phase=%s chunk=%d msg=\"lease refresh failed\" error=\"%s\"", w->id, w->phase,
 			 w->chunk_no, w->r.errstr);
-	freeReplyObject(rep);
 }
 
 /* Let timers and signals run while a chunk is in hand (the tick timer is stopped then). */
@@ -208,37 +201,12 @@ static int check_run(struct worker *w)
 	return w->run ? 1 : 0;
 }
 
-static const char *field(const redisReply *fields, const char *name, size_t *len)
+static void dead_letter(struct worker *w, const struct mdwq_entry *e, const char *reason)
 {
-	for (size_t k = 0; fields && fields->type == REDIS_REPLY_ARRAY && k + 1 < fields->elements; k += 2)
-		if (fields->element[k]->type == REDIS_REPLY_STRING && !strcmp(fields->element[k]->str, name) &&
-		    fields->element[k + 1]->type == REDIS_REPLY_STRING) {
-			if (len)
-				*len = fields->element[k + 1]->len;
-			return fields->element[k + 1]->str;
-		}
-	return NULL;
-}
-
-static long long deliveries_of(struct worker *w, const char *key, const char *id)
-{
-	redisReply *rep = rds_cmd(&w->r, "XPENDING %s " MDWQ_GROUP " %s %s 1", key, id, id);
-	long long n = 1;
-
-	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
-	    rep->element[0]->elements == 4)
-		n = rep->element[0]->element[3]->integer;
-	freeReplyObject(rep);
-	return n;
-}
-
-static void dead_letter(struct worker *w, const char *phase, const char *id, const char *desc, const char *body,
-			size_t blen, const char *reason, long long deliveries)
-{
-	mdw_warn("worker=%s phase=%s entry=%s msg=\"dead-lettered\" reason=\"%s\" deliveries=%lld", w->id, phase, id,
-		 reason, deliveries);
-	if (mdwq_dead_letter(&w->r, w->run, phase, id, desc, body, blen, reason, deliveries) < 0)
-		mdw_error("worker=%s phase=%s entry=%s msg=\"cannot dead-letter\" error=\"%s\"", w->id, phase, id,
+	mdw_warn("worker=%s phase=%s entry=%s msg=\"dead-lettered\" reason=\"%s\" deliveries=%lld", w->id, e->phase,
+		 e->id, reason, e->deliveries);
+	if (mdwq_dead_letter(&w->r, w->run, e->phase, e->id, e->desc, e->body, e->body_len, reason, e->deliveries) < 0)
+		mdw_error("worker=%s phase=%s entry=%s msg=\"cannot dead-letter\" error=\"%s\"", w->id, e->phase, e->id,
 			  w->r.errstr);
 }
 
@@ -252,20 +220,14 @@ static void dead_letter(struct worker *w, const char *phase, const char *id, con
  * doing and does not count, nor does a retry Redis cannot record. Returns
  * the entry's deliveries after this retry.
  */
-static long long count_retry(struct worker *w, const char *key, const char *id, const char *why,
-			     long long deliveries)
+static long long count_retry(struct worker *w, const struct mdwq_entry *e, const char *why)
 {
-	redisReply *rep;
 	int lost = PQstatus(w->tgt) != CONNECTION_OK || PQstatus(w->src) != CONNECTION_OK ||
 		   strncmp(why, "08", 2) == 0 || strncmp(why, "57P", 3) == 0 || !strcmp(why, "database unreachable");
 
 	if (lost)
-		return deliveries;
-	rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s", key, w->id, id);
-	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1)
-		deliveries = deliveries_of(w, key, id);
-	freeReplyObject(rep);
-	return deliveries;
+		return e->deliveries;
+	return mdwq_count_retry(&w->r, w->run, e->phase, w->id, e->id, e->deliveries);
 }
 
 /* The last error the ledger holds for C (for the dead letter). */
@@ -305,220 +267,262 @@ static void publish_embed_counts(struct worker *w)
 }
 
 /*
- * Leave entry ID of KEY pending for a later takeover, undoing the delivery
- * this attempt counted: a chunk whose ledger row another session holds was
- * not tried, so it must not come closer to the dead letters.
- */
-static void give_back(struct worker *w, const char *key, const char *id, long long deliveries)
-{
-	redisReply *rep = rds_cmd(&w->r, "XCLAIM %s " MDWQ_GROUP " %s 0 %s RETRYCOUNT %lld JUSTID", key, w->id, id,
-				  deliveries > 1 ? deliveries - 1 : 0);
-	if (!rep)
-		mdw_warn("worker=%s entry=%s msg=\"cannot give the delivery back\" error=\"%s\"", w->id, id, w->r.errstr);
-	freeReplyObject(rep);
-}
-
-/*
  * CHUNK_BUSY: say why (WHY), give the delivery back and, when the target
  * refuses writes (read-only, disk full), drop the session: a new one sees the
  * database's defaults once the fault is lifted.
  */
-static void not_now(struct worker *w, const char *key, const char *id, const char *phase, int chunk_no,
-		    const char *why, long long deliveries)
+static void not_now(struct worker *w, const struct mdwq_entry *e, int chunk_no, const char *why)
 {
+	const char *phase = e->phase;
 	int locked = strncmp(why, "55P03", 5) == 0;
 
 	if (locked)
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
 			 "deliveries=%lld",
-			 w->id, phase, chunk_no, why, deliveries);
+			 w->id, phase, chunk_no, why, e->deliveries);
 	else
 		mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, not "
 			 "counted\" error=\"%s\" hint=\"make the target writable or free space\"",
 			 w->id, phase, chunk_no, why);
-	give_back(w, key, id, deliveries);
+	/* the chunk was not tried: it must not come closer to the dead letters */
+	if (mdwq_give_back(&w->r, w->run, phase, w->id, e->id, e->deliveries) < 0)
+		mdw_warn("worker=%s entry=%s msg=\"cannot give the delivery back\" error=\"%s\"", w->id, e->id,
+			 w->r.errstr);
 	if (!locked) {
 		PQfinish(w->tgt);
 		w->tgt = NULL;
 	}
 }
 
-/* Handle one entry of PHASE's stream. */
-static void handle(struct worker *w, const char *phase, const redisReply *entry, long long deliveries)
+/* The chunk that entry E names, or -1 when E is no chunk of this run and phase (then dead-lettered). */
+static int entry_chunk(struct worker *w, const struct mdwq_entry *e, struct mdw_chunk *c)
 {
-	const char *id = entry->element[0]->str, *body, *desc;
-	const redisReply *fields = entry->element[1];
-	size_t blen = 0;
-	struct mdw_chunk c;
-	char why[512], key[128];
+	char why[512], reason[600];
 
-	mdwq_key(key, sizeof key, w->run, "q", phase);
-	desc = field(fields, "desc", NULL);
-	body = field(fields, "body", &blen);
-	if (!body) {
-		dead_letter(w, phase, id, desc, NULL, 0, "entry has no body field", deliveries);
-		return;
+	if (!e->body) {
+		dead_letter(w, e, "entry has no body field");
+		return -1;
 	}
-	if (mdw_chunk_decode(body, blen, &c, why, sizeof why) < 0) {
-		char reason[600];
+	if (mdw_chunk_decode(e->body, e->body_len, c, why, sizeof why) < 0) {
 		snprintf(reason, sizeof reason, "undecodable body: %s", why);
-		dead_letter(w, phase, id, desc, body, blen, reason, deliveries);
-		return;
+		dead_letter(w, e, reason);
+		return -1;
 	}
-	if (c.run != w->run) {
-		snprintf(why, sizeof why, "chunk of run %" PRId64 " on the stream of run %" PRId64, c.run, w->run);
-		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
-		return;
+	if (c->run != w->run) {
+		snprintf(why, sizeof why, "chunk of run %" PRId64 " on the stream of run %" PRId64, c->run, w->run);
+		dead_letter(w, e, why);
+		return -1;
 	}
-	if (strcmp(mdw_phases[c.phase].name, phase) != 0) {
-		snprintf(why, sizeof why, "chunk of phase %s on the stream of phase %s", mdw_phases[c.phase].name, phase);
-		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
-		return;
+	if (strcmp(mdw_phases[c->phase].name, e->phase) != 0) {
+		snprintf(why, sizeof why, "chunk of phase %s on the stream of phase %s", mdw_phases[c->phase].name,
+			 e->phase);
+		dead_letter(w, e, why);
+		return -1;
 	}
-	if (deliveries > w->cfg.max_attempts) {
-		char last[256], e[256];
-		int rc;
-		ledger_error(w, &c, last, sizeof last);
-		snprintf(why, sizeof why, "delivered %lld times (max %lld); last error: %s", deliveries,
-			 w->cfg.max_attempts, last);
-		if ((rc = chunk_mark_dead(w->tgt, &c, why, e, sizeof e)) < 0) {
-			mdw_warn("worker=%s phase=%s chunk=%d msg=\"cannot mark the chunk dead\" error=\"%s\"", w->id, phase,
-				 (int)c.chunk_no, e);
-			return; /* stays pending: retried later */
-		}
-		if (rc == 1) {
-			/* done (its ack was lost), dead or rolled back: the ledger wins over the delivery count */
-			mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk settled in the ledger: acknowledged\" "
-				 "deliveries=%lld",
-				 w->id, phase, (int)c.chunk_no, deliveries);
-			if (mdwq_ack(&w->r, w->run, phase, id) < 0) /* else redelivered: the same no-op again */
-				mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed\" error=\"%s\"", w->id, phase,
-					 (int)c.chunk_no, w->r.errstr);
-			return;
-		}
-		dead_letter(w, phase, id, desc, body, blen, why, deliveries);
-		return;
-	}
+	return 0;
+}
 
-	w->busy = 1;
-	snprintf(w->entry, sizeof w->entry, "%s", id);
-	snprintf(w->phase, sizeof w->phase, "%s", phase);
-	w->chunk_no = c.chunk_no;
-	heartbeat(w);
-	mdw_debug("worker=%s phase=%s chunk=%d msg=\"chunk started\" deliveries=%lld", w->id, phase, (int)c.chunk_no,
-		  deliveries);
-	mdw_backoff_reset(&w->bo);
+/* Entry E was delivered more than max_attempts times: its chunk is dead, unless the ledger settled it. */
+static void settle_overdue(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c)
+{
+	char last[256], err[256], why[512];
+	int rc;
+
+	ledger_error(w, c, last, sizeof last);
+	snprintf(why, sizeof why, "delivered %lld times (max %lld); last error: %s", e->deliveries, w->cfg.max_attempts,
+		 last);
+	if ((rc = chunk_mark_dead(w->tgt, c, why, err, sizeof err)) < 0) {
+		mdw_warn("worker=%s phase=%s chunk=%d msg=\"cannot mark the chunk dead\" error=\"%s\"", w->id, e->phase,
+			 (int)c->chunk_no, err);
+		return; /* stays pending: retried later */
+	}
+	if (rc == 1) {
+		/* done (its ack was lost), dead or rolled back: the ledger wins over the delivery count */
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk settled in the ledger: acknowledged\" deliveries=%lld",
+			 w->id, e->phase, (int)c->chunk_no, e->deliveries);
+		if (mdwq_ack(&w->r, w->run, e->phase, e->id) < 0) /* else redelivered: the same no-op again */
+			mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed\" error=\"%s\"", w->id, e->phase,
+				 (int)c->chunk_no, w->r.errstr);
+		return;
+	}
+	dead_letter(w, e, why);
+}
+
+/* The provider of this run for an embeddings chunk C. -1: a configuration error, the worker stops. */
+static int ensure_provider(struct worker *w, const struct mdw_chunk *c)
+{
+	char why[512];
+
+	if (mdw_phases[c->phase].kind != MDW_KIND_EMBEDDINGS || (w->provider && w->provider_run == w->run))
+		return 0;
+	provider_close(w->provider);
+	memset(w->embed_published, 0, sizeof w->embed_published);
+	w->provider = provider_open(&w->cfg, w->loop, &w->r, w->run, why, sizeof why);
+	w->provider_run = w->run;
+	if (w->provider)
+		return 0;
+	/* a configuration error: every attempt would fail the same way */
+	mdw_error("worker=%s phase=%s msg=\"cannot open the embedding provider: stopping\" error=\"%s\"", w->id,
+		  mdw_phases[c->phase].name, why);
+	chunk_record_error(w->tgt, c, why);
+	w->stopping = 1;
+	w->exit_code = 2;
+	return -1;
+}
+
+/* The one dispatch by phase kind. */
+static chunk_process_fn *const process_by_kind[] = {
+	[MDW_KIND_RELATIONAL] = chunk_rel_process,
+	[MDW_KIND_EMBEDDINGS] = chunk_embed_process,
+};
+
+/* One attempt at chunk C: its result, what it counted (N), why it failed (WHY), whether retrying is hopeless. */
+static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
+				 size_t whylen, int *fatal)
+{
+	struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
+				.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
+				.embed_slice = (int)w->cfg.embed_concurrency * 2,
+				.embed_identifiers = w->cfg.embed_identifiers, .fk_by_phase = w->fk_by_phase,
+				.loop = w->loop, .source_max_connections = w->cfg.source_max_connections,
+				.source_rows_per_s = w->cfg.source_rows_per_s, .provider = w->provider};
+	enum chunk_result res;
+
+	if (!connections_ready(w)) {
+		snprintf(why, whylen, "database unreachable");
+		return CHUNK_TRANSIENT;
+	}
+	res = process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
+	*fatal = ctx.fatal;
+	return res;
+}
+
+/* Acknowledge entry E of chunk C, settled in the ledger (RES: done now, or already). */
+static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c,
+			enum chunk_result res, const struct mdw_counts *n, double t0)
+{
+	if (res == CHUNK_DONE) {
+		w->chunks_done++;
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
+			 "merged=%lld rejected=%lld ms=%.0f",
+			 w->id, e->phase, (int)c->chunk_no, n->read, n->inserted, n->existing, n->merged, n->rejected,
+			 (now_s() - t0) * 1000);
+	} else {
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "
+			 "acknowledged\"",
+			 w->id, e->phase, (int)c->chunk_no);
+	}
+	while (mdwq_ack(&w->r, w->run, e->phase, e->id) < 0) {
+		/* the commit is what counts: a lost ack only means a no-op redelivery */
+		mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed, retrying\" error=\"%s\"", w->id, e->phase,
+			 (int)c->chunk_no, w->r.errstr);
+		if (w->stopping)
+			break;
+		mdw_sleep_ms(mdw_backoff_next(&w->bo), &w->stopping);
+		touch(w);
+	}
+}
+
+/* A failure that retrying cannot help (and would only repeat refused calls): chunk dead, phase failed, stop. */
+static void fail_fatal(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, const char *why)
+{
+	char err[256], fatal[600];
+
+	snprintf(fatal, sizeof fatal, "fatal: %s", why);
+	mdw_error("worker=%s phase=%s chunk=%d msg=\"fatal error: chunk dead, phase failed, worker stopping\" "
+		  "error=\"%s\"",
+		  w->id, e->phase, (int)c->chunk_no, why);
+	if (chunk_mark_dead(w->tgt, c, fatal, err, sizeof err) == 0) {
+		chunk_fail_phase(w->tgt, c, fatal);
+		dead_letter(w, e, fatal);
+	}
+	w->stopping = 1;
+	w->exit_code = 3;
+}
+
+/*
+ * After a transient error: count the retry and back off, keeping the lease.
+ * 1: try the same chunk again; 0: leave it (attempts spent, or stopping).
+ */
+static int retry_later(struct worker *w, struct mdwq_entry *e, const struct mdw_chunk *c, const char *why)
+{
+	long ms;
+
+	e->deliveries = count_retry(w, e, why);
+	if (e->deliveries > w->cfg.max_attempts) {
+		mdw_error("worker=%s phase=%s chunk=%d msg=\"transient error on every attempt: chunk left for the dead "
+			  "letters\" error=\"%s\" deliveries=%lld",
+			  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
+		chunk_record_error(w->tgt, c, why);
+		return 0; /* the next taker finds it over max_attempts and dead-letters it */
+	}
+	ms = mdw_backoff_next(&w->bo);
+	mdw_warn("worker=%s phase=%s chunk=%d msg=\"transient error: retrying\" error=\"%s\" wait_ms=%ld", w->id,
+		 e->phase, (int)c->chunk_no, why, ms);
+	if (w->stopping) {
+		mdw_info("worker=%s phase=%s chunk=%d msg=\"stopping: chunk left for another worker\"", w->id, e->phase,
+			 (int)c->chunk_no);
+		return 0;
+	}
+	for (long left = ms; left > 0 && !w->stopping; left -= 100) {
+		mdw_sleep_ms(left < 100 ? left : 100, NULL);
+		touch(w);
+	}
+	return 1;
+}
+
+/* Work chunk C of entry E until it is settled, left for a retry, or the worker stops. */
+static void work(struct worker *w, struct mdwq_entry *e, const struct mdw_chunk *c)
+{
 	for (;;) {
-		struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
-					.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
-					.embed_slice = (int)w->cfg.embed_concurrency * 2,
-					.embed_identifiers = w->cfg.embed_identifiers,
-					.fk_by_phase = w->fk_by_phase, .loop = w->loop,
-					.source_max_connections = w->cfg.source_max_connections,
-					.source_rows_per_s = w->cfg.source_rows_per_s};
 		struct mdw_counts n = {0};
 		double t0 = now_s();
+		char why[512];
+		int fatal = 0;
 		enum chunk_result res;
 
-		if (c.phase == MDW_PH_EMBEDDINGS && (!w->provider || w->provider_run != w->run)) {
-			provider_close(w->provider);
-			memset(w->embed_published, 0, sizeof w->embed_published);
-			w->provider = provider_open(&w->cfg, w->loop, &w->r, w->run, why, sizeof why);
-			w->provider_run = w->run;
-			if (!w->provider) {
-				/* a configuration error: every attempt would fail the same way */
-				mdw_error("worker=%s phase=%s msg=\"cannot open the embedding provider: stopping\" error=\"%s\"",
-					  w->id, phase, why);
-				chunk_record_error(w->tgt, &c, why);
-				w->stopping = 1;
-				w->exit_code = 2;
-				break;
-			}
-		}
-		ctx.provider = w->provider;
-		if (!connections_ready(w)) {
-			res = CHUNK_TRANSIENT;
-			snprintf(why, sizeof why, "database unreachable");
-		} else {
-			res = chunk_process(&ctx, &c, &n, why, sizeof why);
-		}
-		if (res == CHUNK_DONE || res == CHUNK_ALREADY) {
-			if (res == CHUNK_DONE) {
-				w->chunks_done++;
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
-					 "merged=%lld rejected=%lld ms=%.0f",
-					 w->id, phase, (int)c.chunk_no, n.read, n.inserted, n.existing, n.merged, n.rejected,
-					 (now_s() - t0) * 1000);
-			} else {
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk already settled (done, dead or rolled back): "
-					 "acknowledged\"",
-					 w->id, phase, (int)c.chunk_no);
-			}
-			while (mdwq_ack(&w->r, w->run, phase, id) < 0) {
-				/* the commit is what counts: a lost ack only means a no-op redelivery */
-				mdw_warn("worker=%s phase=%s chunk=%d msg=\"ack failed, retrying\" error=\"%s\"", w->id, phase,
-					 (int)c.chunk_no, w->r.errstr);
-				if (w->stopping)
-					break;
-				mdw_sleep_ms(mdw_backoff_next(&w->bo), &w->stopping);
-				touch(w);
-			}
-			break;
-		}
-		if (res == CHUNK_BUSY) {
-			not_now(w, key, id, phase, (int)c.chunk_no, why, deliveries);
-			break;
-		}
-		if (res == CHUNK_INVALID) {
-			dead_letter(w, phase, id, desc, body, blen, why, deliveries);
-			break;
-		}
-		if (res == CHUNK_FAILED && ctx.fatal) {
-			/* retrying cannot help and would only repeat the refused calls: fail the phase, stop */
-			char e[256], fatal[600];
-			snprintf(fatal, sizeof fatal, "fatal: %s", why);
-			mdw_error("worker=%s phase=%s chunk=%d msg=\"fatal error: chunk dead, phase failed, worker stopping\" "
-				  "error=\"%s\"",
-				  w->id, phase, (int)c.chunk_no, why);
-			if (chunk_mark_dead(w->tgt, &c, fatal, e, sizeof e) == 0) {
-				chunk_fail_phase(w->tgt, &c, fatal);
-				dead_letter(w, phase, id, desc, body, blen, fatal, deliveries);
-			}
-			w->stopping = 1;
-			w->exit_code = 3;
-			break;
-		}
-		if (res == CHUNK_FAILED) {
+		if (ensure_provider(w, c) < 0)
+			return;
+		res = attempt(w, c, &n, why, sizeof why, &fatal);
+		if (res == CHUNK_DONE || res == CHUNK_ALREADY)
+			acknowledge(w, e, c, res, &n, t0);
+		else if (res == CHUNK_BUSY)
+			not_now(w, e, (int)c->chunk_no, why);
+		else if (res == CHUNK_INVALID)
+			dead_letter(w, e, why);
+		else if (res == CHUNK_FAILED && fatal)
+			fail_fatal(w, e, c, why);
+		else if (res == CHUNK_FAILED) {
 			mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
 				  "deliveries=%lld",
-				  w->id, phase, (int)c.chunk_no, why, deliveries);
-			chunk_record_error(w->tgt, &c, why);
-			break;
-		}
-		/* transient: back off and retry the same chunk, keeping the lease, as long as attempts remain */
-		deliveries = count_retry(w, key, id, why, deliveries);
-		if (deliveries > w->cfg.max_attempts) {
-			mdw_error("worker=%s phase=%s chunk=%d msg=\"transient error on every attempt: chunk left for the "
-				  "dead letters\" error=\"%s\" deliveries=%lld",
-				  w->id, phase, (int)c.chunk_no, why, deliveries);
-			chunk_record_error(w->tgt, &c, why);
-			break; /* the next taker finds it over max_attempts and dead-letters it */
-		}
-		{
-			long ms = mdw_backoff_next(&w->bo);
-			mdw_warn("worker=%s phase=%s chunk=%d msg=\"transient error: retrying\" error=\"%s\" wait_ms=%ld",
-				 w->id, phase, (int)c.chunk_no, why, ms);
-			if (w->stopping) {
-				mdw_info("worker=%s phase=%s chunk=%d msg=\"stopping: chunk left for another worker\"", w->id,
-					 phase, (int)c.chunk_no);
-				break;
-			}
-			for (long left = ms; left > 0 && !w->stopping; left -= 100) {
-				mdw_sleep_ms(left < 100 ? left : 100, NULL);
-				touch(w);
-			}
-		}
+				  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
+			chunk_record_error(w->tgt, c, why);
+		} else if (retry_later(w, e, c, why))
+			continue;
+		return;
 	}
+}
+
+/* Handle entry E of a phase stream. */
+static void handle(struct worker *w, struct mdwq_entry *e)
+{
+	struct mdw_chunk c;
+
+	if (entry_chunk(w, e, &c) < 0)
+		return;
+	if (e->deliveries > w->cfg.max_attempts) {
+		settle_overdue(w, e, &c);
+		return;
+	}
+	w->busy = 1;
+	snprintf(w->entry, sizeof w->entry, "%s", e->id);
+	snprintf(w->phase, sizeof w->phase, "%s", e->phase);
+	w->chunk_no = c.chunk_no;
+	heartbeat(w);
+	mdw_debug("worker=%s phase=%s chunk=%d msg=\"chunk started\" deliveries=%lld", w->id, e->phase,
+		  (int)c.chunk_no, e->deliveries);
+	mdw_backoff_reset(&w->bo);
+	work(w, e, &c);
 	if (w->provider)
 		publish_embed_counts(w);
 	w->busy = 0;
@@ -529,27 +533,14 @@ static void handle(struct worker *w, const char *phase, const redisReply *entry,
 static int autoclaim(struct worker *w)
 {
 	for (int p = 0; p < MDW_NPHASES; p++) {
-		char key[128], lease[24];
-		redisReply *rep;
-		int got = 0;
-
-		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
-		snprintf(lease, sizeof lease, "%lld", w->cfg.lease_ms);
-		rep = rds_cmd(&w->r, "XAUTOCLAIM %s " MDWQ_GROUP " %s %s 0-0 COUNT 1", key, w->id, lease);
-		if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
-		    rep->element[1]->type == REDIS_REPLY_ARRAY && rep->element[1]->elements >= 1) {
-			redisReply *e = rep->element[1]->element[0];
-			if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 && e->element[1]->type == REDIS_REPLY_ARRAY) {
-				long long d = deliveries_of(w, key, e->element[0]->str);
-				mdw_info("worker=%s phase=%s entry=%s msg=\"took over an expired lease\" deliveries=%lld", w->id,
-					 mdw_phases[p].name, e->element[0]->str, d);
-				handle(w, mdw_phases[p].name, e, d);
-				got = 1;
-			}
-		}
-		freeReplyObject(rep);
-		if (got)
-			return 1;
+		struct mdwq_entry e;
+		if (mdwq_take_over(&w->r, w->run, mdw_phases[p].name, w->id, w->cfg.lease_ms, &e) != 1)
+			continue;
+		mdw_info("worker=%s phase=%s entry=%s msg=\"took over an expired lease\" deliveries=%lld", w->id, e.phase,
+			 e.id, e.deliveries);
+		handle(w, &e);
+		mdwq_entry_free(&e);
+		return 1;
 	}
 	return 0;
 }
@@ -557,38 +548,20 @@ static int autoclaim(struct worker *w)
 /* Pop one new entry, earliest phase first. 1 if one was handled, 0 if none, -1 on error. */
 static int pop(struct worker *w)
 {
-	int missing = 0;
-
 	for (int p = 0; p < MDW_NPHASES; p++) {
-		char key[128];
-		redisReply *rep;
-		int got = 0;
-
-		mdwq_key(key, sizeof key, w->run, "q", mdw_phases[p].name);
-		rep = rds_cmd(&w->r, "XREADGROUP GROUP " MDWQ_GROUP " %s COUNT 1 STREAMS %s >", w->id, key);
-		if (!rep)
+		struct mdwq_entry e;
+		int rc = mdwq_read_new(&w->r, w->run, mdw_phases[p].name, w->id, &e);
+		if (rc == -1)
 			return -1;
-		if (rds_is_error(rep, "NOGROUP")) {
-			missing++; /* not created yet, or Redis lost it: the coordinator rebuilds it */
-		} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
-			redisReply *s = rep->element[0];
-			if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 && s->element[1]->type == REDIS_REPLY_ARRAY &&
-			    s->element[1]->elements == 1) {
-				redisReply *e = s->element[1]->element[0];
-				if (e->type == REDIS_REPLY_ARRAY && e->elements == 2) {
-					handle(w, mdw_phases[p].name, e, 1);
-					got = 1;
-				}
-			}
-		} else if (rep->type == REDIS_REPLY_ERROR) {
+		if (rc == -2)
 			mdw_warn("worker=%s phase=%s msg=\"XREADGROUP failed\" error=\"%s\"", w->id, mdw_phases[p].name,
-				 rep->str);
-		}
-		freeReplyObject(rep);
-		if (got)
-			return 1;
+				 w->r.errstr);
+		if (rc != 1)
+			continue;
+		handle(w, &e);
+		mdwq_entry_free(&e);
+		return 1;
 	}
-	(void)missing;
 	return 0;
 }
 

@@ -16,71 +16,31 @@
  * what the answer reports.
  */
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bedrock_fake.h"
+#include "mdw/strbuf.h"
 
 #define TITAN_MAX_CHARS 50000
 #define OPENAI_MAX_INPUTS 2048
 
-/* A growable string; OOM is sticky, checked once when taking the result. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
+static void bvec(struct strbuf *b, const float *v, int n)
 {
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap : 16384;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
-
-static void bvec(struct buf *b, const float *v, int n)
-{
-	bprintf(b, "[");
+	strbuf_printf(b, "[");
 	for (int i = 0; i < n; i++)
-		bprintf(b, i ? ",%.9g" : "%.9g", (double)v[i]);
-	bprintf(b, "]");
+		strbuf_printf(b, i ? ",%.9g" : "%.9g", (double)v[i]);
+	strbuf_printf(b, "]");
 }
 
 /* Hand B's string to A as a 200 body, cut or spoiled as FAULT says. */
-static void answer_body(struct bf_answer *a, struct buf *b, enum bf_fault fault, long tokens)
+static void answer_body(struct bf_answer *a, struct strbuf *b, enum bf_fault fault, long tokens)
 {
 	static const char not_json[] = "<html><body><h1>502 Bad Gateway</h1></body></html>\n";
 
 	if (b->oom || !b->p) {
-		free(b->p);
+		strbuf_free(b);
 		bf_aws_error(a, 500, BF_OTHER, "InternalServerException", "bedrock-fake: out of memory");
 		return;
 	}
@@ -232,7 +192,7 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 	long tokens;
 	enum bf_fault fault;
 	float vec[1024];
-	struct buf b = {0};
+	struct strbuf b = STRBUF_INIT;
 
 	bf_stats_user_agent(bf_header(rq, "User-Agent"));
 	if (bf_sigcheck(rq, a) < 0)
@@ -269,11 +229,11 @@ void bf_invoke(const struct bf_request *rq, const char *model_id, struct bf_answ
 	bf_vector(text, tlen, dims, normalize, vec);
 	{
 		int n = fault == BF_FAULT_SHORT_VECTOR ? dims - 1 : dims;
-		bprintf(&b, "{\"embedding\":");
+		strbuf_printf(&b, "{\"embedding\":");
 		bvec(&b, vec, n);
-		bprintf(&b, ",\"embeddingsByType\":{\"float\":");
+		strbuf_printf(&b, ",\"embeddingsByType\":{\"float\":");
 		bvec(&b, vec, n);
-		bprintf(&b, "},\"inputTextTokenCount\":%ld}", tokens);
+		strbuf_printf(&b, "},\"inputTextTokenCount\":%ld}", tokens);
 	}
 	answer_body(a, &b, fault, tokens);
 	if (a->outcome == BF_OK)
@@ -314,7 +274,7 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 	long tokens = 0;
 	enum bf_fault fault;
 	float vec[1024];
-	struct buf b = {0};
+	struct strbuf b = STRBUF_INIT;
 	bf_stats_user_agent(bf_header(rq, "User-Agent"));
 
 	if (bf_cfg.api_key && *bf_cfg.api_key &&
@@ -385,15 +345,15 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 		goto done;
 	}
 	model_json = json_dumps(model, JSON_ENCODE_ANY);
-	bprintf(&b, "{\"object\":\"list\",\"data\":[");
+	strbuf_printf(&b, "{\"object\":\"list\",\"data\":[");
 	for (int i = 0; i < n; i++) {
 		json_t *t = json_is_string(input) ? input : json_array_get(input, (size_t)i);
 		bf_vector(json_string_value(t), json_string_length(t), dims, 1, vec);
-		bprintf(&b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
+		strbuf_printf(&b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
 		bvec(&b, vec, fault == BF_FAULT_SHORT_VECTOR && i == 0 ? dims - 1 : dims);
-		bprintf(&b, "}");
+		strbuf_printf(&b, "}");
 	}
-	bprintf(&b, "],\"model\":%s,\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}",
+	strbuf_printf(&b, "],\"model\":%s,\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}",
 		model_json ? model_json : "\"\"", tokens, tokens);
 	answer_body(a, &b, fault, tokens);
 	if (a->outcome == BF_OK) {

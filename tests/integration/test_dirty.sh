@@ -2,7 +2,11 @@
 # Dirty data (legacy-demo --dirty: every dirt kind at a high rate, very long
 # and exotic text, edge timestamps, ids at -2^31, -11, 0 and 2^31-1, an empty table, a one-row
 # table): all 9 phases finish, every row lands inserted, merged or rejected
-# with a stable reason, no worker crashes, validation passes.
+# with a stable reason, no worker crashes, validation passes. Each phase's
+# rows by outcome and its rejects by reason are what the legacy data implies
+# (tests/integration/dirty_expected.sql, computed without the worker code);
+# the embeddings, whose texts the worker builds, are checked against the
+# target's rows.
 REDIS_DB=4
 source "$(dirname "$0")/lib.sh" "$1" dirty
 fresh_dbs
@@ -47,8 +51,22 @@ assert_eq "edge timestamp kept, or the row rejected with a reason" 1 "$(tq "SELE
   + (SELECT count(*) FROM mdw.rejects WHERE phase = 'cases' AND legacy_id = $edge_id)")"
 grep -q 'texts cut to the model' "$LOGS"/worker-d*.log || fail "the 200 kB notes were not cut for embedding"
 ok "over-long texts cut at the model's limit and counted"
-echo "dirty rows by outcome:"
-psql -X -q -d "$TARGET_DB" -c "SELECT phase, sum(rows_read) read, sum(rows_inserted) inserted, sum(rows_merged) merged,
-  sum(rows_rejected) rejected FROM mdw.chunks GROUP BY phase ORDER BY min(chunk_no), phase"
-psql -X -q -d "$TARGET_DB" -c "SELECT phase, reason, count(*) FROM mdw.rejects GROUP BY 1, 2 ORDER BY 1, 3 DESC"
+# rows by outcome and rejects by reason, as the legacy data implies
+psql -X -q -t -A -F'|' -v ON_ERROR_STOP=1 -d "$LEGACY_DB" -f "$ROOT/tests/integration/dirty_expected.sql" \
+  >"$LOGS/expected.txt"
+n=0
+while IFS='|' read -r q want what; do
+  assert_eq "${what:-$q}" "$want" "$(tq "$q")"
+  n=$((n + 1))
+done <"$LOGS/expected.txt"
+[ "$n" -ge 40 ] || fail "only $n expectations checked"
+# embeddings: one link per migrated patient, case and project; each distinct text embedded once, the others merged
+links=$(tq "SELECT count(*) FROM ai_embedding_sources")
+assert_eq "embedding links: one per patient, case and project" \
+  "$(tq "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases) + (SELECT count(*) FROM projects)")" "$links"
+texts=$(tq "SELECT count(DISTINCT sha256_hash) FROM ai_embedding_sources")
+assert_eq "embeddings stored: one per distinct text" "$texts" "$(tq "SELECT count(*) FROM ai_embeddings")"
+assert_eq "embeddings: rows read inserted existing merged rejected" "$links $texts 0 $((links - texts)) 0" \
+  "$(tq "SELECT concat_ws(' ', sum(rows_read), sum(rows_inserted), sum(rows_existing), sum(rows_merged),
+    sum(rows_rejected)) FROM mdw.chunks WHERE phase = 'embeddings'")"
 finish

@@ -1,4 +1,4 @@
-/* CUnit: the phase table: dependency order, no cycles, names, --phases parsing. */
+/* CUnit: the phase table: dependency order, no cycles, names, the facts of each phase, --phases parsing. */
 #include <string.h>
 
 #include "cunit_main.h"
@@ -28,6 +28,36 @@ static void test_design_needs(void)
 	CU_ASSERT_STRING_EQUAL(mdw_phases[MDW_PH_CASE_STATES].source, "dispatch_state");
 }
 
+static void test_tables(void)
+{
+	for (int p = 0; p < MDW_NPHASES; p++)
+		CU_ASSERT_STRING_EQUAL(mdw_phases[p].writes[0], mdw_phases[p].target);
+	CU_ASSERT_STRING_EQUAL(mdw_phases[MDW_PH_PROFILES].writes[1], "profile_legacy_users");
+	CU_ASSERT_PTR_NULL(mdw_phases[MDW_PH_PROFILES].writes[2]);
+	CU_ASSERT_STRING_EQUAL(mdw_phases[MDW_PH_EMBEDDINGS].writes[1], "ai_embedding_sources");
+	CU_ASSERT_PTR_NULL(mdw_phases[MDW_PH_CASES].writes[1]);
+	CU_ASSERT_STRING_EQUAL(mdw_phases[MDW_PH_CASES].legacy_col, "legacy_project_id");
+	CU_ASSERT_STRING_EQUAL(mdw_phases[MDW_PH_PATIENTS].legacy_col, "legacy_id");
+}
+
+static void test_kinds_and_parts(void)
+{
+	/* one phase embeds; the others load; every part is a relational phase's rows, and says so back */
+	for (int p = 0; p < MDW_NPHASES; p++) {
+		CU_ASSERT_EQUAL(mdw_phases[p].kind == MDW_KIND_EMBEDDINGS, p == MDW_PH_EMBEDDINGS);
+		CU_ASSERT_EQUAL(mdw_phases[p].source == NULL, p == MDW_PH_EMBEDDINGS);
+	}
+	CU_ASSERT_PTR_NULL(mdw_parts[MDW_PART_NONE].name);
+	for (int pt = 1; pt < MDW_NPARTS; pt++) {
+		enum mdw_phase_id ph = mdw_parts[pt].phase;
+		CU_ASSERT_EQUAL(mdw_phases[ph].kind, MDW_KIND_RELATIONAL);
+		CU_ASSERT_EQUAL(mdw_phases[ph].part, pt);
+		CU_ASSERT_TRUE(mdw_phases[MDW_PH_EMBEDDINGS].needs & MDW_PH_BIT(ph));
+	}
+	CU_ASSERT_STRING_EQUAL(mdw_part_table(MDW_PART_CASE), "cases");
+	CU_ASSERT_STRING_EQUAL(mdw_parts[MDW_PART_PROJECT].name, "project");
+}
+
 static void test_parse(void)
 {
 	unsigned m;
@@ -49,6 +79,8 @@ static const struct unit_test tests[] = {
 	{"table order is a dependency order", test_order},
 	{"no cycles", test_no_cycles},
 	{"needs as in DESIGN.md", test_design_needs},
+	{"tables each phase writes, legacy id column", test_tables},
+	{"kinds and embeddings parts", test_kinds_and_parts},
 	{"--phases parsing", test_parse},
 	{NULL, NULL},
 };

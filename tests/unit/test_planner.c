@@ -1,10 +1,8 @@
-/* CUnit: the keyset planner on sparse ids, backoff bounds, and the accounting arithmetic. */
+/* CUnit: the keyset planner (coordinator/planner.c): sparse ids, remainders, empty tables, due-only walks. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cunit_main.h"
-#include "mdw/accounting.h"
-#include "mdw/backoff.h"
 #include "planner.h"
 
 struct ids {
@@ -79,52 +77,80 @@ static void test_remainder_and_empty(void)
 	}
 }
 
-static void test_backoff(void)
+/* A fake id source: ids ascending, due[i] says whether ids[i] is due. */
+struct due_ids {
+	const long long *ids;
+	const char *due;
+	int n;
+};
+
+static int due_next(void *arg, long long after, long long n, long long *lo, long long *hi, long long *count, char *err,
+		    size_t errlen)
 {
-	struct mdw_backoff b;
-	mdw_backoff_init(&b, 100, 1000, 7);
-	CU_ASSERT_EQUAL(mdw_backoff_ceiling(&b), 100);
-	for (int i = 0; i < 20; i++) {
-		long ceil = mdw_backoff_ceiling(&b), w = mdw_backoff_next(&b);
-		CU_ASSERT_TRUE(w >= 0 && w <= ceil);
-		CU_ASSERT_TRUE(ceil <= 1000);
-	}
-	CU_ASSERT_EQUAL(mdw_backoff_ceiling(&b), 1000);
-	mdw_backoff_reset(&b);
-	CU_ASSERT_EQUAL(mdw_backoff_ceiling(&b), 100);
-	{
-		/* full jitter: the waits are spread, not all at the ceiling */
-		long lo = 100000, hi = 0;
-		struct mdw_backoff c;
-		mdw_backoff_init(&c, 1000, 1000, 3);
-		for (int i = 0; i < 200; i++) {
-			long w = mdw_backoff_next(&c);
-			lo = w < lo ? w : lo;
-			hi = w > hi ? w : hi;
+	struct due_ids *s = arg;
+	int i = 0, first;
+	(void)err, (void)errlen;
+	*count = 0;
+	while (i < s->n && (s->ids[i] <= after || !s->due[i]))
+		i++;
+	if (i == s->n)
+		return 0;
+	first = i;
+	*lo = s->ids[i];
+	for (int k = 0; i < s->n && k < n; i++, k++)
+		if (s->due[i]) {
+			*hi = s->ids[i];
+			*count = i - first + 1;
 		}
-		CU_ASSERT_TRUE(lo < 200 && hi > 800);
-	}
+	return 0;
 }
 
-static void test_accounting(void)
+static void test_due_walk(void)
 {
-	struct mdw_counts a = {10, 4, 3, 2, 1}, b = {5, 5, 0, 0, 0}, bad = {10, 4, 3, 2, 0}, neg = {0, 1, -1, 0, 0};
-	char why[256];
-	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
-	mdw_counts_add(&a, &b);
-	CU_ASSERT_EQUAL(a.read, 15);
-	CU_ASSERT_EQUAL(a.inserted, 9);
-	CU_ASSERT_TRUE(mdw_counts_balanced(&a, why, sizeof why));
-	CU_ASSERT_FALSE(mdw_counts_balanced(&bad, why, sizeof why));
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "read 10 != inserted 4 + existing 3 + merged 2 + rejected 0 (= 9)"));
-	CU_ASSERT_FALSE(mdw_counts_balanced(&neg, why, sizeof why));
+	/* 20 ids; due: 3, 4 (updated), 9, then the new ones 15..19 */
+	static long long ids[20];
+	static const char due[20] = {0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+	struct due_ids s = {ids, due, 20}, none = {ids, (const char[20]){0}, 20};
+	struct plan p = {0};
+	char err[128];
+
+	for (int i = 0; i < 20; i++)
+		ids[i] = 100 + i * 10;
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &s, 4, PLAN_DUE_ONLY, err, sizeof err), 0);
+	/* windows of 4 ids from a due id, cut at the last due id: [3,4], [9], [15..18], [19] */
+	CU_ASSERT_EQUAL_FATAL(p.n, 4);
+	CU_ASSERT_EQUAL(p.chunks[0].lo, 130);
+	CU_ASSERT_EQUAL(p.chunks[0].hi, 140);
+	CU_ASSERT_EQUAL(p.chunks[0].rows, 2);
+	CU_ASSERT_EQUAL(p.chunks[1].lo, 190);
+	CU_ASSERT_EQUAL(p.chunks[1].hi, 190);
+	CU_ASSERT_EQUAL(p.chunks[2].lo, 250);
+	CU_ASSERT_EQUAL(p.chunks[2].hi, 280);
+	CU_ASSERT_EQUAL(p.chunks[2].rows, 4);
+	CU_ASSERT_EQUAL(p.chunks[3].rows, 1);
+	CU_ASSERT_EQUAL(p.rows, 8);
+	plan_free(&p);
+	p = (struct plan){0};
+	/* a window wide enough takes the ids between due ones too: they are read again */
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &s, 10, PLAN_DUE_ONLY, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(p.n, 2);
+	CU_ASSERT_EQUAL(p.chunks[0].lo, 130);
+	CU_ASSERT_EQUAL(p.chunks[0].hi, 190);
+	CU_ASSERT_EQUAL(p.chunks[0].rows, 7);
+	CU_ASSERT_EQUAL(p.rows, 12);
+	plan_free(&p);
+	p = (struct plan){0};
+	/* nothing due: no chunk */
+	CU_ASSERT_EQUAL_FATAL(plan_walk(&p, due_next, &none, 4, PLAN_DUE_ONLY, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(p.n, 0);
+	CU_ASSERT_EQUAL(p.rows, 0);
+	plan_free(&p);
 }
 
 static const struct unit_test tests[] = {
 	{"keyset walk on sparse ids", test_sparse},
 	{"remainder, empty table, id 2^31-1", test_remainder_and_empty},
-	{"backoff with full jitter", test_backoff},
-	{"accounting arithmetic", test_accounting},
+	{"walk over due ids", test_due_walk},
 	{NULL, NULL},
 };
 

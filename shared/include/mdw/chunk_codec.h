@@ -17,12 +17,6 @@
 #define MDW_CHUNK_VERSION 1
 #define MDW_CHUNK_MAX_BODY 4096
 
-/* What an embeddings chunk covers (MDW_PART_NONE for the relational phases). */
-enum mdw_part { MDW_PART_NONE, MDW_PART_PATIENT, MDW_PART_CASE, MDW_PART_PROJECT, MDW_NPARTS };
-
-/* "patient", "case", "project" (NULL for MDW_PART_NONE). */
-extern const char *const mdw_part_names[MDW_NPARTS];
-
 struct mdw_chunk {
 	int64_t run;
 	enum mdw_phase_id phase;

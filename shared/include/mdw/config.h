@@ -59,6 +59,7 @@ struct mdw_config {
 	int redrive;
 	int verify;
 	int plan;
+	int dashboard; /* coordinator: --dashboard, serve the web page only */
 	double embed_price_per_1k;
 	long long source_max_connections;
 	long long source_rows_per_s;

@@ -18,8 +18,6 @@ void mdw_log_init(const char *component, const char *level, const char *format);
 void mdw_log_at(enum mdw_log_level lvl, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-int mdw_log_enabled(enum mdw_log_level lvl);
-
 #define mdw_debug(...) mdw_log_at(MDW_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
 #define mdw_info(...) mdw_log_at(MDW_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
 #define mdw_warn(...) mdw_log_at(MDW_LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)

@@ -1,8 +1,11 @@
 /*
  * The phase table: every phase of the migration, in dependency order, with
- * its needs, legacy source and target table. The coordinator's scheduler,
- * the CLI's --phases, the report and the docs all read this one table; the
- * worker keys its transforms by the same enum (worker/phase_ops.c).
+ * every fact of it: its needs, kind, legacy source, target table and legacy
+ * id column, the tables it writes, and the embeddings part its rows are. The
+ * coordinator's scheduler, the worker's dispatch, the CLI's --phases,
+ * validation, rollback, backup, the report and the docs all read this one
+ * table; the worker keys its transforms by the same enum (worker/phase_ops.c).
+ * The embeddings' parts have their table here too (mdw_parts).
  */
 #ifndef MDW_PHASE_H
 #define MDW_PHASE_H
@@ -22,6 +25,12 @@ enum mdw_phase_id {
 	MDW_NPHASES
 };
 
+/* What an embeddings chunk covers (MDW_PART_NONE for the relational phases). */
+enum mdw_part { MDW_PART_NONE, MDW_PART_PATIENT, MDW_PART_CASE, MDW_PART_PROJECT, MDW_NPARTS };
+
+/* How a phase's chunks are processed: legacy rows transformed and loaded, or target rows embedded. */
+enum mdw_phase_kind { MDW_KIND_RELATIONAL, MDW_KIND_EMBEDDINGS };
+
 #define MDW_PH_BIT(p) (1u << (p))
 #define MDW_PH_ALL ((1u << MDW_NPHASES) - 1)
 
@@ -32,9 +41,28 @@ struct mdw_phase {
 	const char *source;	  /* legacy table, keyset-walked by its integer id */
 	const char *target;	  /* target table */
 	unsigned needs;		  /* MDW_PH_BIT of each phase that must be complete first */
+	enum mdw_phase_kind kind;
+	const char *legacy_col;	  /* the target's column holding the legacy id (NULL: none) */
+	const char *writes[3];	  /* every table the phase writes, its target first (rollback, backup, validation) */
+	const char *mapping;	  /* a table mapping legacy ids to its rows (column profile_id), or NULL */
+	enum mdw_part part;	  /* the embeddings part its rows are (their links' content_type), or NONE */
 };
 
 extern const struct mdw_phase mdw_phases[MDW_NPHASES];
+
+/* An embeddings part: its name (a link's content_type, the chunk's "part") and the phase whose rows it embeds. */
+struct mdw_part_info {
+	const char *name;
+	enum mdw_phase_id phase;
+};
+
+extern const struct mdw_part_info mdw_parts[MDW_NPARTS];
+
+/* The target table that part P reads ("patients"). */
+static inline const char *mdw_part_table(enum mdw_part p)
+{
+	return mdw_phases[mdw_parts[p].phase].target;
+}
 
 /* The phase named NAME, or NULL. */
 const struct mdw_phase *mdw_phase_find(const char *name);

@@ -38,7 +38,11 @@
 #define MDWQ_WAKE "mdw:wake"
 #define MDWQ_WAKE_MAX 64
 
-/* KIND is "q", "dead", "workers" or "phase"; PHASE only for "q" and "phase". */
+/*
+ * Key mdw:{RUN}:KIND[:SUB] of the run. KIND is "q" (SUB: the phase), "dead",
+ * "workers", "phase" (SUB: the phase), "embed", "rate" or "embedding" (SUB:
+ * the text hash): the one place that spells a run's keys.
+ */
 void mdwq_key(char *buf, size_t len, int64_t run, const char *kind, const char *phase);
 
 /* Create the phase's stream and group if missing. -1 with r->errstr. */
@@ -67,6 +71,51 @@ __attribute__((warn_unused_result)) int mdwq_dead_letter(struct rds *r, int64_t 
  * with r->errstr, or -2 when the stream or its group does not exist.
  */
 int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *present, int nmax);
+
+/* One entry of a phase's stream in hand: what the worker reads of it. */
+struct mdwq_entry {
+	const char *phase; /* the phase table's name */
+	const char *id;	   /* the stream entry id */
+	const char *desc;  /* its desc field, or NULL */
+	const char *body;  /* its body field (BODY_LEN bytes), or NULL when it has none */
+	size_t body_len;
+	long long deliveries; /* how often Redis delivered it, this delivery included */
+	redisReply *reply;    /* owns the strings above (mdwq_entry_free) */
+};
+
+void mdwq_entry_free(struct mdwq_entry *e);
+
+/*
+ * Read one new entry of PHASE's stream of RUN for CONSUMER into E. 1: got
+ * one; 0: none (or the group does not exist yet: the coordinator makes it);
+ * -1: Redis unreachable; -2: Redis answered an error (r->errstr).
+ */
+int mdwq_read_new(struct rds *r, int64_t run, const char *phase, const char *consumer, struct mdwq_entry *e);
+
+/* Take over one entry of PHASE's stream idle for LEASE_MS or more, as mdwq_read_new. */
+int mdwq_take_over(struct rds *r, int64_t run, const char *phase, const char *consumer, long long lease_ms,
+		   struct mdwq_entry *e);
+
+/* Renew the lease of entry ID that CONSUMER holds (its idle time back to 0). -1 with r->errstr. */
+int mdwq_lease(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id);
+
+/* Entry ID's delivery count (1 when Redis cannot say). */
+long long mdwq_deliveries(struct rds *r, int64_t run, const char *phase, const char *id);
+
+/*
+ * Count a retry in place of entry ID as a delivery (the count lives in Redis,
+ * so it survives this worker). Returns the deliveries after it: DELIVERIES
+ * when Redis could not record it.
+ */
+long long mdwq_count_retry(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id,
+			   long long deliveries);
+
+/*
+ * Leave entry ID pending for a later takeover, undoing the delivery this
+ * attempt counted (its count back to DELIVERIES - 1). -1 with r->errstr.
+ */
+int mdwq_give_back(struct rds *r, int64_t run, const char *phase, const char *consumer, const char *id,
+		   long long deliveries);
 
 /* Wake up to N idle workers: N tokens on mdw:wake (kept to MDWQ_WAKE_MAX). Best effort. */
 void mdwq_wake_workers(struct rds *r, int n);

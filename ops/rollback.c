@@ -10,29 +10,6 @@
 #define TEXTOID 25
 #define INT8OID 20
 
-struct rb_phase {
-	const char *tables[3]; /* the tables the phase writes, its target first */
-	const char *link;      /* content_type of its rows in ai_embedding_sources, or NULL */
-	const char *mapping;   /* a table mapping legacy ids to its rows (column profile_id), or NULL */
-};
-
-static const struct rb_phase rb_phases[MDW_NPHASES] = {
-	[MDW_PH_PRACTICES] = {{"practices"}, NULL, NULL},
-	[MDW_PH_PROFILES] = {{"profiles", "profile_legacy_users"}, NULL, "profile_legacy_users"},
-	[MDW_PH_PATIENTS] = {{"patients"}, "patient", NULL},
-	[MDW_PH_CASES] = {{"cases"}, "case", NULL},
-	[MDW_PH_PROJECTS] = {{"projects"}, "project", NULL},
-	[MDW_PH_PRACTICE_MEMBERS] = {{"practice_members"}, NULL, NULL},
-	[MDW_PH_CASE_STATES] = {{"case_states"}, NULL, NULL},
-	[MDW_PH_WORKFLOW_TEMPLATES] = {{"workflow_templates"}, NULL, NULL},
-	[MDW_PH_EMBEDDINGS] = {{"ai_embeddings", "ai_embedding_sources"}, NULL, NULL},
-};
-
-const char *const *rollback_tables(enum mdw_phase_id phase)
-{
-	return rb_phases[phase].tables;
-}
-
 unsigned rollback_dependents(enum mdw_phase_id phase)
 {
 	unsigned deps = 0;
@@ -138,8 +115,8 @@ static int rb_step(struct rb_ctx *x, enum mdw_phase_id ph, const char *label, co
 /* Delete the rows of one phase (its dependents are gone already). JSON receives the counts. */
 static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jsonlen)
 {
-	const struct rb_phase *s = &rb_phases[ph];
-	const char *name = mdw_phases[ph].name, *t = s->tables[0];
+	const struct mdw_phase *s = &mdw_phases[ph];
+	const char *name = s->name, *t = s->writes[0], *link = mdw_parts[s->part].name;
 	char sql[1024];
 
 	snprintf(json, jsonlen, "{");
@@ -160,12 +137,12 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 	snprintf(sql, sizeof sql, "INSERT INTO rb_del SELECT id FROM public.%s WHERE " IN_SCOPE("mdw_run_id"), t);
 	if (rbexec(x, "TRUNCATE rb_del", name) < 0 || rbexec(x, sql, name) < 0)
 		return -1;
-	if (s->link) {
+	if (link) {
 		/* links of the deleted entities, whichever run made them (a link must name an entity) */
 		snprintf(sql, sizeof sql,
 			 COUNTED("DELETE FROM public.ai_embedding_sources s USING rb_del d WHERE s.content_type = '%s' "
 				 "AND s.content_id = d.id RETURNING s.mdw_run_id AS run"),
-			 s->link);
+			 link);
 		if (rb_step(x, ph, "ai_embedding_sources", mdw_phases[MDW_PH_EMBEDDINGS].name, sql, json, jsonlen) < 0)
 			return -1;
 	}
@@ -239,7 +216,7 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 				 "(SELECT count(*) FROM public.ai_embeddings WHERE " IN_SCOPE("mdw_run_id") ")");
 		else
 			snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s WHERE " IN_SCOPE("mdw_run_id"),
-				 rb_phases[q].tables[0]);
+				 mdw_phases[q].writes[0]);
 		if (!(r = rbq(x, sql, "")))
 			return RB_ERROR;
 		rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

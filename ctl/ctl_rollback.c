@@ -34,7 +34,7 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 			err);
 		return 2;
 	}
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	if (mdw_schema_apply(c, err, sizeof err) < 0) {
 		fprintf(stderr, "mdwctl rollback: %s\n", err);
@@ -45,7 +45,7 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 		gethostname(host, sizeof host - 1);
 		/* host:pid like a coordinator's, so that a coordinator replaces it if mdwctl dies */
 		snprintf(token, sizeof token, "%s:%d", host, (int)getpid());
-		if (ctl_redis(cfg, &r) < 0)
+		if (ops_redis(cfg, &r) < 0)
 			goto out;
 		switch (lock_acquire(&r, token, holder, sizeof holder)) {
 		case 0:
@@ -88,7 +88,7 @@ int ctl_backups(struct mdw_config *cfg, int argc, char **argv)
 	const char *p[2] = {run, cfg->phase};
 
 	(void)argc, (void)argv;
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	if (mdw_schema_apply(c, err, sizeof err) < 0) {
 		fprintf(stderr, "mdwctl backups: %s\n", err);

@@ -25,7 +25,7 @@ int ctl_queue(struct mdw_config *cfg, int argc, char **argv)
 	int64_t run;
 
 	(void)argc, (void)argv;
-	if (ctl_redis(cfg, &r) < 0)
+	if (ops_redis(cfg, &r) < 0)
 		return 1;
 	if (!(run = redis_run(&r))) {
 		rds_close(&r);

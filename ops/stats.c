@@ -4,19 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord.h"
+#include "stats.h"
 #include "mdw/pgx.h"
+
+const struct phase_state_names phase_states[PS_NSTATES] = {
+	[PS_NONE] = {"", "not_started", "not started", "not_started"},
+	[PS_PLANNING] = {"planning", "planning", "planning", "in_progress"},
+	[PS_RUNNING] = {"running", "running", "running", "in_progress"},
+	[PS_VALIDATING] = {"validating", "validating", "validating", "in_progress"},
+	[PS_COMPLETE] = {"complete", "complete", "complete", "completed"},
+	[PS_FAILED] = {"failed", "failed", "failed", "failed"},
+};
 
 static enum phase_state parse_state(const char *s)
 {
-	static const char *const names[] = {"", "planning", "running", "validating", "complete", "failed"};
-	for (int i = 1; i < 6; i++)
-		if (!strcmp(s, names[i]))
+	for (int i = 1; i < PS_NSTATES; i++)
+		if (!strcmp(s, phase_states[i].ledger))
 			return (enum phase_state)i;
 	return PS_NONE;
 }
 
-int coord_load_stats(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen)
+int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen)
 {
 	char id[24];
 	const char *p[1] = {id};

@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "coord.h"
+#include "stats.h"
+#include "validate.h"
 #include "criteria.h"
 #include "ctl.h"
 #include "mdw/pgx.h"
@@ -47,7 +48,7 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 {
 	struct status_opts o = {cfg->rate_rpm, cfg->report_path};
 	char err[512];
-	int64_t run = ctl_current_run(c, cfg->run_id);
+	int64_t run = ops_current_run(c, cfg->run_id);
 	json_t *root, *p, *w;
 	size_t i;
 
@@ -112,7 +113,7 @@ int ctl_status(struct mdw_config *cfg, int argc, char **argv)
 	int have_redis, rc, tty = isatty(1);
 
 	(void)argc, (void)argv;
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	have_redis = rds_parse_url(&r, cfg->redis_url, err, sizeof err) == 0 && rds_connect(&r) == 0;
 	signal(SIGINT, on_int);
@@ -146,12 +147,12 @@ int ctl_report(struct mdw_config *cfg, int argc, char **argv)
 	int rc = 1;
 
 	(void)argc, (void)argv;
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	/* the source rows now; without the legacy database the counts taken at planning */
 	if (!(src = pgx_connect(cfg->source_dsn, "mdwctl", err, sizeof err)))
 		fprintf(stderr, "mdwctl report: legacy database unreachable (%s): source counts as planned\n", err);
-	if ((run = ctl_current_run(c, cfg->run_id))) {
+	if ((run = ops_current_run(c, cfg->run_id))) {
 		if (report_write(c, src, run, cfg->report_path, err, sizeof err) < 0)
 			fprintf(stderr, "mdwctl report: %s\n", err);
 		else {
@@ -204,9 +205,9 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 		fprintf(stderr, "mdwctl validate: unknown phase \"%s\"\n", cfg->phase);
 		return 2;
 	}
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
-	if (!(run = ctl_current_run(c, cfg->run_id)) || coord_load_stats(c, run, ps, err, sizeof err) < 0) {
+	if (!(run = ops_current_run(c, cfg->run_id)) || stats_load(c, run, ps, err, sizeof err) < 0) {
 		PQfinish(c);
 		return 1;
 	}
@@ -217,7 +218,7 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 		int v;
 		if ((only && (int)only->id != i) || (!only && ps[i].state == PS_NONE))
 			continue;
-		v = coord_validate_phase(c, run, (enum mdw_phase_id)i, why, sizeof why);
+		v = validate_phase(c, run, (enum mdw_phase_id)i, why, sizeof why);
 		if (v != 1)
 			bad++;
 		if (cfg->json)

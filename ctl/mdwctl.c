@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mdwctl: %s\n", err);
 		return 2;
 	}
+	ctl_set_argv(argc, argv);
 	mdw_log_init("mdwctl", cfg.log_level, cfg.log_format);
 	pgx_set_dead_peer((int)cfg.pg_dead_peer_s);
 	if (cfg.help || args.n == 0) {

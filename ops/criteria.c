@@ -8,28 +8,24 @@
 struct criterion {
 	enum mdw_phase_id phase;
 	const char *what;
-	const char *table, *key; /* the target table and its legacy id column */
 	const char *ref;	 /* the reference column that must be set (NULL: only rejects fail it) */
 	const char *repair;	 /* the mdw.flags code that NULLs it */
 };
 
 static const struct criterion criteria[] = {
-	{MDW_PH_PATIENTS, "all patients linked to valid practices", "public.patients", "legacy_id", "practice_id",
+	{MDW_PH_PATIENTS, "all patients linked to valid practices", "practice_id",
 	 "dangling_office"},
-	{MDW_PH_PATIENTS, "all patients have valid doctors", "public.patients", "legacy_id", "profile_id",
+	{MDW_PH_PATIENTS, "all patients have valid doctors", "profile_id",
 	 "dangling_doctor"},
-	{MDW_PH_CASES, "all cases linked to valid patients", "public.cases", "legacy_project_id", "patient_id",
+	{MDW_PH_CASES, "all cases linked to valid patients", "patient_id",
 	 "dangling_patient"},
-	{MDW_PH_PROJECTS, "all projects linked to valid cases", "public.projects", "legacy_id", NULL, NULL},
-	{MDW_PH_PROJECTS, "all projects have valid creators", "public.projects", "legacy_id", "creator_id",
+	{MDW_PH_PROJECTS, "all projects linked to valid cases", NULL, NULL},
+	{MDW_PH_PROJECTS, "all projects have valid creators", "creator_id",
 	 "dangling_creator"},
-	{MDW_PH_PRACTICE_MEMBERS, "all memberships link a valid practice and profile", "public.practice_members",
-	 "legacy_id", NULL, NULL},
-	{MDW_PH_CASE_STATES, "all case states linked to valid cases", "public.case_states", "legacy_id", NULL, NULL},
-	{MDW_PH_CASE_STATES, "all case states have valid actors", "public.case_states",
-	 "legacy_id", "changed_by", "dangling_actor"},
-	{MDW_PH_WORKFLOW_TEMPLATES, "all practice templates linked to valid practices", "public.workflow_templates",
-	 "legacy_id", NULL, NULL},
+	{MDW_PH_PRACTICE_MEMBERS, "all memberships link a valid practice and profile", NULL, NULL},
+	{MDW_PH_CASE_STATES, "all case states linked to valid cases", NULL, NULL},
+	{MDW_PH_CASE_STATES, "all case states have valid actors", "changed_by", "dangling_actor"},
+	{MDW_PH_WORKFLOW_TEMPLATES, "all practice templates linked to valid practices", NULL, NULL},
 };
 
 #define NCRIT (sizeof criteria / sizeof criteria[0])
@@ -40,7 +36,7 @@ void criteria_placed(enum mdw_phase_id phase, char *out, size_t outlen)
 		snprintf(out, outlen, "EXISTS (SELECT 1 FROM public.profile_legacy_users x WHERE x.legacy_user_id = j.legacy_id)");
 	else
 		snprintf(out, outlen, "EXISTS (SELECT 1 FROM public.%s x WHERE x.%s = j.legacy_id)", mdw_phases[phase].target,
-			 phase == MDW_PH_CASES ? "legacy_project_id" : "legacy_id");
+			 mdw_phases[phase].legacy_col);
 }
 
 /* A query counting the outstanding rejects of PHASE ($1 the phase name). */
@@ -89,9 +85,9 @@ static int eval_one(PGconn *tgt, const struct criterion *c, long long v[3], char
 	if (c->ref)
 		snprintf(sql, sizeof sql,
 			 "SELECT count(*) FILTER (WHERE f.legacy_id IS NULL), count(f.legacy_id), (%s) "
-			 "FROM %s t LEFT JOIN mdw.flags f ON f.phase = $1 AND f.code = $2 AND f.legacy_id = t.%s "
+			 "FROM public.%s t LEFT JOIN mdw.flags f ON f.phase = $1 AND f.code = $2 AND f.legacy_id = t.%s "
 			 "WHERE t.%s IS NULL",
-			 rej, c->table, c->key, c->ref);
+			 rej, mdw_phases[c->phase].target, mdw_phases[c->phase].legacy_col, c->ref);
 	else
 		snprintf(sql, sizeof sql, "SELECT 0, 0 * length($2::text), (%s)", rej);
 	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))

@@ -173,7 +173,7 @@ static int browse_run(const struct browse *b, struct mdw_config *cfg)
 		fprintf(stderr, "mdwctl %s: unknown phase \"%s\"\n", b->cmd, cfg->phase);
 		return 2;
 	}
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	snprintf(run, sizeof run, "%lld", cfg->run_id);
 	rows_sql(b, rows, sizeof rows);

@@ -5,13 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "coord.h"
+#include "stats.h"
 #include "criteria.h"
 #include "mdw/pgx.h"
 #include "report.h"
-
-static const char *const report_status[] = {"not_started", "in_progress", "in_progress", "in_progress", "completed",
-					    "failed"};
 
 static void iso_time(double t, char *out, size_t len)
 {
@@ -145,7 +142,7 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 	const char *p[1] = {id};
 	PGresult *r;
 
-	if (coord_load_stats(tgt, run, ps, err, errlen) < 0)
+	if (stats_load(tgt, run, ps, err, errlen) < 0)
 		return NULL;
 	snprintf(id, sizeof id, "%" PRId64, run);
 	if (!(r = pgx_query(tgt, "SELECT status FROM mdw.runs WHERE id = $1", 1, p, err, errlen, NULL)))
@@ -179,7 +176,7 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_object_set_new(o, "runSourceRows", json_integer(expected));
 		json_object_set_new(o, "read", json_integer(current));
 		json_object_set_new(o, "progressPercentage", json_real((double)(long long)(pct * 10 + 0.5) / 10));
-		json_object_set_new(o, "status", json_string(report_status[s->state]));
+		json_object_set_new(o, "status", json_string(phase_states[s->state].report));
 		if (s->completed_at > 0) {
 			iso_time(s->completed_at, ts, sizeof ts);
 			json_object_set_new(o, "completedAt", json_string(ts));

@@ -11,6 +11,11 @@
 
 #include "mdw/phase.h"
 
+#define VERIFY_BUCKET 4096 /* legacy ids per hashed bucket */
+
+/* Whether PH has a row-level verification. */
+int verify_covers(enum mdw_phase_id ph);
+
 /*
  * Compare every target row of PHASE with what its legacy row (SRC) should
  * have become; name the differing rows on OUT (NULL: nowhere; values only

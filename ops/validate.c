@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord.h"
+#include "validate.h"
 #include "mdw/pgx.h"
 #include "rollback.h"
 
@@ -55,12 +55,6 @@ static const struct check checks[] = {
 	 "SELECT count(*) FROM public.workflow_templates WHERE jsonb_typeof(steps) <> 'array'"},
 };
 
-/* The table's legacy id column (cases keep legacy_project_id). */
-static const char *legacy_col(enum mdw_phase_id phase)
-{
-	return phase == MDW_PH_CASES ? "legacy_project_id" : "legacy_id";
-}
-
 /*
  * The embeddings phase: every patient, case and project has its link (but
  * the rejected ones), every link names an existing entity (a reference the
@@ -69,23 +63,28 @@ static const char *legacy_col(enum mdw_phase_id phase)
  */
 static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why, size_t whylen)
 {
-	char id[24], err[512];
+	char id[24], err[512], ents[256] = "", kinds[768] = "", sql[2048];
 	const char *p[1] = {id};
 	PGresult *r;
 	long long entities, links, rejected, dangling, inserted, stored;
 
 	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(tgt,
-		      "SELECT (SELECT count(*) FROM public.patients) + (SELECT count(*) FROM public.cases) + (SELECT count(*) FROM public.projects), "
-		      "(SELECT count(*) FROM public.ai_embedding_sources), "
-		      "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		      "(SELECT count(*) FROM public.ai_embedding_sources s WHERE NOT CASE s.content_type "
-		      "  WHEN 'patient' THEN EXISTS (SELECT 1 FROM public.patients x WHERE x.id = s.content_id) "
-		      "  WHEN 'case' THEN EXISTS (SELECT 1 FROM public.cases x WHERE x.id = s.content_id) "
-		      "  ELSE EXISTS (SELECT 1 FROM public.projects x WHERE x.id = s.content_id) END), "
-		      "(SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		      "(SELECT count(*) FROM public.ai_embeddings WHERE mdw_run_id = $1::bigint)",
-		      1, p, err, sizeof err, NULL);
+	/* the entities and the links' content types come from the parts table (mdw/phase.h); its names, never input */
+	for (int pt = 1; pt < MDW_NPARTS; pt++) {
+		snprintf(ents + strlen(ents), sizeof ents - strlen(ents), "%s(SELECT count(*) FROM public.%s)",
+			 pt > 1 ? " + " : "", mdw_part_table((enum mdw_part)pt));
+		snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds),
+			 "WHEN '%s' THEN EXISTS (SELECT 1 FROM public.%s x WHERE x.id = s.content_id) ",
+			 mdw_parts[pt].name, mdw_part_table((enum mdw_part)pt));
+	}
+	snprintf(sql, sizeof sql,
+		 "SELECT %s, (SELECT count(*) FROM public.ai_embedding_sources), "
+		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
+		 "(SELECT count(*) FROM public.ai_embedding_sources s WHERE NOT CASE s.content_type %sELSE false END), "
+		 "(SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
+		 "(SELECT count(*) FROM public.ai_embeddings WHERE mdw_run_id = $1::bigint)",
+		 ents, kinds);
+	r = pgx_query(tgt, sql, 1, p, err, sizeof err, NULL);
 	if (!r) {
 		snprintf(why, whylen, "cannot count the embeddings: %s", err);
 		return -1;
@@ -131,7 +130,7 @@ struct vjob {
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
 	char id[24], err[512], sql[1536], tables[256] = "{";
-	const char *t = mdw_phases[phase].target, *const *written = rollback_tables(phase);
+	const char *t = mdw_phases[phase].target, *const *written = mdw_phases[phase].writes;
 	struct vjob jobs[MAX_JOBS];
 	PGresult *fks = NULL;
 	long long ins_ledger, ins_rows, rejected, merged, rows;
@@ -154,7 +153,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), x.rows "
 		 "FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
 		 "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM public.%s t) x",
-		 legacy_col(phase), legacy_col(phase), t);
+		 mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, t);
 #undef IN_RUN_RANGES
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
 	first_check = nj;
@@ -230,7 +229,7 @@ out:
 	return rc;
 }
 
-int coord_validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
+int validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
 {
 	char id[24], err[512];
 	const char *p[2] = {id, mdw_phases[phase].name};

@@ -67,7 +67,7 @@ int ctl_schema(struct mdw_config *cfg, int argc, char **argv)
 	int rc;
 
 	(void)argc, (void)argv;
-	if (!(c = ctl_target(cfg)))
+	if (!(c = ops_target(cfg)))
 		return 1;
 	rc = mdw_schema_apply(c, err, sizeof err);
 	if (rc < 0)

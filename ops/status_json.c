@@ -5,14 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "coord.h"
-#include "ctl.h"
+#include "connect.h"
+#include "dead.h"
+#include "stats.h"
 #include "mdw/chunk_codec.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "status_json.h"
-
-static const char *const state_names[] = {"not started", "planning", "running", "validating", "complete", "failed"};
 
 int status_load_queues(struct rds *r, int64_t run, struct qinfo *q)
 {
@@ -94,7 +93,7 @@ static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const c
 		struct mdw_chunk ch;
 		char desc[160];
 		json_t *o = json_object();
-		ctl_dead_row_chunk(l, i, run, &ch);
+		dead_row_chunk(l, i, run, &ch);
 		mdw_chunk_describe(&ch, desc, sizeof desc);
 		json_object_set_new(o, "phase", json_string(PQgetvalue(l, i, 0)));
 		json_object_set_new(o, "chunk_no", json_integer(ch.chunk_no));
@@ -110,13 +109,13 @@ static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const c
 		for (size_t i = 0; i < letters->elements; i++) {
 			redisReply *f = letters->element[i]->element[1];
 			json_t *o;
-			if (ctl_dead_mirrors(f, l, run))
+			if (dead_mirrors(f, l, run))
 				continue;
 			o = json_object();
 			json_object_set_new(o, "id", json_string(letters->element[i]->element[0]->str));
-			json_object_set_new(o, "phase", json_string(ctl_dead_field(f, "phase", NULL)));
-			json_object_set_new(o, "deliveries", json_integer(atoi(ctl_dead_field(f, "deliveries", NULL))));
-			json_object_set_new(o, "error", safe_error(ctl_dead_field(f, "error", NULL)));
+			json_object_set_new(o, "phase", json_string(dead_field(f, "phase", NULL)));
+			json_object_set_new(o, "deliveries", json_integer(atoi(dead_field(f, "deliveries", NULL))));
+			json_object_set_new(o, "error", safe_error(dead_field(f, "error", NULL)));
 			json_array_append_new(poison, o);
 		}
 	}
@@ -272,7 +271,7 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	int have_redis = r != NULL;
 
 	snprintf(run_s, sizeof run_s, "%" PRId64, run);
-	if (coord_load_stats(c, run, ps, err, errlen) < 0)
+	if (stats_load(c, run, ps, err, errlen) < 0)
 		goto fail;
 	memset(q, 0, sizeof q);
 	if (have_redis && status_load_queues(r, run, q) < 0)
@@ -289,7 +288,7 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 		const struct phase_stat *st = &ps[i];
 		double frac = st->source_rows > 0 ? (double)st->read / (double)st->source_rows : (st->state == PS_COMPLETE);
 		json_t *o = json_object(), *needs = json_array();
-		const char *state = st->state == PS_NONE && st->rolled_back ? "rolled back" : state_names[st->state];
+		const char *state = st->state == PS_NONE && st->rolled_back ? "rolled back" : phase_states[st->state].shown;
 
 		json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
 		json_object_set_new(o, "state", json_string(state));

@@ -32,9 +32,6 @@
 
 #include "mdw/phase.h"
 
-/* The tables PHASE writes, its target first; NULL-terminated. */
-const char *const *rollback_tables(enum mdw_phase_id phase);
-
 /* Every phase that needs PHASE, directly or not (bit mask). */
 unsigned rollback_dependents(enum mdw_phase_id phase);
 

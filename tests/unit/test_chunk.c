@@ -1,0 +1,227 @@
+/*
+ * CUnit: the relational chunk protocol (worker/chunk.c) against a real
+ * Postgres (MDW_TARGET_DSN of the stack), through chunk_rel_process as a worker
+ * calls it: a row that breaks a CHECK constraint the C transform does not
+ * know of fails the set-based insert; the range is bisected under savepoints
+ * down to that row, which lands in mdw.rejects as db_error with the server's
+ * SQLSTATE and message, and the chunk balances (read = inserted + existing +
+ * merged + rejected). The suite works in a database of its own
+ * (mdw_unit_chunk, legacy and target tables side by side), dropped at the
+ * end. Without MDW_TARGET_DSN it is skipped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "cunit_main.h"
+#include "mdw/pgx.h"
+#include "mdw/sqlfiles.h"
+
+#define DB "mdw_unit_chunk"
+
+static const char *DSN;
+static PGconn *SRC, *TGT;
+
+/* The one value of SQL on TGT as text ("" for NULL, the error if it fails). */
+static const char *value(const char *sql, char *out, size_t outlen)
+{
+	char err[512];
+	PGresult *r = pgx_query(TGT, sql, 0, NULL, err, sizeof err, NULL);
+
+	snprintf(out, outlen, "%s", !r ? err : PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "(not one row)");
+	PQclear(r);
+	return out;
+}
+
+static long long count(const char *sql)
+{
+	char v[512];
+	return strtoll(value(sql, v, sizeof v), NULL, 10);
+}
+
+static int exec(const char *sql)
+{
+	char err[512];
+	if (pgx_exec(TGT, sql, 0, NULL, err, sizeof err, NULL) < 0) {
+		fprintf(stderr, "test_chunk: %s: %s\n", sql, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Process chunk NO of RUN over [LO, HI] of practices as worker "unit" does. */
+static enum chunk_result process(long long run, int no, long long lo, long long hi, struct mdw_counts *n, char *err,
+				 size_t errlen)
+{
+	struct chunk_ctx ctx = {.src = SRC, .tgt = TGT, .worker_id = "unit", .lease_ms = 30000, .max_bytes = 1 << 20};
+	struct mdw_chunk c = {.run = run, .phase = MDW_PH_PRACTICES, .chunk_no = no, .lo = lo, .hi = hi};
+
+	enum chunk_result res;
+
+	memset(n, 0, sizeof *n);
+	if ((res = chunk_rel_process(&ctx, &c, n, err, errlen)) != CHUNK_DONE)
+		fprintf(stderr, "test_chunk: run %lld chunk %d: result %d: %s\n", run, no, (int)res, err);
+	return res;
+}
+
+/* The ledger's counts of chunk NO of RUN: "status read inserted existing merged rejected". */
+static const char *ledger(long long run, int no, char *out, size_t outlen)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "SELECT concat_ws(' ', status, rows_read, rows_inserted, rows_existing, rows_merged, rows_rejected) "
+		 "FROM mdw.chunks WHERE run_id = %lld AND phase = 'practices' AND chunk_no = %d",
+		 run, no);
+	return value(sql, out, outlen);
+}
+
+/*
+ * Process the chunk: it is done, with COUNTS ("read inserted existing merged
+ * rejected") both returned and in its ledger row, which the database checks
+ * against the accounting rule.
+ */
+static void assert_done(long long run, int no, long long lo, long long hi, const char *counts)
+{
+	struct mdw_counts n;
+	char err[1024], got[160], want[160], v[512];
+
+	CU_ASSERT_EQUAL_FATAL(process(run, no, lo, hi, &n, err, sizeof err), CHUNK_DONE);
+	snprintf(got, sizeof got, "%lld %lld %lld %lld %lld", n.read, n.inserted, n.existing, n.merged, n.rejected);
+	CU_ASSERT_STRING_EQUAL(got, counts);
+	snprintf(want, sizeof want, "done %s", counts);
+	CU_ASSERT_STRING_EQUAL(ledger(run, no, v, sizeof v), want);
+}
+
+static void test_one_bad_row(void)
+{
+	char v[512];
+
+	assert_done(1, 0, 1, 40, "40 39 0 0 1");
+	/* the one row, with the server's SQLSTATE and constraint, and the legacy row as it was */
+	CU_ASSERT_STRING_EQUAL(value("SELECT string_agg(concat_ws(' ', legacy_id, reason, source_table, "
+				     "source_row->>'id', source_row->>'city'), ';') FROM mdw.rejects WHERE run_id = 1",
+				     v, sizeof v),
+			       "23 db_error dispatch_office 23 Bisectville");
+	value("SELECT detail FROM mdw.rejects WHERE run_id = 1", v, sizeof v);
+	CU_ASSERT_EQUAL(strncmp(v, "23514: ", 7), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "unit_no_bisectville"));
+	/* every other row of the chunk arrived, the bad one did not */
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 1 AND 40 AND mdw_run_id = 1"), 39);
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id = 23"), 0);
+}
+
+static void test_bad_rows_at_the_ends(void)
+{
+	char v[512];
+
+	/* 41..60: the first, a middle and the last row break the constraint */
+	assert_done(1, 1, 41, 60, "20 17 0 0 3");
+	CU_ASSERT_STRING_EQUAL(value("SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM mdw.rejects "
+				     "WHERE run_id = 1 AND legacy_id > 40 AND reason = 'db_error' "
+				     "AND detail LIKE '23514: %unit_no_bisectville%'",
+				     v, sizeof v),
+			       "41,50,60");
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 41 AND 60"), 17);
+}
+
+static void test_rerun_existing(void)
+{
+	struct mdw_counts n;
+	char err[1024];
+
+	/* run 2 over every row: the good ones exist already, the bad ones are rejected again */
+	assert_done(2, 0, 1, 60, "60 0 56 0 4");
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.rejects WHERE run_id = 2 AND reason = 'db_error'"), 4);
+	/* a done chunk processed again is a no-op */
+	CU_ASSERT_EQUAL(process(2, 0, 1, 60, &n, err, sizeof err), CHUNK_ALREADY);
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.rejects WHERE run_id = 2"), 4);
+}
+
+/* A database of the suite's own with the legacy tables, the target schema, 60 offices and 4 bad ones. */
+static int setup(void)
+{
+	static const char *const data[] = {
+		"INSERT INTO dispatch_office (id, name, city, is_active, created_at) "
+		"SELECT i, 'Office ' || i, CASE WHEN i IN (23, 41, 50, 60) THEN 'Bisectville' ELSE 'Town' END, true, "
+		"'2020-01-01' FROM generate_series(1, 60) i",
+		/* a rule of the target's that the transform does not check */
+		"ALTER TABLE practices ADD CONSTRAINT unit_no_bisectville CHECK (city IS DISTINCT FROM 'Bisectville')",
+		"INSERT INTO mdw.runs (id) VALUES (1), (2)",
+		"INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) VALUES "
+		"(1, 'practices', 0, 1, 40), (1, 'practices', 1, 41, 60), (2, 'practices', 0, 1, 60)",
+	};
+	char dsn[1024], err[512];
+	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
+	PGresult *r;
+	int rc;
+
+	if (!admin) {
+		fprintf(stderr, "test_chunk: %s\n", err);
+		return -1;
+	}
+	rc = pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0 ||
+	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
+	PQfinish(admin);
+	if (rc) {
+		fprintf(stderr, "test_chunk: %s\n", err);
+		return -1;
+	}
+	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
+	if (!(TGT = pgx_connect(dsn, "mdw-worker/unit", err, sizeof err)) ||
+	    !(SRC = pgx_connect_source(dsn, "mdw-worker/unit", 0, err, sizeof err))) {
+		fprintf(stderr, "test_chunk: %s\n", err);
+		return -1;
+	}
+	r = PQexec(TGT, mdw_sql_get("legacy/schema.sql"));
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc)
+		fprintf(stderr, "test_chunk: legacy schema: %s", PQerrorMessage(TGT));
+	PQclear(r);
+	if (rc || mdw_schema_apply(TGT, err, sizeof err) < 0) {
+		fprintf(stderr, "test_chunk: target schema: %s\n", rc ? "" : err);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
+		if (exec(data[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void teardown(void)
+{
+	char err[512];
+	PGconn *admin;
+
+	PQfinish(SRC);
+	PQfinish(TGT);
+	if ((admin = pgx_connect(DSN, "mdw-unit", err, sizeof err)) &&
+	    pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0)
+		fprintf(stderr, "test_chunk: %s\n", err);
+	PQfinish(admin);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{"a row breaking a CHECK is bisected out as db_error, the chunk balances", test_one_bad_row},
+		{"bad first, middle and last rows of a chunk", test_bad_rows_at_the_ends},
+		{"a re-run: existing rows and the same rejects, then a no-op", test_rerun_existing},
+		{NULL, NULL},
+	};
+	int rc;
+
+	DSN = getenv("MDW_TARGET_DSN");
+	if (!DSN || !*DSN) {
+		fprintf(stderr, "test_chunk: MDW_TARGET_DSN is not set: suite skipped "
+				"(hint: eval \"$(deploy/local/stack env)\")\n");
+		return 77; /* CTest: SKIP_RETURN_CODE */
+	}
+	if (setup() < 0) {
+		teardown();
+		return 2;
+	}
+	rc = run_suite("chunk", tests);
+	teardown();
+	return rc;
+}
