@@ -10,6 +10,7 @@
 #include "backup.h"
 #include "coord.h"
 #include "catchup.h"
+#include "defer_index.h"
 #include "incremental.h"
 #include "verify.h"
 #include "lock.h"
@@ -24,6 +25,13 @@
 #include "rollback.h"
 
 #define RECONCILE_S 5.0
+/*
+ * The progress report reads the whole target (criteria, standing): written
+ * after a phase changes state at most this often while the run goes on (it
+ * was a tenth of the coordinator's and server's time at scale 1), and always
+ * at the end of the run.
+ */
+#define REPORT_EVERY_S 5.0
 
 static volatile int coord_stop;
 
@@ -197,7 +205,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	char err[512], run[24], rows[24], nchunks[24];
 	char *los = NULL, *his = NULL, *pts = NULL;
 	size_t cap;
-	int rc = -1;
+	int rc = -1, deferred = 0;
 	double t0 = now_s();
 
 	if (coord_walk(c, ph, &plan, &parts, err, sizeof err) < 0) {
@@ -241,6 +249,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 			     "SELECT $1, $2, (g.n - 1)::int, g.lo, g.hi, g.part FROM unnest($3::bigint[], $4::bigint[], "
 			     "$5::text[]) WITH ORDINALITY AS g(lo, hi, part, n)",
 			     5, p2, err, sizeof err, NULL) < 0 ||
+		    (ph != MDW_PH_EMBEDDINGS && defer_indexes(c->tgt, c->run, ph, &deferred, err, sizeof err) < 0) ||
 		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
 			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name, err);
 			PQclear(PQexec(c->tgt, "ROLLBACK"));
@@ -249,6 +258,8 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	}
 	mdw_info("run=%" PRId64 " phase=%s msg=\"phase planned\" source_rows=%lld chunks=%d ms=%.0f", c->run, name,
 		 plan.rows, plan.n, (now_s() - t0) * 1000);
+	if (deferred)
+		mdw_info("run=%" PRId64 " phase=%s msg=\"secondary indexes deferred\" indexes=%d", c->run, name, deferred);
 	if (mdwq_ensure_group(&c->r, c->run, name) < 0)
 		goto queued_later;
 	for (int i = 0; i < plan.n; i++) {
@@ -313,6 +324,8 @@ static void write_report(struct coord *c)
 
 	if (!c->cfg.report_path[0])
 		return;
+	c->last_report = now_s();
+	c->report_due = 0;
 	if (report_write(c->tgt, c->src, c->run, c->cfg.report_path, err, sizeof err) < 0)
 		mdw_warn("run=%" PRId64 " msg=\"cannot write the progress report\" error=\"%s\"", c->run, err);
 }
@@ -356,8 +369,11 @@ static int finish_run(struct coord *c, const char *status, const char *text)
 	const char *p[3] = {run, status, text};
 
 	snprintf(run, sizeof run, "%" PRId64, c->run);
-	return pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
-			err, sizeof err, NULL);
+	if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
+		     err, sizeof err, NULL) < 0)
+		return -1;
+	mdwq_wake_run_over(&c->r, c->run); /* --exit-when-done workers: now, not at their next poll */
+	return 0;
 }
 
 /*
@@ -367,12 +383,18 @@ static int finish_run(struct coord *c, const char *status, const char *text)
  */
 static void fail_stuck_phases(struct coord *c)
 {
+	char err[512];
+
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct phase_stat *s = &c->ps[ph];
 		char why[128];
 		if (!(c->selected & MDW_PH_BIT(ph)) || s->state != PS_RUNNING)
 			continue;
 		snprintf(why, sizeof why, "%lld dead chunks (see mdwctl dead; mdwctl retry-dead)", s->dead);
+		if (build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0)
+			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot build the deferred indexes: the next start will\" "
+				  "error=\"%s\"",
+				  c->run, mdw_phases[ph].name, err);
 		if (set_phase_state(c, ph, "failed", why) == 0)
 			s->state = PS_FAILED;
 	}
@@ -416,11 +438,101 @@ static int verify_validation(struct coord *c, enum mdw_phase_id ph, char *why, s
 	return 0;
 }
 
-/* One pass of the loop. Returns 1 when the run is over (exit code in *CODE), 0 to go on, -1 transient error. */
+/* Whether phase PH is loaded: every chunk done and its indexes built, its validation due or under way. */
+static int phase_loaded(const struct phase_stat *s)
+{
+	return s->state == PS_VALIDATING && s->done == s->total;
+}
+
+/*
+ * The gate between phases: a phase whose need failed (its validation, or
+ * its chunks) stops. Its chunks not done yet become dead, naming the need,
+ * so that no worker applies them (a chunk in a worker's hands is waited
+ * for: it commits done, or is stopped); what it loaded before stays, for
+ * mdwctl rollback --cascade. In phase order, so that it reaches the
+ * dependents' dependents. -1 on a database error (the next pass again).
+ */
+static int stop_dependents(struct coord *c)
+{
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		struct phase_stat *s = &c->ps[ph];
+		char why[256], run[24], err[512];
+		const char *p[3] = {run, mdw_phases[ph].name, why};
+		int failed = -1;
+
+		if (!(c->selected & MDW_PH_BIT(ph)) || (s->state != PS_RUNNING && s->state != PS_VALIDATING))
+			continue;
+		for (int q = 0; q < MDW_NPHASES && failed < 0; q++)
+			if ((mdw_phases[ph].needs & MDW_PH_BIT(q)) && (c->selected & MDW_PH_BIT(q)) &&
+			    c->ps[q].state == PS_FAILED)
+				failed = q;
+		if (failed < 0)
+			continue;
+		snprintf(run, sizeof run, "%" PRId64, c->run);
+		snprintf(why, sizeof why, "needs %s, which failed", mdw_phases[failed].name);
+		if (pgx_exec(c->tgt,
+			     "UPDATE mdw.chunks SET status = 'dead', last_error = $3, finished_at = now() "
+			     "WHERE run_id = $1 AND phase = $2 AND status IN ('pending', 'running')",
+			     3, p, err, sizeof err, NULL) < 0 ||
+		    build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0) {
+			mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot stop the phase: retrying\" error=\"%s\"", c->run,
+				 mdw_phases[ph].name, err);
+			return -1;
+		}
+		if (set_phase_state(c, ph, "failed", why) < 0)
+			return -1;
+		s->state = PS_FAILED;
+		mdw_error("run=%" PRId64 " phase=%s msg=\"phase stopped\" why=\"%s\"", c->run, mdw_phases[ph].name, why);
+	}
+	return 0;
+}
+
+/* Validate the loaded phase PH (its needs complete): complete or failed. -1 on a database error. */
+static int validate_loaded(struct coord *c, int ph)
+{
+	struct phase_stat *s = &c->ps[ph];
+	char why[512];
+	double t0 = now_s();
+	int v = validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
+
+	if (v < 0)
+		return -1;
+	if (v == 1 && c->cfg.verify && verify_validation(c, (enum mdw_phase_id)ph, why, sizeof why, &v) < 0)
+		return -1;
+	/* what the run wrote, for the next catch-up to tell the application's changes from the legacy's */
+	if (v == 1) {
+		char err[512];
+		double th = now_s();
+		long long n = catchup_record_written(c->tgt, (enum mdw_phase_id)ph, c->run, err, sizeof err);
+		if (n < 0) {
+			mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the rows' hashes\" error=\"%s\"", c->run,
+				 mdw_phases[ph].name, err);
+			return -1;
+		}
+		mdw_info("run=%" PRId64 " phase=%s msg=\"row hashes recorded\" rows=%lld ms=%.0f", c->run,
+			 mdw_phases[ph].name, n, (now_s() - th) * 1000);
+	}
+	set_phase_state(c, ph, v ? "complete" : "failed", why);
+	s->state = v ? PS_COMPLETE : PS_FAILED;
+	if (v)
+		mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\" ms=%.0f", c->run,
+			 mdw_phases[ph].name, why, (now_s() - t0) * 1000);
+	else
+		mdw_error("run=%" PRId64 " phase=%s msg=\"phase failed validation\" why=\"%s\"", c->run,
+			  mdw_phases[ph].name, why);
+	return 0;
+}
+
+/*
+ * One pass of the loop. Returns 1 when the run is over (exit code in *CODE),
+ * 2 when a phase changed state (look again at once: its dependents may
+ * start, the run may be over), 0 to wait for the workers, -1 transient error.
+ */
 static int step(struct coord *c, int *code)
 {
 	char err[512], holder[256];
 	int all_complete = 1, progress_possible = 0, changed = 0, lr;
+	unsigned to_validate = 0;
 
 	lr = lock_refresh(&c->r, c->token, holder, sizeof holder);
 	if (lr == 1) {
@@ -449,10 +561,17 @@ static int step(struct coord *c, int *code)
 		*code = 5;
 		return 1;
 	}
+	if (stop_dependents(c) < 0)
+		return -1;
+	/*
+	 * A phase starts once its needs are loaded (every chunk done, indexes
+	 * built), while their validation runs; it is validated only once they
+	 * are complete, and stopped if one fails (stop_dependents).
+	 */
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct phase_stat *s = &c->ps[ph];
 		unsigned needs = mdw_phases[ph].needs;
-		int needs_ok = 1, needs_failed = 0;
+		int needs_ok = 1, needs_loaded = 1, needs_failed = 0;
 
 		if (!(c->selected & MDW_PH_BIT(ph)))
 			continue;
@@ -462,11 +581,13 @@ static int step(struct coord *c, int *code)
 			if (c->selected & MDW_PH_BIT(q)) {
 				if (c->ps[q].state != PS_COMPLETE)
 					needs_ok = 0;
+				if (c->ps[q].state != PS_COMPLETE && !phase_loaded(&c->ps[q]))
+					needs_loaded = 0;
 				if (c->ps[q].state == PS_FAILED)
 					needs_failed = 1;
 			}
 		}
-		if (s->state == PS_NONE && needs_ok) {
+		if (s->state == PS_NONE && needs_loaded) {
 			char why[1024];
 			if (backup_phase(c, (enum mdw_phase_id)ph, why, sizeof why) < 0) {
 				/* the phase has written nothing: the run resumes (and dumps again) on the next start */
@@ -483,45 +604,42 @@ static int step(struct coord *c, int *code)
 			all_complete = 0;
 			continue;
 		}
-		if ((s->state == PS_RUNNING || s->state == PS_VALIDATING) && s->done == s->total) {
-			char why[512];
-			int v;
-			double t0 = now_s();
-			set_phase_state(c, ph, "validating", "");
-			v = validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
-			if (v < 0)
+		if (s->state == PS_RUNNING && s->done == s->total) {
+			/* loaded: its dependents, later in this pass, start now */
+			if (build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0) {
+				mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot build the deferred indexes: retrying\" "
+					 "error=\"%s\"",
+					 c->run, mdw_phases[ph].name, err);
 				return -1;
-			if (v == 1 && c->cfg.verify && verify_validation(c, (enum mdw_phase_id)ph, why, sizeof why, &v) < 0)
-				return -1;
-			/* what the run wrote, for the next catch-up to tell the application's changes from the legacy's */
-			if (v == 1) {
-				double th = now_s();
-				long long n = catchup_record_written(c->tgt, (enum mdw_phase_id)ph, c->run, err, sizeof err);
-				if (n < 0) {
-					mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the rows' hashes\" error=\"%s\"",
-						 c->run, mdw_phases[ph].name, err);
-					return -1;
-				}
-				mdw_info("run=%" PRId64 " phase=%s msg=\"row hashes recorded\" rows=%lld ms=%.0f", c->run,
-					 mdw_phases[ph].name, n, (now_s() - th) * 1000);
 			}
-			set_phase_state(c, ph, v ? "complete" : "failed", why);
-			s->state = v ? PS_COMPLETE : PS_FAILED;
-			changed = 1; /* the report is rewritten once the dependents are planned */
-			if (v)
-				mdw_info("run=%" PRId64 " phase=%s msg=\"phase complete\" validation=\"%s\" ms=%.0f", c->run,
-					 mdw_phases[ph].name, why, (now_s() - t0) * 1000);
-			else
-				mdw_error("run=%" PRId64 " phase=%s msg=\"phase failed validation\" why=\"%s\"", c->run,
-					  mdw_phases[ph].name, why);
+			if (set_phase_state(c, ph, "validating", "") < 0)
+				return -1;
+			s->state = PS_VALIDATING;
+			changed = 1;
 		}
+		if (phase_loaded(s) && needs_ok)
+			to_validate |= MDW_PH_BIT(ph);
 		if (s->state != PS_COMPLETE)
 			all_complete = 0;
 		if ((s->state == PS_RUNNING && s->pending > 0) || (s->state == PS_NONE && !needs_failed) ||
 		    s->state == PS_PLANNING || s->state == PS_VALIDATING)
 			progress_possible = 1;
 	}
-	if (changed && !all_complete)
+	for (int ph = 0; ph < MDW_NPHASES; ph++) {
+		if (!(to_validate & MDW_PH_BIT(ph)))
+			continue;
+		if (validate_loaded(c, ph) < 0)
+			return -1;
+		changed = 1;
+		if (c->ps[ph].state != PS_COMPLETE) {
+			all_complete = 0;
+			if (stop_dependents(c) < 0)
+				return -1;
+		}
+	}
+	if (changed)
+		c->report_due = 1;
+	if (c->report_due && !all_complete && now_s() - c->last_report >= REPORT_EVERY_S)
 		write_report(c); /* (the end of the run writes its own) */
 	mirror(c);
 	if (c->cfg.metrics_addr[0])
@@ -555,7 +673,7 @@ static int step(struct coord *c, int *code)
 		*code = 1;
 		return 1;
 	}
-	return 0;
+	return changed ? 2 : 0;
 }
 
 int coord_main(struct coord *c)
@@ -614,6 +732,12 @@ int coord_main(struct coord *c)
 		if (reopened)
 			mdw_info("run=%" PRId64 " msg=\"rolled-back phases of the run are planned again\" phases=%d", c->run,
 				 reopened);
+		/* runs given up for this one leave no table without its indexes */
+		if (build_deferred_indexes(c->tgt, c->run, -1, err, sizeof err) < 0) {
+			mdw_error("run=%" PRId64 " msg=\"cannot build the indexes that earlier runs deferred\" error=\"%s\"",
+				  c->run, err);
+			goto out;
+		}
 	}
 	/* a resumed run keeps its phase list */
 	if (mdw_phase_parse_list(c->cfg.phases, &c->selected, err, sizeof err) < 0) {
@@ -640,6 +764,7 @@ int coord_main(struct coord *c)
 	}
 	mdw_backoff_init(&bo, 200, 5000, 0);
 	c->last_reconcile = 0;
+	c->last_report = now_s();
 	while (!coord_stop) {
 		int rc;
 		if (ensure_pg(c) < 0) {
@@ -654,6 +779,8 @@ int coord_main(struct coord *c)
 			continue;
 		}
 		mdw_backoff_reset(&bo);
+		if (rc == 2)
+			continue;
 		{
 			/* until a worker acknowledges a chunk (or poll_ms passes) */
 			char key[128];

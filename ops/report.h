@@ -1,6 +1,7 @@
 /*
  * The progress report: migration_progress_report.md and its .json twin,
- * rewritten by the coordinator after every phase and at the end of a run,
+ * rewritten by the coordinator when a phase changes state (at most every 5
+ * s while the run goes on) and at the end of a run,
  * and by `mdwctl report`. Counts and ids only, never row content.
  */
 #ifndef MDW_REPORT_H

@@ -81,6 +81,20 @@ void mdwq_wake_workers(struct rds *r, int n)
 	freeReplyObject(rds_cmd(r, "LTRIM " MDWQ_WAKE " 0 %d", MDWQ_WAKE_MAX - 1));
 }
 
+void mdwq_wake_run_over(struct rds *r, int64_t run)
+{
+	char key[128];
+	redisReply *rep;
+	long long n = 1;
+
+	mdwq_key(key, sizeof key, run, "workers", NULL);
+	rep = rds_cmd(r, "HLEN %s", key);
+	if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+		n = rep->integer;
+	freeReplyObject(rep);
+	mdwq_wake_workers(r, n > MDWQ_WAKE_MAX ? MDWQ_WAKE_MAX : (int)n);
+}
+
 int mdwq_wait(struct rds *r, const char *key, long ms, int drain)
 {
 	redisReply *rep;

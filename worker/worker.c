@@ -620,8 +620,11 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	goto again;
 idle:
-	/* nothing to do: block until the coordinator queues chunks (or poll_ms) */
-	if (mdwq_wait(&w->r, MDWQ_WAKE, w->cfg.poll_ms, 0) >= 0)
+	/* nothing to do: block until the coordinator queues chunks or ends the run (or poll_ms) */
+	rc = mdwq_wait(&w->r, MDWQ_WAKE, w->cfg.poll_ms, 0);
+	if (rc > 0)
+		w->last_run_check = 0; /* a token may say the run is over: look at once */
+	if (rc >= 0)
 		next = 0;
 again:
 	ev_timer_set(t, next, 0.);

@@ -47,6 +47,17 @@ proxy_pipes() { # source-db target-db
   done
 }
 
+# How long after the run's completion the last --exit-when-done worker exited, in ms:
+# its "stopped" line against the coordinator's "run complete" line (negative: before it).
+exit_ms() { # prefix: logs PREFIX-coordinator.log, PREFIX-worker*.log
+  awk 'function ms(ts,  a) { split(substr(ts, 12, 12), a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
+    match($0, /ts=[^ ]+/) { ts = substr($0, RSTART + 3, RLENGTH - 3) }
+    FILENAME ~ /-coordinator\.log$/ && /msg="run complete"/ { c = ms(ts) }
+    FILENAME ~ /-worker[0-9]+\.log$/ && /msg="stopped"/ { w[FILENAME] = ms(ts) }
+    END { m = ""; for (f in w) if (m == "" || w[f] - c > m) m = w[f] - c; printf "%s", (m == "" || c == "") ? "?" : sprintf("%.0f", m) }' \
+    "$1-coordinator.log" "$1"-worker*.log
+}
+
 # Per phase, seconds after the start: planned, first chunk started, last chunk done, complete.
 timeline() { # prefix: logs PREFIX-coordinator.log, PREFIX-worker*.log, PREFIX.t0 (start, as tod)
   local p=$1

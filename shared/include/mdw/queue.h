@@ -11,8 +11,10 @@
  *   mdw:{RUN}:embedding:HASH  a text being embedded, claimed by one worker for the lease
  *   mdw:{RUN}:events      list: a token per chunk acknowledged or dead-lettered; the
  *                         coordinator blocks on it (BLPOP) instead of sleeping
- *   mdw:wake              list: a token per chunk queued (at most MDWQ_WAKE_MAX);
- *                         idle workers block on it (BLPOP) instead of sleeping
+ *   mdw:wake              list: a token per chunk queued (at most MDWQ_WAKE_MAX),
+ *                         and one per worker of a run that ends; idle workers
+ *                         block on it (BLPOP) instead of sleeping, and look at
+ *                         their run again when a token wakes them
  *   mdw:current-run, mdw:lock:coordinator
  *
  * The two token lists only shorten waits: a lost or stale token costs at
@@ -117,6 +119,13 @@ int mdwq_give_back(struct rds *r, int64_t run, const char *phase, const char *co
 
 /* Wake up to N idle workers: N tokens on mdw:wake (kept to MDWQ_WAKE_MAX). Best effort. */
 void mdwq_wake_workers(struct rds *r, int n);
+
+/*
+ * The run is over (complete or failed): wake every worker of RUN (one token
+ * each, by the heartbeat hash), so that --exit-when-done workers exit at
+ * once instead of at their next poll. Best effort.
+ */
+void mdwq_wake_run_over(struct rds *r, int64_t run);
 
 /*
  * Wait up to MS milliseconds for a token on list KEY (BLPOP). DRAIN drops
