@@ -94,7 +94,7 @@ static int mkdirs(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p == '/' || !*p) {
 			char c = *p;
 			*p = 0;
@@ -225,7 +225,8 @@ static int run_dump(struct coord *c, const char *path, char *const *argv, char *
 		else if (WIFEXITED(status))
 			snprintf(err, errlen, "%s exited with status %d: %s", path, WEXITSTATUS(status), line);
 		else
-			snprintf(err, errlen, "%s was killed by signal %d", path, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+			snprintf(err, errlen, "%s was killed by signal %d", path,
+				 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}
 	return -1;
 }
@@ -252,20 +253,23 @@ int backup_phase(struct coord *c, enum mdw_phase_id phase, char *err, size_t err
 	if (mkdirs(dir, err, errlen) < 0)
 		return -1;
 	if (find_program(c->cfg.pg_dump, prog, sizeof prog) < 0) {
-		snprintf(err, errlen, "cannot find an executable pg_dump (\"%s\") (hint: install the PostgreSQL client, or set "
-				      "MDW_PG_DUMP to its path)",
+		snprintf(err, errlen,
+			 "cannot find an executable pg_dump (\"%s\") (hint: install the PostgreSQL client, or set "
+			 "MDW_PG_DUMP to its path)",
 			 c->cfg.pg_dump);
 		return -1;
 	}
 	ta += (size_t)snprintf(tarr, sizeof tarr, "{");
 	for (nt = 0; tables[nt]; nt++) {
 		const char *p[1] = {tables[nt]};
-		PGresult *r = pgx_query(c->tgt,
-					"SELECT quote_ident(n.nspname) || '.' || quote_ident(t.relname) FROM pg_class t "
-					"JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid = to_regclass('public.' || $1)",
-					1, p, e, sizeof e, NULL);
+		PGresult *r =
+			pgx_query(c->tgt,
+				  "SELECT quote_ident(n.nspname) || '.' || quote_ident(t.relname) FROM pg_class t "
+				  "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid = to_regclass('public.' || $1)",
+				  1, p, e, sizeof e, NULL);
 		if (!r || PQntuples(r) != 1) {
-			snprintf(err, errlen, "cannot find table %s in the target%s%s", tables[nt], r ? "" : ": ", r ? "" : e);
+			snprintf(err, errlen, "cannot find table %s in the target%s%s", tables[nt], r ? "" : ": ",
+				 r ? "" : e);
 			PQclear(r);
 			return -1;
 		}

@@ -87,7 +87,6 @@ static int ensure_pg(struct coord *c)
 	return 0;
 }
 
-
 /* Whether PHASE is complete in some earlier run. */
 static int complete_before(struct coord *c, int phase)
 {
@@ -127,8 +126,8 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 			char run[24];
 			const char *q[1] = {run};
 			snprintf(run, sizeof run, "%" PRId64, c->run);
-			if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1", 1, q,
-				     err, errlen, NULL) < 0)
+			if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1",
+				     1, q, err, errlen, NULL) < 0)
 				return -1;
 			mdw_info("run=%" PRId64 " msg=\"resuming unfinished run\"", c->run);
 			return 0;
@@ -251,7 +250,8 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 			     5, p2, err, sizeof err, NULL) < 0 ||
 		    (ph != MDW_PH_EMBEDDINGS && defer_indexes(c->tgt, c->run, ph, &deferred, err, sizeof err) < 0) ||
 		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
-			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name, err);
+			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name,
+				  err);
 			PQclear(PQexec(c->tgt, "ROLLBACK"));
 			goto out;
 		}
@@ -259,7 +259,8 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	mdw_info("run=%" PRId64 " phase=%s msg=\"phase planned\" source_rows=%lld chunks=%d ms=%.0f", c->run, name,
 		 plan.rows, plan.n, (now_s() - t0) * 1000);
 	if (deferred)
-		mdw_info("run=%" PRId64 " phase=%s msg=\"secondary indexes deferred\" indexes=%d", c->run, name, deferred);
+		mdw_info("run=%" PRId64 " phase=%s msg=\"secondary indexes deferred\" indexes=%d", c->run, name,
+			 deferred);
 	if (mdwq_ensure_group(&c->r, c->run, name) < 0)
 		goto queued_later;
 	for (int i = 0; i < plan.n; i++) {
@@ -313,8 +314,8 @@ static void mirror(struct coord *c)
 		freeReplyObject(rds_cmd(&c->r,
 					"HSET %s state %s source_rows %lld chunks %lld done %lld dead %lld read %lld "
 					"inserted %lld existing %lld updated %lld merged %lld rejected %lld",
-					key, phase_states[s->state].log, s->source_rows, s->total, s->done, s->dead, s->read,
-					s->inserted, s->existing, s->updated, s->merged, s->rejected));
+					key, phase_states[s->state].log, s->source_rows, s->total, s->done, s->dead,
+					s->read, s->inserted, s->existing, s->updated, s->merged, s->rejected));
 	}
 }
 
@@ -392,7 +393,8 @@ static void fail_stuck_phases(struct coord *c)
 			continue;
 		snprintf(why, sizeof why, "%lld dead chunks (see mdwctl dead; mdwctl retry-dead)", s->dead);
 		if (build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0)
-			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot build the deferred indexes: the next start will\" "
+			mdw_error("run=%" PRId64
+				  " phase=%s msg=\"cannot build the deferred indexes: the next start will\" "
 				  "error=\"%s\"",
 				  c->run, mdw_phases[ph].name, err);
 		if (set_phase_state(c, ph, "failed", why) == 0)
@@ -475,14 +477,15 @@ static int stop_dependents(struct coord *c)
 			     "WHERE run_id = $1 AND phase = $2 AND status IN ('pending', 'running')",
 			     3, p, err, sizeof err, NULL) < 0 ||
 		    build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0) {
-			mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot stop the phase: retrying\" error=\"%s\"", c->run,
-				 mdw_phases[ph].name, err);
+			mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot stop the phase: retrying\" error=\"%s\"",
+				 c->run, mdw_phases[ph].name, err);
 			return -1;
 		}
 		if (set_phase_state(c, ph, "failed", why) < 0)
 			return -1;
 		s->state = PS_FAILED;
-		mdw_error("run=%" PRId64 " phase=%s msg=\"phase stopped\" why=\"%s\"", c->run, mdw_phases[ph].name, why);
+		mdw_error("run=%" PRId64 " phase=%s msg=\"phase stopped\" why=\"%s\"", c->run, mdw_phases[ph].name,
+			  why);
 	}
 	return 0;
 }
@@ -541,8 +544,8 @@ static int step(struct coord *c, int *code)
 		return 1;
 	}
 	if (lr < 0)
-		mdw_warn("run=%" PRId64 " msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"", c->run,
-			 c->r.errstr);
+		mdw_warn("run=%" PRId64 " msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"",
+			 c->run, c->r.errstr);
 	if (lr == 0) {
 		char run[24];
 		snprintf(run, sizeof run, "%" PRId64, c->run);
@@ -554,7 +557,8 @@ static int step(struct coord *c, int *code)
 	}
 	if (target_writable(c) == 0) {
 		/* the workers leave their chunks pending meanwhile, uncounted (CHUNK_BUSY) */
-		mdw_error("run=%" PRId64 " msg=\"the target database refuses writes (read-only, or a standby): stopping, the "
+		mdw_error("run=%" PRId64
+			  " msg=\"the target database refuses writes (read-only, or a standby): stopping, the "
 			  "run stays open\" hint=\"make it writable (e.g. ALTER DATABASE ... RESET "
 			  "default_transaction_read_only), then start the coordinator again to resume\"",
 			  c->run);
@@ -591,7 +595,8 @@ static int step(struct coord *c, int *code)
 			char why[1024];
 			if (backup_phase(c, (enum mdw_phase_id)ph, why, sizeof why) < 0) {
 				/* the phase has written nothing: the run resumes (and dumps again) on the next start */
-				mdw_error("run=%" PRId64 " phase=%s msg=\"backup failed: the phase does not start\" error=\"%s\"",
+				mdw_error("run=%" PRId64
+					  " phase=%s msg=\"backup failed: the phase does not start\" error=\"%s\"",
 					  c->run, mdw_phases[ph].name, why);
 				finish_run(c, "failed", why);
 				write_report(c);
@@ -661,8 +666,9 @@ static int step(struct coord *c, int *code)
 		fail_stuck_phases(c);
 		for (int ph = 0; ph < MDW_NPHASES && o < sizeof text; ph++)
 			if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
-				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)", o ? "; " : "",
-						      mdw_phases[ph].name, phase_states[c->ps[ph].state].log, c->ps[ph].dead);
+				o += (size_t)snprintf(text + o, sizeof text - o, "%s%s: %s (%lld dead chunks)",
+						      o ? "; " : "", mdw_phases[ph].name,
+						      phase_states[c->ps[ph].state].log, c->ps[ph].dead);
 		name_dead_chunk(c, text, sizeof text);
 		finish_run(c, "failed", text);
 		write_report(c);
@@ -694,8 +700,7 @@ int coord_main(struct coord *c)
 		fprintf(stderr, "mdw-coordinator: %s\n", err);
 		return 2;
 	}
-	if (!(c->tgt = connect_retry(&c->cfg, 0, 30)) ||
-	    !(c->src = connect_retry(&c->cfg, 1, 30)))
+	if (!(c->tgt = connect_retry(&c->cfg, 0, 30)) || !(c->src = connect_retry(&c->cfg, 1, 30)))
 		return 2;
 	if (mdw_schema_apply(c->tgt, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot apply the target schema\" error=\"%s\"", err);
@@ -709,8 +714,9 @@ int coord_main(struct coord *c)
 		return 2;
 	}
 	if (lr == 1) {
-		fprintf(stderr, "mdw-coordinator: another coordinator holds the lock: %s (it expires %d s after that "
-				"coordinator stops)\n",
+		fprintf(stderr,
+			"mdw-coordinator: another coordinator holds the lock: %s (it expires %d s after that "
+			"coordinator stops)\n",
 			holder, MDW_LOCK_TTL_MS / 1000);
 		return 4;
 	}
@@ -725,16 +731,18 @@ int coord_main(struct coord *c)
 	}
 	{
 		int reopened;
-		if (incr_open(c, err, sizeof err) < 0 || (reopened = rollback_reopen(c->tgt, c->run, err, sizeof err)) < 0) {
+		if (incr_open(c, err, sizeof err) < 0 ||
+		    (reopened = rollback_reopen(c->tgt, c->run, err, sizeof err)) < 0) {
 			mdw_error("run=%" PRId64 " msg=\"cannot open the run\" error=\"%s\"", c->run, err);
 			goto out;
 		}
 		if (reopened)
-			mdw_info("run=%" PRId64 " msg=\"rolled-back phases of the run are planned again\" phases=%d", c->run,
-				 reopened);
+			mdw_info("run=%" PRId64 " msg=\"rolled-back phases of the run are planned again\" phases=%d",
+				 c->run, reopened);
 		/* runs given up for this one leave no table without its indexes */
 		if (build_deferred_indexes(c->tgt, c->run, -1, err, sizeof err) < 0) {
-			mdw_error("run=%" PRId64 " msg=\"cannot build the indexes that earlier runs deferred\" error=\"%s\"",
+			mdw_error("run=%" PRId64
+				  " msg=\"cannot build the indexes that earlier runs deferred\" error=\"%s\"",
 				  c->run, err);
 			goto out;
 		}
@@ -748,8 +756,10 @@ int coord_main(struct coord *c)
 		if (!(c->selected & MDW_PH_BIT(ph)))
 			continue;
 		for (int q = 0; q < MDW_NPHASES; q++)
-			if ((mdw_phases[ph].needs & MDW_PH_BIT(q)) && !(c->selected & MDW_PH_BIT(q)) && !complete_before(c, q)) {
-				mdw_error("run=%" PRId64 " msg=\"phase %s needs %s, which is neither in --phases nor complete in "
+			if ((mdw_phases[ph].needs & MDW_PH_BIT(q)) && !(c->selected & MDW_PH_BIT(q)) &&
+			    !complete_before(c, q)) {
+				mdw_error("run=%" PRId64
+					  " msg=\"phase %s needs %s, which is neither in --phases nor complete in "
 					  "an earlier run\"",
 					  c->run, mdw_phases[ph].name, mdw_phases[q].name);
 				finish_run(c, "failed", "unmet phase needs");

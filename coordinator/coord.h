@@ -27,7 +27,7 @@ struct coord {
 	char token[128];
 	double last_reconcile;
 	double last_report; /* when the progress report was last written (intermediate ones: REPORT_EVERY_S apart) */
-	int report_due;	    /* a phase changed state since the last report */
+	int report_due;     /* a phase changed state since the last report */
 	struct phase_stat ps[MDW_NPHASES];
 };
 

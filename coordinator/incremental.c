@@ -37,7 +37,8 @@ int incr_open(struct coord *c, char *err, size_t errlen)
 	PQclear(r);
 	if (was != mode_incr || was_redrive != c->cfg.redrive || was_catch_up != c->cfg.catch_up)
 		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s redrive=%s catch_up=%s",
-			 c->run, was ? "true" : "false", was_redrive ? "true" : "false", was_catch_up ? "true" : "false");
+			 c->run, was ? "true" : "false", was_redrive ? "true" : "false",
+			 was_catch_up ? "true" : "false");
 	c->cfg.incremental = was;
 	c->cfg.redrive = was_redrive;
 	c->cfg.catch_up = was_catch_up;
@@ -87,10 +88,11 @@ static void due_sql(struct due_src *s, const char *with, const char *table, cons
 static int has_updated_at(PGconn *src, const char *table, char *err, size_t errlen)
 {
 	const char *p[1] = {table};
-	PGresult *r = pgx_query(src,
-				"SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.' || $1) AND attname = 'updated_at' "
-				"AND NOT attisdropped",
-				1, p, err, errlen, NULL);
+	PGresult *r =
+		pgx_query(src,
+			  "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.' || $1) AND attname = 'updated_at' "
+			  "AND NOT attisdropped",
+			  1, p, err, errlen, NULL);
 	int yes;
 
 	if (!r)
@@ -130,16 +132,16 @@ static int coverage(struct coord *c, enum mdw_phase_id ph, struct cover *v, char
 {
 	const char *p[1] = {mdw_phases[ph].name};
 	char **out[5] = {&v->lo, &v->hi, &v->n, &v->at, &v->run};
-	PGresult *r = pgx_query(
-		c->tgt,
-		"SELECT coalesce(array_agg(ch.lo ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-		"coalesce(array_agg(ch.hi ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-		"coalesce(array_agg(ch.rows_read ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-		"coalesce(array_agg(extract(epoch FROM coalesce(rp.planned_at, rp.started_at)) ORDER BY ch.run_id, ch.lo)"
-		"::text, '{}'), coalesce(array_agg(ch.run_id ORDER BY ch.run_id, ch.lo)::text, '{}') "
-		"FROM mdw.chunks ch JOIN mdw.run_phases rp ON rp.run_id = ch.run_id AND rp.phase = ch.phase "
-		"WHERE ch.phase = $1 AND rp.status = 'complete' AND ch.status = 'done'",
-		1, p, err, errlen, NULL);
+	PGresult *r =
+		pgx_query(c->tgt,
+			  "SELECT coalesce(array_agg(ch.lo ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+			  "coalesce(array_agg(ch.hi ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+			  "coalesce(array_agg(ch.rows_read ORDER BY ch.run_id, ch.lo)::text, '{}'), "
+			  "coalesce(array_agg(extract(epoch FROM coalesce(rp.planned_at, rp.started_at)) ORDER BY ch.run_id, ch.lo)"
+			  "::text, '{}'), coalesce(array_agg(ch.run_id ORDER BY ch.run_id, ch.lo)::text, '{}') "
+			  "FROM mdw.chunks ch JOIN mdw.run_phases rp ON rp.run_id = ch.run_id AND rp.phase = ch.phase "
+			  "WHERE ch.phase = $1 AND rp.status = 'complete' AND ch.status = 'done'",
+			  1, p, err, errlen, NULL);
 	int rc;
 
 	if (!r)
@@ -231,8 +233,8 @@ out:
 static const char *const embed_due[MDW_NPARTS] = {
 	NULL,
 	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
-		     "AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN public.ai_embedding_sources s "
-		     "ON s.content_type = 'patient' AND s.content_id = t.id WHERE x.patient_id = t.id "
+	"AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN public.ai_embedding_sources s "
+	"ON s.content_type = 'patient' AND s.content_id = t.id WHERE x.patient_id = t.id "
 	"AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))",
 	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' AND s.content_id = t.id)",
 	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' AND s.content_id = t.id)",
@@ -272,7 +274,7 @@ static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **p
 		plan->rows += one.rows;
 		plan_free(&one);
 		continue;
-fail:
+	fail:
 		plan_free(&one);
 		return -1;
 	}
@@ -281,8 +283,7 @@ fail:
 	return 0;
 }
 
-int incr_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err,
-	      size_t errlen)
+int incr_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, enum mdw_part **parts, char *err, size_t errlen)
 {
 	*parts = calloc(1, sizeof **parts);
 	if (!*parts) {

@@ -37,5 +37,4 @@ __attribute__((warn_unused_result)) int incr_open(struct coord *c, char *err, si
 __attribute__((warn_unused_result)) int incr_walk(struct coord *c, enum mdw_phase_id phase, struct plan *plan,
 						  enum mdw_part **parts, char *err, size_t errlen);
 
-
 #endif

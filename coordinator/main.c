@@ -30,8 +30,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (c.cfg.run_id && !c.cfg.dashboard) {
-		fprintf(stderr, "mdw-coordinator: --run %lld applies to --dashboard only (a migration run is the newest "
-				"unfinished run, or a new one)\n",
+		fprintf(stderr,
+			"mdw-coordinator: --run %lld applies to --dashboard only (a migration run is the newest "
+			"unfinished run, or a new one)\n",
 			c.cfg.run_id);
 		mdw_config_free(&c.cfg);
 		return 2;

@@ -37,35 +37,43 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 			1, p, err, errlen, NULL);
 	if (!res)
 		return NULL;
-	strbuf_printf(&b, "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64 "\n",
-		  run);
+	strbuf_printf(&b,
+		      "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64
+		      "\n",
+		      run);
 	strbuf_printf(&b, "# HELP mdw_chunks Chunks by phase and ledger state.\n# TYPE mdw_chunks gauge\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
 		for (int s = 0; s < 4; s++) {
 			long long n = 0;
 			for (int i = 0; i < PQntuples(res); i++)
-				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), states[s]))
+				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) &&
+				    !strcmp(PQgetvalue(res, i, 1), states[s]))
 					n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-			strbuf_printf(&b, "mdw_chunks{phase=\"%s\",state=\"%s\"} %lld\n", mdw_phases[ph].name, states[s], n);
+			strbuf_printf(&b, "mdw_chunks{phase=\"%s\",state=\"%s\"} %lld\n", mdw_phases[ph].name,
+				      states[s], n);
 		}
-	strbuf_printf(&b, "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
+	strbuf_printf(&b,
+		      "# HELP mdw_rows_total Source rows by phase and outcome (done chunks).\n# TYPE mdw_rows_total counter\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
 		for (int o = 0; o < 6; o++) {
 			long long n = 0;
 			for (int i = 0; i < PQntuples(res); i++)
-				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) && !strcmp(PQgetvalue(res, i, 1), "done"))
+				if (!strcmp(PQgetvalue(res, i, 0), mdw_phases[ph].name) &&
+				    !strcmp(PQgetvalue(res, i, 1), "done"))
 					n = strtoll(PQgetvalue(res, i, 3 + o), NULL, 10);
-			strbuf_printf(&b, "mdw_rows_total{phase=\"%s\",outcome=\"%s\"} %lld\n", mdw_phases[ph].name, outcomes[o], n);
+			strbuf_printf(&b, "mdw_rows_total{phase=\"%s\",outcome=\"%s\"} %lld\n", mdw_phases[ph].name,
+				      outcomes[o], n);
 		}
 	PQclear(res);
 
-	res = pgx_query(tgt, "SELECT phase, count(*) FROM mdw.flags WHERE run_id = $1 GROUP BY phase", 1, p, err, errlen,
-			NULL);
+	res = pgx_query(tgt, "SELECT phase, count(*) FROM mdw.flags WHERE run_id = $1 GROUP BY phase", 1, p, err,
+			errlen, NULL);
 	if (!res) {
 		free(b.p);
 		return NULL;
 	}
-	strbuf_printf(&b, "# HELP mdw_rows_flagged_total Rows inserted with a repaired reference (mdw.flags), by phase.\n"
+	strbuf_printf(&b,
+		      "# HELP mdw_rows_flagged_total Rows inserted with a repaired reference (mdw.flags), by phase.\n"
 		      "# TYPE mdw_rows_flagged_total counter\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		long long n = 0;
@@ -85,7 +93,7 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		return NULL;
 	}
 	strbuf_printf(&b, "# HELP mdw_chunk_duration_seconds Time from a chunk's last start to its commit.\n"
-		      "# TYPE mdw_chunk_duration_seconds histogram\n");
+			  "# TYPE mdw_chunk_duration_seconds histogram\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		long long cnt[NBUCKETS + 1] = {0}, total = 0;
 		double sum = 0;
@@ -103,9 +111,10 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 					cnt[k]++;
 		}
 		for (size_t k = 0; k < NBUCKETS; k++)
-			strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %lld\n", mdw_phases[ph].name,
-				  buckets[k], cnt[k]);
-		strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %lld\n", mdw_phases[ph].name, total);
+			strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %lld\n",
+				      mdw_phases[ph].name, buckets[k], cnt[k]);
+		strbuf_printf(&b, "mdw_chunk_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %lld\n",
+			      mdw_phases[ph].name, total);
 		strbuf_printf(&b, "mdw_chunk_duration_seconds_sum{phase=\"%s\"} %.6f\n", mdw_phases[ph].name, sum);
 		strbuf_printf(&b, "mdw_chunk_duration_seconds_count{phase=\"%s\"} %lld\n", mdw_phases[ph].name, total);
 	}
@@ -119,7 +128,8 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		redisReply *rep;
 
 		gettimeofday(&tv, NULL);
-		strbuf_printf(&b, "# HELP mdw_queue_length Entries in the phase's stream (queued and in workers' hands).\n"
+		strbuf_printf(&b,
+			      "# HELP mdw_queue_length Entries in the phase's stream (queued and in workers' hands).\n"
 			      "# TYPE mdw_queue_length gauge\n");
 		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
 			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
@@ -127,21 +137,21 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 			up = rep != NULL;
 			if (rep)
 				strbuf_printf(&b, "mdw_queue_length{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
-					  rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0);
+					      rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0);
 			freeReplyObject(rep);
 		}
 		strbuf_printf(&b, "# HELP mdw_queue_pending Entries delivered to a worker and not yet acknowledged.\n"
-			      "# TYPE mdw_queue_pending gauge\n");
+				  "# TYPE mdw_queue_pending gauge\n");
 		for (int ph = 0; ph < MDW_NPHASES && up; ph++) {
 			mdwq_key(key, sizeof key, run, "q", mdw_phases[ph].name);
 			rep = rds_cmd(r, "XPENDING %s " MDWQ_GROUP, key);
 			up = rep != NULL;
 			if (rep)
 				strbuf_printf(&b, "mdw_queue_pending{phase=\"%s\"} %lld\n", mdw_phases[ph].name,
-					  rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
-							  rep->element[0]->type == REDIS_REPLY_INTEGER
-						  ? rep->element[0]->integer
-						  : 0);
+					      rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+							      rep->element[0]->type == REDIS_REPLY_INTEGER
+						      ? rep->element[0]->integer
+						      : 0);
 			freeReplyObject(rep);
 		}
 		mdwq_key(key, sizeof key, run, "workers", NULL);
@@ -163,23 +173,26 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 						v[k] = strtoll(rep->element[i + 1]->str, NULL, 10);
 			freeReplyObject(rep);
 			strbuf_printf(&b, "# HELP mdw_embed_requests_total Embedding provider requests by outcome.\n"
-				      "# TYPE mdw_embed_requests_total counter\n");
+					  "# TYPE mdw_embed_requests_total counter\n");
 			for (int k = 0; k < 3; k++)
 				strbuf_printf(&b, "mdw_embed_requests_total{outcome=\"%s\"} %lld\n", outcomes[k], v[k]);
-			strbuf_printf(&b, "# HELP mdw_ratelimit_waits_total Times a worker waited for the shared rate limiter.\n"
+			strbuf_printf(&b,
+				      "# HELP mdw_ratelimit_waits_total Times a worker waited for the shared rate limiter.\n"
 				      "# TYPE mdw_ratelimit_waits_total counter\nmdw_ratelimit_waits_total %lld\n",
-				  v[3]);
+				      v[3]);
 		} else {
 			up = 0;
 		}
-		strbuf_printf(&b, "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
+		strbuf_printf(&b,
+			      "# HELP mdw_workers_live Workers whose heartbeat is less than 10 s old.\n"
 			      "# TYPE mdw_workers_live gauge\nmdw_workers_live %lld\n",
-			  live);
+			      live);
 		redis_up = up;
 	}
-	strbuf_printf(&b, "# HELP mdw_redis_up Whether Redis answered this snapshot's queue queries.\n"
+	strbuf_printf(&b,
+		      "# HELP mdw_redis_up Whether Redis answered this snapshot's queue queries.\n"
 		      "# TYPE mdw_redis_up gauge\nmdw_redis_up %d\n",
-		  redis_up);
+		      redis_up);
 	if (b.oom) {
 		free(b.p);
 		snprintf(err, errlen, "out of memory");

@@ -15,13 +15,13 @@
 #include "planner.h"
 
 struct phase_plan {
-	long long source_rows;		/* legacy rows (embeddings: target entities) */
-	long long chunks, rows;		/* what the run would plan (full, or incremental with --incremental) */
+	long long source_rows;            /* legacy rows (embeddings: target entities) */
+	long long chunks, rows;           /* what the run would plan (full, or incremental with --incremental) */
 	long long full_chunks, full_rows; /* a full run */
 	long long incr_chunks, incr_rows; /* an incremental run */
-	long long migrated;		/* source rows an incremental run would not read again */
-	double rate;			/* rows per second of the last runs; 0 = no history */
-	double time_s;			/* -1 = unknown */
+	long long migrated;               /* source rows an incremental run would not read again */
+	double rate;                      /* rows per second of the last runs; 0 = no history */
+	double time_s;                    /* -1 = unknown */
 };
 
 struct embed_plan {
@@ -35,7 +35,6 @@ struct th {
 	char hash[65];
 	long long tokens;
 };
-
 
 static long long q_ll(PGconn *c, const char *sql, int n, const char *const *p, int col, char *err, size_t errlen,
 		      int *ok)
@@ -79,12 +78,13 @@ static unsigned complete_phases(PGconn *tgt, int have_ledger, char *err, size_t 
 static double phase_rate(PGconn *tgt, const char *phase, char *err, size_t errlen, int *ok)
 {
 	const char *p[1] = {phase};
-	PGresult *r = pgx_query(tgt,
-				"SELECT coalesce(sum(n), 0), coalesce(sum(s), 0) FROM (SELECT run_id, sum(rows_read) AS n, "
-				"extract(epoch FROM max(finished_at) - min(started_at)) AS s FROM mdw.chunks "
-				"WHERE phase = $1 AND status = 'done' AND rows_read > 0 AND started_at IS NOT NULL "
-				"AND finished_at IS NOT NULL GROUP BY run_id ORDER BY run_id DESC LIMIT 3) x",
-				1, p, err, errlen, NULL);
+	PGresult *r =
+		pgx_query(tgt,
+			  "SELECT coalesce(sum(n), 0), coalesce(sum(s), 0) FROM (SELECT run_id, sum(rows_read) AS n, "
+			  "extract(epoch FROM max(finished_at) - min(started_at)) AS s FROM mdw.chunks "
+			  "WHERE phase = $1 AND status = 'done' AND rows_read > 0 AND started_at IS NOT NULL "
+			  "AND finished_at IS NOT NULL GROUP BY run_id ORDER BY run_id DESC LIMIT 3) x",
+			  1, p, err, errlen, NULL);
 	double n, s;
 
 	if (!r) {
@@ -144,8 +144,8 @@ static int held_hashes(PGconn *tgt, const struct th *t, long long n, long long *
 			w += sprintf(w, "%s%s", i ? "," : "", t[at + i].hash);
 		*w++ = '}';
 		*w = 0;
-		r = pgx_query(tgt, "SELECT sha256_hash FROM public.ai_embeddings WHERE sha256_hash = ANY($1::text[])", 1, p,
-			      err, errlen, NULL);
+		r = pgx_query(tgt, "SELECT sha256_hash FROM public.ai_embeddings WHERE sha256_hash = ANY($1::text[])",
+			      1, p, err, errlen, NULL);
 		free(arr);
 		if (!r)
 			return -1;
@@ -252,21 +252,21 @@ out:
  */
 static int embed_estimate(struct coord *c, struct embed_plan *e, char *err, size_t errlen)
 {
-	PGresult *r = pgx_query(
-		c->src,
-		"SELECT (SELECT count(*) FROM public.dispatch_patient), "
-		"(SELECT coalesce(sum(ceil((70 + octet_length(coalesce(p.status::text, '')) + coalesce(k.b, 0)) / 4.0)), 0) "
-		" FROM public.dispatch_patient p LEFT JOIN (SELECT patient_id, sum(octet_length(coalesce(type::text, '')) "
-		" + octet_length(coalesce(status::text, '')) + 6) AS b FROM public.dispatch_project GROUP BY patient_id) k "
-		" ON k.patient_id = p.id), "
-		"(SELECT count(*) FROM public.dispatch_project), "
-		"(SELECT count(*) FROM (SELECT DISTINCT type, status, notes FROM public.dispatch_project) d), "
-		"(SELECT coalesce(sum(ceil((45 + octet_length(coalesce(type::text, '')) + octet_length(coalesce(status::text, "
-		"'')) + least(octet_length(coalesce(notes, '')), 4 * 8192)) / 4.0)), 0) FROM public.dispatch_project), "
-		"(SELECT count(*) FROM (SELECT DISTINCT type, name FROM public.dispatch_project) d), "
-		"(SELECT coalesce(sum(ceil((18 + octet_length(coalesce(type::text, '')) + octet_length(coalesce(name, ''))) "
-		"/ 4.0)), 0) FROM public.dispatch_project)",
-		0, NULL, err, errlen, NULL);
+	PGresult *r =
+		pgx_query(c->src,
+			  "SELECT (SELECT count(*) FROM public.dispatch_patient), "
+			  "(SELECT coalesce(sum(ceil((70 + octet_length(coalesce(p.status::text, '')) + coalesce(k.b, 0)) / 4.0)), 0) "
+			  " FROM public.dispatch_patient p LEFT JOIN (SELECT patient_id, sum(octet_length(coalesce(type::text, '')) "
+			  " + octet_length(coalesce(status::text, '')) + 6) AS b FROM public.dispatch_project GROUP BY patient_id) k "
+			  " ON k.patient_id = p.id), "
+			  "(SELECT count(*) FROM public.dispatch_project), "
+			  "(SELECT count(*) FROM (SELECT DISTINCT type, status, notes FROM public.dispatch_project) d), "
+			  "(SELECT coalesce(sum(ceil((45 + octet_length(coalesce(type::text, '')) + octet_length(coalesce(status::text, "
+			  "'')) + least(octet_length(coalesce(notes, '')), 4 * 8192)) / 4.0)), 0) FROM public.dispatch_project), "
+			  "(SELECT count(*) FROM (SELECT DISTINCT type, name FROM public.dispatch_project) d), "
+			  "(SELECT coalesce(sum(ceil((18 + octet_length(coalesce(type::text, '')) + octet_length(coalesce(name, ''))) "
+			  "/ 4.0)), 0) FROM public.dispatch_project)",
+			  0, NULL, err, errlen, NULL);
 	long long v[7];
 
 	if (!r)
@@ -335,7 +335,8 @@ static void print_table(const struct mdw_config *cfg, unsigned sel, const struct
 		fmt_time(e->time_s, t, sizeof t);
 		printf("\nembeddings (%s, provider %s): texts %lld, distinct %lld, held by the target %lld (free), "
 		       "to embed %lld\n",
-		       e->exact ? "exact" : "ESTIMATE", cfg->embed_provider, e->texts, e->distinct, e->held, e->requests);
+		       e->exact ? "exact" : "ESTIMATE", cfg->embed_provider, e->texts, e->distinct, e->held,
+		       e->requests);
 		printf("  tokens %lld (to pay for: %lld); at %lld requests/min and %lld tokens/min: %s; cost at $%g per "
 		       "1,000 tokens: $%.4f\n",
 		       e->tokens, e->new_tokens, cfg->rate_rpm, cfg->rate_tpm, t, cfg->embed_price_per_1k, e->cost);
@@ -443,7 +444,7 @@ int plan_print(struct mdw_config *cfg)
 	memset(&c, 0, sizeof c);
 	memset(pp, 0, sizeof pp);
 	memset(&e, 0, sizeof e);
-	c.cfg = *cfg; /* borrowed strings: not freed here */
+	c.cfg = *cfg;       /* borrowed strings: not freed here */
 	c.cfg.catch_up = 0; /* a catch-up's walk records what it finds: its plan is catchup_plan's, below */
 	if (mdw_phase_parse_list(cfg->phases, &sel, err, sizeof err) < 0) {
 		fprintf(stderr, "plan: invalid MDW_PHASES/--phases: %s\n", err);
@@ -451,21 +452,25 @@ int plan_print(struct mdw_config *cfg)
 	}
 	/* read-only sessions on both databases: a plan writes nothing */
 	if (!(c.tgt = pgx_connect_source(cfg->target_dsn, "mdw-plan", 0, err, sizeof err)) ||
-	    !(c.src = pgx_connect_source(cfg->source_dsn, "mdw-plan", cfg->source_statement_timeout_ms, err, sizeof err))) {
+	    !(c.src = pgx_connect_source(cfg->source_dsn, "mdw-plan", cfg->source_statement_timeout_ms, err,
+					 sizeof err))) {
 		fprintf(stderr, "plan: cannot connect to the %s database: %s\n", c.tgt ? "legacy" : "target", err);
 		goto out;
 	}
-	have_ledger = q_ll(c.tgt, "SELECT (to_regclass('mdw.chunks') IS NOT NULL)::int", 0, NULL, 0, err, sizeof err, &ok) > 0;
-	have_app = q_ll(c.tgt,
-			"SELECT (to_regclass('public.patients') IS NOT NULL AND to_regclass('public.ai_embeddings') IS NOT NULL "
-			"AND to_regclass('public.ai_embedding_sources') IS NOT NULL)::int",
-			0, NULL, 0, err, sizeof err, &ok) > 0;
+	have_ledger = q_ll(c.tgt, "SELECT (to_regclass('mdw.chunks') IS NOT NULL)::int", 0, NULL, 0, err, sizeof err,
+			   &ok) > 0;
+	have_app =
+		q_ll(c.tgt,
+		     "SELECT (to_regclass('public.patients') IS NOT NULL AND to_regclass('public.ai_embeddings') IS NOT NULL "
+		     "AND to_regclass('public.ai_embedding_sources') IS NOT NULL)::int",
+		     0, NULL, 0, err, sizeof err, &ok) > 0;
 	done_before = complete_phases(c.tgt, have_ledger, err, sizeof err, &ok);
 	if (ok && have_ledger && !cfg->new_run) {
-		PGresult *r = pgx_query(c.tgt,
-					"SELECT r.id, (SELECT count(*) FROM mdw.chunks ch WHERE ch.run_id = r.id AND ch.status <> "
-					"'done') FROM mdw.runs r WHERE r.status <> 'complete' ORDER BY r.id DESC LIMIT 1",
-					0, NULL, err, sizeof err, NULL);
+		PGresult *r =
+			pgx_query(c.tgt,
+				  "SELECT r.id, (SELECT count(*) FROM mdw.chunks ch WHERE ch.run_id = r.id AND ch.status <> "
+				  "'done') FROM mdw.runs r WHERE r.status <> 'complete' ORDER BY r.id DESC LIMIT 1",
+				  0, NULL, err, sizeof err, NULL);
 		if (!r)
 			ok = 0;
 		else if (PQntuples(r) == 1) {
@@ -502,7 +507,8 @@ int plan_print(struct mdw_config *cfg)
 		if (!emb && cfg->source_rows_per_s > 0 && (double)p->rows / (double)cfg->source_rows_per_s > p->time_s)
 			p->time_s = (double)p->rows / (double)cfg->source_rows_per_s;
 		if (emb) {
-			unsigned texts_from = MDW_PH_BIT(MDW_PH_PATIENTS) | MDW_PH_BIT(MDW_PH_CASES) | MDW_PH_BIT(MDW_PH_PROJECTS);
+			unsigned texts_from =
+				MDW_PH_BIT(MDW_PH_PATIENTS) | MDW_PH_BIT(MDW_PH_CASES) | MDW_PH_BIT(MDW_PH_PROJECTS);
 			if (have_app && (done_before & texts_from) == texts_from) {
 				if (embed_exact(&c, &ep, eparts, &e, err, sizeof err) < 0)
 					goto fail;

@@ -44,8 +44,8 @@ __attribute__((warn_unused_result)) int plan_walk(struct plan *p, plan_next_fn n
 						  enum plan_ranges mode, char *err, size_t errlen);
 
 /* plan_walk over TABLE's integer id column in the database C. */
-__attribute__((warn_unused_result)) int plan_table(struct plan *p, PGconn *c, const char *table,
-						   long long chunk_rows, char *err, size_t errlen);
+__attribute__((warn_unused_result)) int plan_table(struct plan *p, PGconn *c, const char *table, long long chunk_rows,
+						   char *err, size_t errlen);
 
 void plan_free(struct plan *p);
 

@@ -47,8 +47,12 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 		goto out;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
-		struct mdw_chunk ch = {c->run, ph, (int32_t)atoi(PQgetvalue(r, i, 0)), strtoll(PQgetvalue(r, i, 1), NULL, 10),
-				       strtoll(PQgetvalue(r, i, 2), NULL, 10), MDW_PART_NONE};
+		struct mdw_chunk ch = {c->run,
+				       ph,
+				       (int32_t)atoi(PQgetvalue(r, i, 0)),
+				       strtoll(PQgetvalue(r, i, 1), NULL, 10),
+				       strtoll(PQgetvalue(r, i, 2), NULL, 10),
+				       MDW_PART_NONE};
 		for (int p = 1; p < MDW_NPARTS; p++)
 			if (!strcmp(PQgetvalue(r, i, 3), mdw_parts[p].name))
 				ch.part = (enum mdw_part)p;

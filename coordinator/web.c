@@ -57,8 +57,8 @@ static const char *bundle_file(const char *path)
 }
 
 /* Queue BODY (copied) with CODE, TYPE, the headers every answer carries, H1: V1 and LOCATION when not NULL. */
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, const char *body,
-			     size_t len, const char *h1, const char *v1, const char *location)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, const char *body, size_t len,
+			     const char *h1, const char *v1, const char *location)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;

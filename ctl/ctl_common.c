@@ -47,7 +47,8 @@ static int exec_coordinator(const char *flag, const char *word)
 		}
 	}
 	execvp("mdw-coordinator", av);
-	fprintf(stderr, "mdwctl: cannot run mdw-coordinator %s (beside mdwctl or in PATH): %s\n", flag, strerror(errno));
+	fprintf(stderr, "mdwctl: cannot run mdw-coordinator %s (beside mdwctl or in PATH): %s\n", flag,
+		strerror(errno));
 	return 2;
 }
 

@@ -40,8 +40,8 @@ int ctl_dead(struct mdw_config *cfg, int argc, char **argv)
 		if (!poison++)
 			printf("poison messages (Redis dead letters that name no dead chunk of the ledger):\n");
 		printf("%s phase=%s desc=\"%s\" deliveries=%s error=\"%s\"\n", x.letters->element[i]->element[0]->str,
-		       dead_field(f, "phase", NULL), dead_field(f, "desc", NULL),
-		       dead_field(f, "deliveries", NULL), dead_field(f, "error", NULL));
+		       dead_field(f, "phase", NULL), dead_field(f, "desc", NULL), dead_field(f, "deliveries", NULL),
+		       dead_field(f, "error", NULL));
 	}
 	if (!poison)
 		printf("poison messages: 0\n");

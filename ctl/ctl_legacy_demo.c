@@ -50,7 +50,8 @@ int ctl_legacy_demo(struct mdw_config *cfg, int argc, char **argv)
 	}
 	printf("legacy demo data%s at scale %s (seed %s) in %.1f s: auth_user %s, dispatch_office %s, dispatch_patient %s, "
 	       "dispatch_project %s, dispatch_office_doctors %s, dispatch_state %s, dispatch_template %s\n",
-	       cfg->dirty ? " (dirty)" : "", scale, seed, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6, PQgetvalue(r, 0, 0),
+	       cfg->dirty ? " (dirty)" : "", scale, seed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_usec - t0.tv_usec) / 1e6, PQgetvalue(r, 0, 0),
 	       PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
 	       PQgetvalue(r, 0, 6));
 	PQclear(r);

@@ -31,7 +31,8 @@ int ctl_queue(struct mdw_config *cfg, int argc, char **argv)
 		rds_close(&r);
 		return 1;
 	}
-	printf("run %" PRId64 "\n%-19s %8s %8s %s\n", run, "phase", "length", "pending", "consumers (pending, idle ms)");
+	printf("run %" PRId64 "\n%-19s %8s %8s %s\n", run, "phase", "length", "pending",
+	       "consumers (pending, idle ms)");
 	for (int i = 0; i < MDW_NPHASES; i++) {
 		char key[128];
 		redisReply *len, *pend, *cons;
@@ -39,7 +40,8 @@ int ctl_queue(struct mdw_config *cfg, int argc, char **argv)
 		len = rds_cmd(&r, "XLEN %s", key);
 		pend = rds_cmd(&r, "XPENDING %s " MDWQ_GROUP, key);
 		cons = rds_cmd(&r, "XINFO CONSUMERS %s " MDWQ_GROUP, key);
-		printf("%-19s %8lld %8lld ", mdw_phases[i].name, len && len->type == REDIS_REPLY_INTEGER ? len->integer : 0,
+		printf("%-19s %8lld %8lld ", mdw_phases[i].name,
+		       len && len->type == REDIS_REPLY_INTEGER ? len->integer : 0,
 		       pend && pend->type == REDIS_REPLY_ARRAY && pend->elements > 0 ? pend->element[0]->integer : 0);
 		for (size_t k = 0; cons && cons->type == REDIS_REPLY_ARRAY && k < cons->elements; k++) {
 			redisReply *e = cons->element[k];

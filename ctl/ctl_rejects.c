@@ -29,17 +29,17 @@ struct browse {
 	int patient_data; /* the export holds legacy rows */
 };
 
-static const char *const reject_fields[] = {"run_id", "phase",	       "legacy_id",   "reason",	    "detail",
+static const char *const reject_fields[] = {"run_id",     "phase",          "legacy_id",   "reason",    "detail",
 					    "root_phase", "root_legacy_id", "root_reason", "source_row"};
 static const char *const flag_fields[] = {"run_id", "phase", "legacy_id", "code", "detail"};
 
 /* %s: the "placed" condition of every phase (outstanding = not placed since) */
-#define REJECT_ROWS                                                                                                   \
-	"SELECT DISTINCT ON (j.phase, j.legacy_id) j.* FROM mdw.rejects j "                                          \
+#define REJECT_ROWS                                                                                                     \
+	"SELECT DISTINCT ON (j.phase, j.legacy_id) j.* FROM mdw.rejects j "                                             \
 	"WHERE ($1::bigint = 0 OR j.run_id = $1::bigint) AND ($2 = '' OR j.phase = $2) AND ($3 = '' OR j.reason = $3) " \
-	"AND ($4 = '' OR j.phase || ':' || j.legacy_id = $4 OR j.root_phase || ':' || j.root_legacy_id = $4) "       \
-	"AND ($1::bigint <> 0 OR NOT (%s)) "                                                                          \
-	"AND NOT EXISTS (SELECT 1 FROM mdw.merges m WHERE m.phase = j.phase AND m.legacy_id = j.legacy_id) "          \
+	"AND ($4 = '' OR j.phase || ':' || j.legacy_id = $4 OR j.root_phase || ':' || j.root_legacy_id = $4) "          \
+	"AND ($1::bigint <> 0 OR NOT (%s)) "                                                                            \
+	"AND NOT EXISTS (SELECT 1 FROM mdw.merges m WHERE m.phase = j.phase AND m.legacy_id = j.legacy_id) "            \
 	"ORDER BY j.phase, j.legacy_id, j.id DESC"
 
 static const struct browse rejects_browse = {
@@ -132,7 +132,8 @@ static long long export_rows(const struct browse *b, const PGresult *r, const ch
 		fputc('{', f);
 		for (int c = 0; c < b->nfields; c++) {
 			/* values are JSON-quoted by the database (to_json) except source_row, JSON already */
-			fprintf(f, "%s\"%s\": %s", c ? ", " : "", b->fields[c], PQgetisnull(r, i, c) ? "null" : PQgetvalue(r, i, c));
+			fprintf(f, "%s\"%s\": %s", c ? ", " : "", b->fields[c],
+				PQgetisnull(r, i, c) ? "null" : PQgetvalue(r, i, c));
 		}
 		fputs("}\n", f);
 	}
@@ -180,7 +181,9 @@ static int browse_run(const struct browse *b, struct mdw_config *cfg)
 	if (cfg->export_path[0] && !strcmp(fmt, "jsonl"))
 		jsonl_sql(b, view, sizeof view);
 	snprintf(sql, sizeof sql, "WITH j AS (%s) %s", rows,
-		 cfg->export_path[0] ? (!strcmp(fmt, "jsonl") ? view : b->export_) : cfg->list ? b->list : b->summary);
+		 cfg->export_path[0] ? (!strcmp(fmt, "jsonl") ? view : b->export_)
+		 : cfg->list         ? b->list
+				     : b->summary);
 	if (!(r = pgx_query(c, sql, 4, p, err, sizeof err, NULL))) {
 		fprintf(stderr, "mdwctl %s: %s\n", b->cmd, err);
 		goto out;
@@ -198,8 +201,8 @@ static int browse_run(const struct browse *b, struct mdw_config *cfg)
 		printf("%-19s %11s %-22s %-34s %s\n", "phase", "legacy_id", b->patient_data ? "reason" : "code",
 		       b->patient_data ? "root" : "", "detail");
 		for (int i = 0; i < PQntuples(r); i++)
-			printf("%-19s %11s %-22s %-34s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+			printf("%-19s %11s %-22s %-34s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+			       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
 		rc = 0;
 	} else {
 		printf("%s %s\n", b->cmd, cfg->run_id ? "of the run" : "outstanding (every run; not placed since)");
@@ -209,11 +212,11 @@ static int browse_run(const struct browse *b, struct mdw_config *cfg)
 			printf("%-19s %-22s %8s %9s\n", "phase", "code", "flags", "rows");
 		for (int i = 0; i < PQntuples(r); i++)
 			if (b->patient_data)
-				printf("%-19s %-22s %8s %9s %8s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-				       PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+				printf("%-19s %-22s %8s %9s %8s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
 			else
-				printf("%-19s %-22s %8s %9s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-				       PQgetvalue(r, i, 3));
+				printf("%-19s %-22s %8s %9s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
 		rc = 0;
 	}
 	PQclear(r);

@@ -30,7 +30,8 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 			snprintf(err, sizeof err, "--phase is required");
 		else if (mdw_phase_parse_list(cfg->phase, &mask, err, sizeof err) == 0)
 			snprintf(err, sizeof err, "--phase takes one phase");
-		fprintf(stderr, "mdwctl rollback: %s\nusage: mdwctl rollback --phase P [--run R] [--cascade] [--dry-run]\n",
+		fprintf(stderr,
+			"mdwctl rollback: %s\nusage: mdwctl rollback --phase P [--run R] [--cascade] [--dry-run]\n",
 			err);
 		return 2;
 	}
@@ -52,8 +53,9 @@ int ctl_rollback(struct mdw_config *cfg, int argc, char **argv)
 			locked = 1;
 			break;
 		case 1:
-			fprintf(stderr, "mdwctl rollback: a coordinator is running (%s): stop it first, or wait for its run to "
-					"end\n",
+			fprintf(stderr,
+				"mdwctl rollback: a coordinator is running (%s): stop it first, or wait for its run to "
+				"end\n",
 				holder);
 			goto out;
 		default:

@@ -66,27 +66,30 @@ static int show(struct mdw_config *cfg, PGconn *c, struct rds *r, int have_redis
 	}
 	printf("run %" PRId64 "%s\n%-19s %-11s %-22s %11s %8s %8s %8s %7s %7s %8s %7s %5s %8s %10s\n", run,
 	       have_redis ? "" : "  (Redis unreachable: queue and workers unknown)", "phase", "state", "progress",
-	       "chunks", "read", "inserted", "existing", "updated", "merged", "rejected", "flagged", "dead", "rows/s", "eta");
-	json_array_foreach(json_object_get(root, "phases"), i, p) {
+	       "chunks", "read", "inserted", "existing", "updated", "merged", "rejected", "flagged", "dead", "rows/s",
+	       "eta");
+	json_array_foreach(json_object_get(root, "phases"), i, p)
+	{
 		char b[24], chunks[32], e[32];
 
 		eta(e, sizeof e, JI(p, "source_rows") - JI(p, "read"), JR(p, "rows_per_second"));
 		bar(b, JR(p, "progress"), 20);
 		snprintf(chunks, sizeof chunks, "%lld/%lld", JI(p, "chunks_done"), JI(p, "chunks"));
 		printf("%-19s %-11s [%s] %11s %8lld %8lld %8lld %7lld %7lld %8lld %7lld %5lld %8.0f %10s\n",
-		       json_string_value(json_object_get(p, "phase")), json_string_value(json_object_get(p, "state")), b,
-		       chunks, JI(p, "read"), JI(p, "inserted"), JI(p, "existing"), JI(p, "updated"), JI(p, "merged"),
-		       JI(p, "rejected"),
-		       JI(p, "flagged"), JI(p, "chunks_dead"), JR(p, "rows_per_second"), e);
+		       json_string_value(json_object_get(p, "phase")), json_string_value(json_object_get(p, "state")),
+		       b, chunks, JI(p, "read"), JI(p, "inserted"), JI(p, "existing"), JI(p, "updated"),
+		       JI(p, "merged"), JI(p, "rejected"), JI(p, "flagged"), JI(p, "chunks_dead"),
+		       JR(p, "rows_per_second"), e);
 	}
 	if (have_redis) {
 		printf("\nqueues:");
-		json_array_foreach(json_object_get(root, "phases"), i, p)
-			if (JI(p, "queue_length") || JI(p, "queue_pending"))
-				printf(" %s %lld queued/%lld pending;", json_string_value(json_object_get(p, "phase")),
-				       JI(p, "queue_length") - JI(p, "queue_pending"), JI(p, "queue_pending"));
+		json_array_foreach(json_object_get(root, "phases"), i,
+				   p) if (JI(p, "queue_length") || JI(p, "queue_pending"))
+			printf(" %s %lld queued/%lld pending;", json_string_value(json_object_get(p, "phase")),
+			       JI(p, "queue_length") - JI(p, "queue_pending"), JI(p, "queue_pending"));
 		printf("\nworkers:\n");
-		json_array_foreach(json_object_get(root, "workers"), i, w) {
+		json_array_foreach(json_object_get(root, "workers"), i, w)
+		{
 			const char *ch = json_string_value(json_object_get(w, "chunk"));
 			printf("  %-24s %-24s seen %.0f s ago\n", json_string_value(json_object_get(w, "id")),
 			       ch && *ch ? ch : "?", JR(w, "seen_seconds_ago"));
@@ -223,8 +226,8 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 		if (v != 1)
 			bad++;
 		if (cfg->json)
-			printf("%s{\"phase\": \"%s\", \"valid\": %s, \"detail\": \"%s\"}", n ? ", " : "", mdw_phases[i].name,
-			       v == 1 ? "true" : "false", why);
+			printf("%s{\"phase\": \"%s\", \"valid\": %s, \"detail\": \"%s\"}", n ? ", " : "",
+			       mdw_phases[i].name, v == 1 ? "true" : "false", why);
 		else
 			printf("%-19s %-5s %s\n", mdw_phases[i].name, v == 1 ? "ok" : "FAIL", why);
 		n++;

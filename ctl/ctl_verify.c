@@ -30,8 +30,8 @@ int ctl_verify(struct mdw_config *cfg, int argc, char **argv)
 		return 2;
 	}
 	if (cfg->sample)
-		printf("verify: a sample of %lld random buckets of %d legacy ids per phase (not every row)\n", cfg->sample,
-		       VERIFY_BUCKET);
+		printf("verify: a sample of %lld random buckets of %d legacy ids per phase (not every row)\n",
+		       cfg->sample, VERIFY_BUCKET);
 	else
 		printf("verify: full (every row)\n");
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {

@@ -11,7 +11,8 @@
 #include "mdw/pgx.h"
 
 static const struct ctl_command commands[] = {
-	{"legacy-demo", ctl_legacy_demo, "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
+	{"legacy-demo", ctl_legacy_demo,
+	 "(re)create the legacy schema in MDW_SOURCE_DSN and fill it (--scale, --seed)"},
 	{"plan", ctl_plan,
 	 "what a run would do, writing nothing: per phase rows, chunks, already migrated, time; embeddings: texts, "
 	 "tokens, time at quota, cost (--json, --phases, --incremental); --catch-up: what a catch-up would update, "
@@ -23,13 +24,15 @@ static const struct ctl_command commands[] = {
 	{"queue", ctl_queue, "per phase stream: length, pending, consumers, oldest idle"},
 	{"dead", ctl_dead,
 	 "list the dead chunks of the ledger with their last errors, and poison messages (--run R, --phase P)"},
-	{"retry-dead", ctl_retry_dead, "set the dead chunks of the ledger pending and re-enqueue them (--run R, --phase P)"},
+	{"retry-dead", ctl_retry_dead,
+	 "set the dead chunks of the ledger pending and re-enqueue them (--run R, --phase P)"},
 	{"rollback", ctl_rollback,
 	 "remove the rows that runs inserted for a phase and reset its ledger (--phase P, --run R, --cascade, --dry-run)"},
 	{"rejects", ctl_rejects,
 	 "rejected rows by phase and reason, cascaded and roots (--run N, --phase P, --reason R, --root PHASE:ID, "
 	 "--list, --export FILE --format csv|jsonl)"},
-	{"flags", ctl_flags, "repaired references by phase and code (--run N, --phase P, --reason CODE, --list, --export FILE)"},
+	{"flags", ctl_flags,
+	 "repaired references by phase and code (--run N, --phase P, --reason CODE, --list, --export FILE)"},
 	{"verify", ctl_verify,
 	 "compare every target row with what its legacy row should have become, set-based (--phase P, --full | --sample N, "
 	 "--show-values); "

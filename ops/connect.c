@@ -12,7 +12,8 @@ PGconn *ops_target(struct mdw_config *cfg)
 	char err[512];
 	PGconn *c = pgx_connect(cfg->target_dsn, "mdwctl", err, sizeof err);
 	if (!c)
-		fprintf(stderr, "%s: cannot connect to the target database (MDW_TARGET_DSN): %s\n", program_invocation_short_name, err);
+		fprintf(stderr, "%s: cannot connect to the target database (MDW_TARGET_DSN): %s\n",
+			program_invocation_short_name, err);
 	return c;
 }
 
@@ -24,10 +25,11 @@ int64_t ops_current_run(PGconn *tgt, long long want)
 	int64_t run = 0;
 
 	snprintf(w, sizeof w, "%lld", want);
-	r = pgx_query(tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", 1, p, err, sizeof err,
-		      NULL);
+	r = pgx_query(tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", 1, p, err,
+		      sizeof err, NULL);
 	if (!r) {
-		fprintf(stderr, "%s: cannot read mdw.runs: %s (hint: has a coordinator run here yet?)\n", program_invocation_short_name, err);
+		fprintf(stderr, "%s: cannot read mdw.runs: %s (hint: has a coordinator run here yet?)\n",
+			program_invocation_short_name, err);
 		return 0;
 	}
 	if (!PQgetisnull(r, 0, 0))
@@ -53,4 +55,3 @@ int ops_redis(struct mdw_config *cfg, struct rds *r)
 	}
 	return 0;
 }
-

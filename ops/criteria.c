@@ -8,20 +8,16 @@
 struct criterion {
 	enum mdw_phase_id phase;
 	const char *what;
-	const char *ref;	 /* the reference column that must be set (NULL: only rejects fail it) */
-	const char *repair;	 /* the mdw.flags code that NULLs it */
+	const char *ref;    /* the reference column that must be set (NULL: only rejects fail it) */
+	const char *repair; /* the mdw.flags code that NULLs it */
 };
 
 static const struct criterion criteria[] = {
-	{MDW_PH_PATIENTS, "all patients linked to valid practices", "practice_id",
-	 "dangling_office"},
-	{MDW_PH_PATIENTS, "all patients have valid doctors", "profile_id",
-	 "dangling_doctor"},
-	{MDW_PH_CASES, "all cases linked to valid patients", "patient_id",
-	 "dangling_patient"},
+	{MDW_PH_PATIENTS, "all patients linked to valid practices", "practice_id", "dangling_office"},
+	{MDW_PH_PATIENTS, "all patients have valid doctors", "profile_id", "dangling_doctor"},
+	{MDW_PH_CASES, "all cases linked to valid patients", "patient_id", "dangling_patient"},
 	{MDW_PH_PROJECTS, "all projects linked to valid cases", NULL, NULL},
-	{MDW_PH_PROJECTS, "all projects have valid creators", "creator_id",
-	 "dangling_creator"},
+	{MDW_PH_PROJECTS, "all projects have valid creators", "creator_id", "dangling_creator"},
 	{MDW_PH_PRACTICE_MEMBERS, "all memberships link a valid practice and profile", NULL, NULL},
 	{MDW_PH_CASE_STATES, "all case states linked to valid cases", NULL, NULL},
 	{MDW_PH_CASE_STATES, "all case states have valid actors", "changed_by", "dangling_actor"},
@@ -33,10 +29,11 @@ static const struct criterion criteria[] = {
 void criteria_placed(enum mdw_phase_id phase, char *out, size_t outlen)
 {
 	if (phase == MDW_PH_PROFILES)
-		snprintf(out, outlen, "EXISTS (SELECT 1 FROM public.profile_legacy_users x WHERE x.legacy_user_id = j.legacy_id)");
+		snprintf(out, outlen,
+			 "EXISTS (SELECT 1 FROM public.profile_legacy_users x WHERE x.legacy_user_id = j.legacy_id)");
 	else
-		snprintf(out, outlen, "EXISTS (SELECT 1 FROM public.%s x WHERE x.%s = j.legacy_id)", mdw_phases[phase].target,
-			 mdw_phases[phase].legacy_col);
+		snprintf(out, outlen, "EXISTS (SELECT 1 FROM public.%s x WHERE x.%s = j.legacy_id)",
+			 mdw_phases[phase].target, mdw_phases[phase].legacy_col);
 }
 
 /* A query counting the outstanding rejects of PHASE ($1 the phase name). */
@@ -132,12 +129,14 @@ void criteria_print(json_t *a, FILE *f, int markdown)
 	json_t *o;
 
 	if (markdown)
-		fprintf(f, "| phase | criterion | holds | rows not meeting it | NULL in legacy | repaired | rejected |\n"
-			   "|---|---|---|---:|---:|---:|---:|\n");
+		fprintf(f,
+			"| phase | criterion | holds | rows not meeting it | NULL in legacy | repaired | rejected |\n"
+			"|---|---|---|---:|---:|---:|---:|\n");
 	else
 		fprintf(f, "%-19s %-50s %-5s %7s %16s %10s %10s\n", "phase", "criterion", "holds", "not met",
 			"NULL in legacy", "repaired", "rejected");
-	json_array_foreach(a, i, o) {
+	json_array_foreach(a, i, o)
+	{
 		const char *ph = json_string_value(json_object_get(o, "phase"));
 		const char *what = json_string_value(json_object_get(o, "criterion"));
 		const char *holds = json_is_true(json_object_get(o, "holds")) ? "yes" : "no";
@@ -146,8 +145,10 @@ void criteria_print(json_t *a, FILE *f, int markdown)
 				  json_integer_value(json_object_get(o, "repaired")),
 				  json_integer_value(json_object_get(o, "rejected"))};
 		if (markdown)
-			fprintf(f, "| %s | %s | %s | %lld | %lld | %lld | %lld |\n", ph, what, holds, v[0], v[1], v[2], v[3]);
+			fprintf(f, "| %s | %s | %s | %lld | %lld | %lld | %lld |\n", ph, what, holds, v[0], v[1], v[2],
+				v[3]);
 		else
-			fprintf(f, "%-19s %-50s %-5s %7lld %16lld %10lld %10lld\n", ph, what, holds, v[0], v[1], v[2], v[3]);
+			fprintf(f, "%-19s %-50s %-5s %7lld %16lld %10lld %10lld\n", ph, what, holds, v[0], v[1], v[2],
+				v[3]);
 	}
 }

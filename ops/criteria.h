@@ -27,9 +27,9 @@ void criteria_print(json_t *a, FILE *f, int markdown);
 
 /* Where a relational phase stands, over every run. */
 struct standing {
-	long long target_rows;	       /* rows in its target table now */
+	long long target_rows;          /* rows in its target table now */
 	long long rejected_outstanding; /* legacy rows rejected and neither placed since nor merged */
-	long long flagged;	       /* rows placed with a repair (mdw.flags) */
+	long long flagged;              /* rows placed with a repair (mdw.flags) */
 };
 
 /* Fill ST for relational PHASE. 0, or -1 with ERR. */

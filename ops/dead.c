@@ -74,7 +74,7 @@ static redisReply *dead_letters(struct mdw_config *cfg, struct rds *r, int64_t r
 
 /* Connect, find the run (RUN_ID, else the newest), and run SQL ($1 run, $2 PHASE or '') into X->l. 0 or -1. */
 int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, const char *sql, const char *phase,
-		     long long run_id)
+	      long long run_id)
 {
 	const char *p[2] = {x->run_s, phase};
 

@@ -36,7 +36,6 @@ struct dead_ctx {
 	redisReply *letters; /* NULL: Redis unreachable */
 };
 
-
 /*
  * Connect, find the run (RUN_ID, else the newest), run SQL ($1 run, $2 PHASE
  * or '') into X->l and read the run's dead letters (X->letters NULL when Redis

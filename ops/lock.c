@@ -11,7 +11,6 @@
 #include "lock.h"
 #include "mdw/log.h"
 
-
 static const char *refresh_lua = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
 				 "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 static const char *release_lua = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -116,7 +115,8 @@ static void *keeper_main(void *arg)
 		if (lr == 1)
 			mdw_warn("msg=\"lost the coordinator lock\" holder=%s", holder);
 		if (lr < 0 && !warned)
-			mdw_warn("msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"", k->r.errstr);
+			mdw_warn("msg=\"cannot refresh the coordinator lock: Redis unavailable?\" error=\"%s\"",
+				 k->r.errstr);
 		warned = lr < 0;
 		pthread_mutex_lock(&k->mu);
 	}

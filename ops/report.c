@@ -101,7 +101,8 @@ static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const
 		/* no legacy table: the run's own counts, as before */
 		json_object_set_new(o, "expectedCount", json_integer(s->source_rows));
 		json_object_set_new(o, "currentCount", json_integer(s->read));
-		json_object_set_new(o, "remaining", json_integer(s->source_rows > s->read ? s->source_rows - s->read : 0));
+		json_object_set_new(o, "remaining",
+				    json_integer(s->source_rows > s->read ? s->source_rows - s->read : 0));
 		json_object_set_new(o, "rejectedOutstanding", json_null());
 		json_object_set_new(o, "flaggedOutstanding", json_null());
 		return 0;
@@ -110,7 +111,8 @@ static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const
 		return -1;
 	{
 		const char *p[1] = {mdw_phases[phase].name};
-		PGresult *r = pgx_query(tgt, "SELECT count(*) FROM mdw.merges WHERE phase = $1", 1, p, err, errlen, NULL);
+		PGresult *r =
+			pgx_query(tgt, "SELECT count(*) FROM mdw.merges WHERE phase = $1", 1, p, err, errlen, NULL);
 		if (!r)
 			return -1;
 		merged = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -162,11 +164,13 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_t *o = json_object(), *rej;
 		long long current = s->read, expected = s->source_rows;
 		/* this run's progress through what it planned */
-		double pct = expected > 0 ? 100.0 * (double)current / (double)expected : (s->state == PS_COMPLETE ? 100 : 0);
+		double pct =
+			expected > 0 ? 100.0 * (double)current / (double)expected : (s->state == PS_COMPLETE ? 100 : 0);
 
 		json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
 		json_object_set_new(o, "entityType", json_string(mdw_phases[i].entity));
-		json_object_set_new(o, "sourceTable", mdw_phases[i].source ? json_string(mdw_phases[i].source) : json_null());
+		json_object_set_new(o, "sourceTable",
+				    mdw_phases[i].source ? json_string(mdw_phases[i].source) : json_null());
 		json_object_set_new(o, "targetTable", json_string(mdw_phases[i].target));
 		if (add_standing(tgt, src, (enum mdw_phase_id)i, s, o, err, errlen) < 0) {
 			json_decref(o);
@@ -195,7 +199,8 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_object_set_new(o, "chunksDone", json_integer(s->done));
 		json_object_set_new(o, "chunksDead", json_integer(s->dead));
 		json_object_set_new(o, "seconds", json_real(s->busy_s));
-		json_object_set_new(o, "rowsPerSecond", json_real(s->busy_s > 0 ? (double)(long long)(s->read / s->busy_s) : 0));
+		json_object_set_new(o, "rowsPerSecond",
+				    json_real(s->busy_s > 0 ? (double)(long long)(s->read / s->busy_s) : 0));
 		json_object_set_new(o, "failure", s->error[0] ? json_string(s->error) : json_null());
 		rej = rejects_by_reason(tgt, run, mdw_phases[i].name, err, errlen);
 		if (!rej) {
@@ -239,21 +244,26 @@ static void render_md(json_t *root, FILE *f)
 		json_string_value(json_object_get(root, "runStatus")),
 		json_string_value(json_object_get(root, "generatedAt")),
 		json_string_value(json_object_get(root, "nextStep")));
-	fprintf(f, "## Where the migration stands\n\nOver every run: expectedCount = the legacy rows (source) now, "
-		   "currentCount = the target rows now, rejects not placed since, rows placed with a repaired reference "
-		   "(flags), and remaining = legacy rows neither placed, merged nor rejected. Beside it, what run %lld did.\n\n",
+	fprintf(f,
+		"## Where the migration stands\n\nOver every run: expectedCount = the legacy rows (source) now, "
+		"currentCount = the target rows now, rejects not placed since, rows placed with a repaired reference "
+		"(flags), and remaining = legacy rows neither placed, merged nor rejected. Beside it, what run %lld did.\n\n",
 		(long long)json_integer_value(json_object_get(root, "run")));
-	fprintf(f, "| phase | entityType | status | expectedCount | currentCount | rejected (outstanding) | flagged | "
-		   "remaining | run: read | run: inserted | run: existing | run: updated | run: merged | run: rejected | run: flagged | "
-		   "run progress | dead chunks | seconds | rows/s | completedAt |\n"
-		   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+	fprintf(f,
+		"| phase | entityType | status | expectedCount | currentCount | rejected (outstanding) | flagged | "
+		"remaining | run: read | run: inserted | run: existing | run: updated | run: merged | run: rejected | run: flagged | "
+		"run progress | dead chunks | seconds | rows/s | completedAt |\n"
+		"|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+	json_array_foreach(json_object_get(root, "phases"), i, ph)
+	{
 		const char *done = json_string_value(json_object_get(ph, "completedAt"));
 		char ro[24] = "-", fl[24] = "-";
 		if (json_is_integer(json_object_get(ph, "rejectedOutstanding")))
-			snprintf(ro, sizeof ro, "%lld", (long long)json_integer_value(json_object_get(ph, "rejectedOutstanding")));
+			snprintf(ro, sizeof ro, "%lld",
+				 (long long)json_integer_value(json_object_get(ph, "rejectedOutstanding")));
 		if (json_is_integer(json_object_get(ph, "flaggedOutstanding")))
-			snprintf(fl, sizeof fl, "%lld", (long long)json_integer_value(json_object_get(ph, "flaggedOutstanding")));
+			snprintf(fl, sizeof fl, "%lld",
+				 (long long)json_integer_value(json_object_get(ph, "flaggedOutstanding")));
 		fprintf(f,
 			"| %s | %s | %s | %lld | %lld | %s | %s | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %lld | %.1f%% | %lld "
 			"| %.1f | %.0f | %s |\n",
@@ -272,8 +282,8 @@ static void render_md(json_t *root, FILE *f)
 			(long long)json_integer_value(json_object_get(ph, "flagged")),
 			json_real_value(json_object_get(ph, "progressPercentage")),
 			(long long)json_integer_value(json_object_get(ph, "chunksDead")),
-			json_real_value(json_object_get(ph, "seconds")), json_real_value(json_object_get(ph, "rowsPerSecond")),
-			done ? done : "-");
+			json_real_value(json_object_get(ph, "seconds")),
+			json_real_value(json_object_get(ph, "rowsPerSecond")), done ? done : "-");
 	}
 	fprintf(f, "\n## Success criteria\n\nRows that do not meet each, and why: the reference was NULL in the legacy "
 		   "data, it dangled there and was repaired (`mdwctl flags`), or the row is rejected (`mdwctl "
@@ -281,17 +291,20 @@ static void render_md(json_t *root, FILE *f)
 	criteria_print(json_object_get(root, "successCriteria"), f, 1);
 	fprintf(f, "\n## Rejects by reason\n\nCounts only; the rows themselves are in `mdw.rejects` in the target "
 		   "database.\n\n| phase | reason | rows |\n|---|---|---:|\n");
-	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+	json_array_foreach(json_object_get(root, "phases"), i, ph)
+	{
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(ph, "rejectsByReason"), k, v)
 			fprintf(f, "| %s | %s | %lld |\n", json_string_value(json_object_get(ph, "phase")), k,
 				(long long)json_integer_value(v));
 	}
-	fprintf(f, "\n## Deleted in the legacy database\n\nLegacy rows that catch-up runs found deleted since they were "
-		   "migrated; their target rows stay until `mdwctl catch-up --deleted --apply` (since: when a catch-up "
-		   "first saw the row gone).\n\n| phase | legacy id | since | target row made by run |\n|---|---:|---|---:|\n");
-	json_array_foreach(json_object_get(root, "deletedInLegacy"), i, ph) {
+	fprintf(f,
+		"\n## Deleted in the legacy database\n\nLegacy rows that catch-up runs found deleted since they were "
+		"migrated; their target rows stay until `mdwctl catch-up --deleted --apply` (since: when a catch-up "
+		"first saw the row gone).\n\n| phase | legacy id | since | target row made by run |\n|---|---:|---|---:|\n");
+	json_array_foreach(json_object_get(root, "deletedInLegacy"), i, ph)
+	{
 		json_t *by = json_object_get(ph, "migratedBy");
 		char run[24] = "- (not the migration's)";
 		if (json_is_integer(by))
@@ -300,7 +313,8 @@ static void render_md(json_t *root, FILE *f)
 			(long long)json_integer_value(json_object_get(ph, "legacyId")),
 			json_string_value(json_object_get(ph, "since")), run);
 	}
-	json_array_foreach(json_object_get(root, "phases"), i, ph) {
+	json_array_foreach(json_object_get(root, "phases"), i, ph)
+	{
 		const char *why = json_string_value(json_object_get(ph, "failure"));
 		if (why)
 			fprintf(f, "\n**%s failed:** %s\n", json_string_value(json_object_get(ph, "phase")), why);

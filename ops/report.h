@@ -22,7 +22,7 @@
 json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t errlen);
 
 /* Write the report of RUN to PATH (Markdown) and PATH's .json twin, atomically. 0 or -1 with ERR. */
-__attribute__((warn_unused_result)) int report_write(PGconn *tgt, PGconn *src, int64_t run, const char *path,
-						     char *err, size_t errlen);
+__attribute__((warn_unused_result)) int report_write(PGconn *tgt, PGconn *src, int64_t run, const char *path, char *err,
+						     size_t errlen);
 
 #endif

@@ -33,7 +33,8 @@ int rollback_order(unsigned mask, enum mdw_phase_id out[MDW_NPHASES])
 			if (!(left & MDW_PH_BIT(p)))
 				continue;
 			for (int q = 0; q < MDW_NPHASES; q++)
-				if (q != p && (left & MDW_PH_BIT(q)) && (mdw_phase_needs_closure((enum mdw_phase_id)q) & MDW_PH_BIT(p)))
+				if (q != p && (left & MDW_PH_BIT(q)) &&
+				    (mdw_phase_needs_closure((enum mdw_phase_id)q) & MDW_PH_BIT(p)))
 					needed = 1;
 			if (!needed)
 				pick = p;
@@ -96,8 +97,8 @@ static int rbexec(struct rb_ctx *x, const char *sql, const char *phase)
 }
 
 /* One counted delete; adds "table": n to JSON and prints the line. */
-static int rb_step(struct rb_ctx *x, enum mdw_phase_id ph, const char *label, const char *ledger_phase,
-		   const char *sql, char *json, size_t jsonlen)
+static int rb_step(struct rb_ctx *x, enum mdw_phase_id ph, const char *label, const char *ledger_phase, const char *sql,
+		   char *json, size_t jsonlen)
 {
 	PGresult *r = rbq(x, sql, ledger_phase);
 	long long n;
@@ -123,12 +124,14 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 	if (ph == MDW_PH_EMBEDDINGS) {
 		/* links first; then the embeddings of the run(s) that no remaining link uses */
 		if (rb_step(x, ph, "ai_embedding_sources", name,
-			    COUNTED("DELETE FROM public.ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") " RETURNING mdw_run_id AS run"),
+			    COUNTED("DELETE FROM public.ai_embedding_sources WHERE " IN_SCOPE(
+				    "mdw_run_id") " RETURNING mdw_run_id AS run"),
 			    json, jsonlen) < 0 ||
 		    rb_step(x, ph, "ai_embeddings", name,
-			    COUNTED("DELETE FROM public.ai_embeddings e WHERE " IN_SCOPE("e.mdw_run_id") " AND NOT EXISTS "
-				    "(SELECT 1 FROM public.ai_embedding_sources s WHERE s.sha256_hash = e.sha256_hash) "
-				    "RETURNING e.mdw_run_id AS run"),
+			    COUNTED("DELETE FROM public.ai_embeddings e WHERE " IN_SCOPE(
+				    "e.mdw_run_id") " AND NOT EXISTS "
+						    "(SELECT 1 FROM public.ai_embedding_sources s WHERE s.sha256_hash = e.sha256_hash) "
+						    "RETURNING e.mdw_run_id AS run"),
 			    json, jsonlen) < 0)
 			return -1;
 		goto done;
@@ -148,8 +151,9 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 	}
 	if (s->mapping) {
 		snprintf(sql, sizeof sql,
-			 COUNTED("DELETE FROM public.%s u WHERE " IN_SCOPE("u.mdw_run_id") " OR u.profile_id IN (SELECT id FROM "
-				 "rb_del) RETURNING u.mdw_run_id AS run"),
+			 COUNTED("DELETE FROM public.%s u WHERE " IN_SCOPE(
+				 "u.mdw_run_id") " OR u.profile_id IN (SELECT id FROM "
+						 "rb_del) RETURNING u.mdw_run_id AS run"),
 			 s->mapping);
 		if (rb_step(x, ph, s->mapping, name, sql, json, jsonlen) < 0)
 			return -1;
@@ -169,7 +173,7 @@ static int rb_one(struct rb_ctx *x, enum mdw_phase_id ph, char *json, size_t jso
 		 COUNTED("DELETE FROM public.%s t USING rb_del d WHERE t.id = d.id RETURNING t.mdw_run_id AS run"), t);
 	if (rb_step(x, ph, t, name, sql, json, jsonlen) < 0)
 		return -1;
-done: {
+done : {
 	size_t o = strlen(json);
 	snprintf(json + o, jsonlen - o, "}");
 }
@@ -212,8 +216,10 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 		long long rows;
 		if (q == MDW_PH_EMBEDDINGS)
 			snprintf(sql, sizeof sql,
-				 "SELECT (SELECT count(*) FROM public.ai_embedding_sources WHERE " IN_SCOPE("mdw_run_id") ") + "
-				 "(SELECT count(*) FROM public.ai_embeddings WHERE " IN_SCOPE("mdw_run_id") ")");
+				 "SELECT (SELECT count(*) FROM public.ai_embedding_sources WHERE " IN_SCOPE(
+					 "mdw_run_id") ") + "
+						       "(SELECT count(*) FROM public.ai_embeddings WHERE " IN_SCOPE(
+							       "mdw_run_id") ")");
 		else
 			snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s WHERE " IN_SCOPE("mdw_run_id"),
 				 mdw_phases[q].writes[0]);
@@ -222,8 +228,8 @@ static int rb_refusals(struct rb_ctx *x, enum mdw_phase_id phase, unsigned *set)
 		rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		PQclear(r);
 		if (rows > 0 && w < sizeof why)
-			w += (size_t)snprintf(why + w, sizeof why - w, "%s%s has %lld", w ? ", " : "", mdw_phases[q].name,
-					      rows);
+			w += (size_t)snprintf(why + w, sizeof why - w, "%s%s has %lld", w ? ", " : "",
+					      mdw_phases[q].name, rows);
 	}
 	if (w) {
 		snprintf(x->err, x->errlen,
@@ -267,7 +273,8 @@ int rollback_phase(PGconn *tgt, enum mdw_phase_id phase, const struct rollback_o
 	if (rbexec(&x, "BEGIN", "") < 0)
 		return RB_ERROR;
 	if (rbexec(&x, "CREATE TEMP TABLE rb_del (id bigint PRIMARY KEY) ON COMMIT DROP", "") < 0 ||
-	    rbexec(&x, "CREATE TEMP TABLE rb_runs (phase text, run_id bigint, PRIMARY KEY (phase, run_id)) ON COMMIT DROP",
+	    rbexec(&x,
+		   "CREATE TEMP TABLE rb_runs (phase text, run_id bigint, PRIMARY KEY (phase, run_id)) ON COMMIT DROP",
 		   "") < 0 ||
 	    rbexec(&x, "CREATE TEMP TABLE rb_ledger (phase text, run_id bigint) ON COMMIT DROP", "") < 0) {
 		rc = RB_ERROR;

@@ -39,9 +39,9 @@ unsigned rollback_dependents(enum mdw_phase_id phase);
 int rollback_order(unsigned mask, enum mdw_phase_id out[MDW_NPHASES]);
 
 struct rollback_opts {
-	int64_t run;  /* only this run's rows; 0: every run */
-	int cascade;  /* roll back the dependents first instead of refusing */
-	int dry_run;  /* do everything, print the counts, then roll the transaction back */
+	int64_t run; /* only this run's rows; 0: every run */
+	int cascade; /* roll back the dependents first instead of refusing */
+	int dry_run; /* do everything, print the counts, then roll the transaction back */
 };
 
 enum { RB_DONE = 0, RB_REFUSED = 1, RB_ERROR = -1 };

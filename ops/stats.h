@@ -26,15 +26,15 @@ extern const struct phase_state_names phase_states[PS_NSTATES];
 
 struct phase_stat {
 	enum phase_state state; /* a rolled-back phase is PS_NONE: the next run plans it again */
-	int rolled_back;	/* ... and this says why it is not started (mdwctl status) */
+	int rolled_back;        /* ... and this says why it is not started (mdwctl status) */
 	long long source_rows;
 	long long total, done, dead, pending;
 	long long read, inserted, existing, updated, merged, rejected;
 	long long flagged;   /* rows of this run repaired (mdw.flags rows) */
-	double rate;	     /* rows read per second over the last minute */
+	double rate;         /* rows read per second over the last minute */
 	double started_at;   /* unix seconds; 0 = not yet */
 	double completed_at; /* unix seconds; 0 = not yet */
-	double busy_s;	     /* first chunk start to last chunk end */
+	double busy_s;       /* first chunk start to last chunk end */
 	char error[256];     /* why the phase failed, if it did */
 };
 

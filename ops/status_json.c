@@ -78,8 +78,9 @@ static json_t *by_phase_reason(const PGresult *r)
 /* The ledger's dead chunks, and Redis's dead letters that mirror none of them (poison messages). */
 static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const char *run_s, char *err, size_t errlen)
 {
-	PGresult *l = run_query(c, "SELECT " DEAD_COLUMNS " FROM mdw.chunks WHERE run_id = $1 AND status = 'dead' "
-				   "ORDER BY phase, chunk_no",
+	PGresult *l = run_query(c,
+				"SELECT " DEAD_COLUMNS " FROM mdw.chunks WHERE run_id = $1 AND status = 'dead' "
+				"ORDER BY phase, chunk_no",
 				run_s, err, errlen);
 	json_t *a = json_array(), *poison = NULL;
 	redisReply *letters = NULL;
@@ -132,15 +133,15 @@ static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const c
  */
 static json_t *series(PGconn *c, const char *run_s, char *err, size_t errlen)
 {
-	PGresult *r = run_query(
-		c,
-		"WITH d AS (SELECT phase, finished_at, rows_read FROM mdw.chunks WHERE run_id = $1 AND status = 'done' "
-		" AND finished_at IS NOT NULL), "
-		"b AS (SELECT min(finished_at) AS t0, greatest(1, ceil(extract(epoch FROM max(finished_at) - min(finished_at)) "
-		" / 60.0))::bigint AS w FROM d) "
-		"SELECT d.phase, (floor(extract(epoch FROM d.finished_at - b.t0) / b.w))::int, b.w, sum(d.rows_read), "
-		" extract(epoch FROM b.t0) FROM d, b GROUP BY 1, 2, 3, 5 ORDER BY 2",
-		run_s, err, errlen);
+	PGresult *r =
+		run_query(c,
+			  "WITH d AS (SELECT phase, finished_at, rows_read FROM mdw.chunks WHERE run_id = $1 AND status = 'done' "
+			  " AND finished_at IS NOT NULL), "
+			  "b AS (SELECT min(finished_at) AS t0, greatest(1, ceil(extract(epoch FROM max(finished_at) - min(finished_at)) "
+			  " / 60.0))::bigint AS w FROM d) "
+			  "SELECT d.phase, (floor(extract(epoch FROM d.finished_at - b.t0) / b.w))::int, b.w, sum(d.rows_read), "
+			  " extract(epoch FROM b.t0) FROM d, b GROUP BY 1, 2, 3, 5 ORDER BY 2",
+			  run_s, err, errlen);
 	json_t *o = json_object(), *phases = json_object();
 	double w = 1, t0 = 0;
 	int last = 0;
@@ -286,9 +287,11 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 		goto fail;
 	for (int i = 0; i < MDW_NPHASES; i++) {
 		const struct phase_stat *st = &ps[i];
-		double frac = st->source_rows > 0 ? (double)st->read / (double)st->source_rows : (st->state == PS_COMPLETE);
+		double frac =
+			st->source_rows > 0 ? (double)st->read / (double)st->source_rows : (st->state == PS_COMPLETE);
 		json_t *o = json_object(), *needs = json_array();
-		const char *state = st->state == PS_NONE && st->rolled_back ? "rolled back" : phase_states[st->state].shown;
+		const char *state =
+			st->state == PS_NONE && st->rolled_back ? "rolled back" : phase_states[st->state].shown;
 
 		json_object_set_new(o, "phase", json_string(mdw_phases[i].name));
 		json_object_set_new(o, "state", json_string(state));
@@ -338,7 +341,8 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	flags = NULL;
 	if (add_dead(root, c, have_redis ? r : NULL, run, run_s, err, errlen) < 0)
 		goto fail;
-	json_object_set_new(root, "embed", embed(have_redis ? r : NULL, run, ps[MDW_PH_EMBEDDINGS].merged, opt->rate_rpm));
+	json_object_set_new(root, "embed",
+			    embed(have_redis ? r : NULL, run, ps[MDW_PH_EMBEDDINGS].merged, opt->rate_rpm));
 	if (!(s = series(c, run_s, err, errlen)))
 		goto fail;
 	json_object_set_new(root, "series", s);

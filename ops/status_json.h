@@ -20,7 +20,7 @@ struct qinfo {
 
 /* What the document shows beyond the ledger and Redis. */
 struct status_opts {
-	long long rate_rpm;	 /* the configured embedding quota (requests per minute) */
+	long long rate_rpm;      /* the configured embedding quota (requests per minute) */
 	const char *report_path; /* the progress report */
 };
 

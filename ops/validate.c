@@ -106,11 +106,13 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 		return 0;
 	}
 	if (stored < inserted) {
-		snprintf(why, whylen, "%lld embeddings counted as inserted but %lld stored by this run", inserted, stored);
+		snprintf(why, whylen, "%lld embeddings counted as inserted but %lld stored by this run", inserted,
+			 stored);
 		return 0;
 	}
-	snprintf(why, whylen, "read %lld = entities; accounting balances; %lld links = entities - rejected %lld; "
-			      "%lld new embeddings",
+	snprintf(why, whylen,
+		 "read %lld = entities; accounting balances; %lld links = entities - rejected %lld; "
+		 "%lld new embeddings",
 		 read, links, rejected, stored);
 	return 1;
 }
@@ -144,15 +146,17 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	 * rows and merges of those ranges (a full run's ranges cover every id).
 	 */
 #define IN_RUN_RANGES(col)                                                                                             \
-	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
-	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                 \
+	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "      \
+	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
 	" BETWEEN k.lo AND k.hi))"
 	snprintf(sql, sizeof sql,
 		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
-		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES("m.legacy_id") "), x.rows "
-		 "FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
-		 "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM public.%s t) x",
+		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES(
+			 "m.legacy_id") "), x.rows "
+					"FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
+					"count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES(
+						"t.%s") ") AS rows FROM public.%s t) x",
 		 mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, t);
 #undef IN_RUN_RANGES
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
@@ -162,7 +166,8 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 			jobs[nj++] = (struct vjob){checks[i].sql, 0, {NULL}, checks[i].what, NULL};
 	/* check 5: one query per declared foreign key of the tables the phase writes */
 	for (int i = 0; i < 3 && written[i]; i++)
-		snprintf(tables + strlen(tables), sizeof tables - strlen(tables), "%spublic.%s", i ? "," : "", written[i]);
+		snprintf(tables + strlen(tables), sizeof tables - strlen(tables), "%spublic.%s", i ? "," : "",
+			 written[i]);
 	strncat(tables, "}", sizeof tables - strlen(tables) - 1);
 	{
 		const char *p[1] = {tables};
@@ -177,8 +182,11 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	}
 	first_fk = nj;
 	for (int k = 0; k < PQntuples(fks) && nj < MAX_JOBS; k++)
-		jobs[nj++] = (struct vjob){"SELECT mdw.fk_dangling($1::oid)", 1, {PQgetvalue(fks, k, 0)},
-					   "a foreign-key check", NULL};
+		jobs[nj++] = (struct vjob){"SELECT mdw.fk_dangling($1::oid)",
+					   1,
+					   {PQgetvalue(fks, k, 0)},
+					   "a foreign-key check",
+					   NULL};
 
 	for (int i = 0; i < nj; i++)
 		if (!(jobs[i].res = pgx_query(tgt, jobs[i].sql, jobs[i].n, jobs[i].params, err, sizeof err, NULL))) {
@@ -192,14 +200,14 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	rows = strtoll(PQgetvalue(jobs[0].res, 0, 4), NULL, 10);
 	rc = 0;
 	if (ins_ledger != ins_rows) {
-		snprintf(why, whylen, "the ledger counts %lld rows inserted, %s holds %lld rows of this run", ins_ledger, t,
-			 ins_rows);
+		snprintf(why, whylen, "the ledger counts %lld rows inserted, %s holds %lld rows of this run",
+			 ins_ledger, t, ins_rows);
 		goto out;
 	}
 	if (rows != read - rejected - merged) {
 		snprintf(why, whylen,
-			 "%s holds %lld migrated rows, expected %lld (source %lld - rejected %lld - merged %lld)", t, rows,
-			 read - rejected - merged, read, rejected, merged);
+			 "%s holds %lld migrated rows, expected %lld (source %lld - rejected %lld - merged %lld)", t,
+			 rows, read - rejected - merged, read, rejected, merged);
 		goto out;
 	}
 	for (int i = first_check; i < first_fk; i++) {
@@ -213,13 +221,14 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 		long long n = strtoll(PQgetvalue(jobs[i].res, 0, 0), NULL, 10);
 		int k = i - first_fk;
 		if (n) {
-			snprintf(why, whylen, "%lld %s rows reference no %s row (foreign key %s)", n, PQgetvalue(fks, k, 1),
-				 PQgetvalue(fks, k, 2), PQgetvalue(fks, k, 3));
+			snprintf(why, whylen, "%lld %s rows reference no %s row (foreign key %s)", n,
+				 PQgetvalue(fks, k, 1), PQgetvalue(fks, k, 2), PQgetvalue(fks, k, 3));
 			goto out;
 		}
 	}
-	snprintf(why, whylen, "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
-			      "rejected %lld - merged %lld; inserted %lld as counted; foreign keys checked: %d, none dangling",
+	snprintf(why, whylen,
+		 "read %lld = source rows; accounting balances; %s holds %lld migrated rows = read - "
+		 "rejected %lld - merged %lld; inserted %lld as counted; foreign keys checked: %d, none dangling",
 		 read, t, rows, rejected, merged, ins_rows, nj - first_fk);
 	rc = 1;
 out:
@@ -269,8 +278,8 @@ int validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why,
 		return 0;
 	}
 	if (read != source) {
-		snprintf(why, whylen, "rows read %lld != source rows at planning %lld (the legacy table changed?)", read,
-			 source);
+		snprintf(why, whylen, "rows read %lld != source rows at planning %lld (the legacy table changed?)",
+			 read, source);
 		return 0;
 	}
 	if (sum != read) {

@@ -29,8 +29,8 @@
 /* Every column is text on both sides, with the same names, so that row texts compare. */
 #define EPOCH(c) "extract(epoch FROM " c ")::text"
 #define WS "E' \\t\\n\\r\\f\\v'"
-#define CASE_TYPES                                                                                                    \
-	"(ARRAY['initial_treatment', 'refinement', 'retainer', 'replacement_aligners', 'intraoral_scan', "            \
+#define CASE_TYPES                                                                                                     \
+	"(ARRAY['initial_treatment', 'refinement', 'retainer', 'replacement_aligners', 'intraoral_scan', "             \
 	"'treatment_plan'])"
 #define CASE_STATUSES "(ARRAY['draft', 'submitted', 'in_production', 'shipped', 'delivered', 'cancelled'])"
 #define NOT_ABSENT(id) id " NOT IN (SELECT unnest($3::bigint[]))"
@@ -39,9 +39,9 @@
 /* transform_util.c tu_email: trimmed, lower-cased, one @, a non-empty local part, a dot inside the domain */
 #define EMAIL_CH "[^@ \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
 #define EMAIL_DCH "[^@. \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
-#define EMAIL_OK(e)                                                                                                   \
+#define EMAIL_OK(e)                                                                                                    \
 	"(octet_length(" e ") < 256 AND " e " ~ '^" EMAIL_CH "+@" EMAIL_DCH EMAIL_CH "*\\." EMAIL_CH "*" EMAIL_DCH "$')"
-#define ROLE_OF(u)                                                                                                    \
+#define ROLE_OF(u)                                                                                                     \
 	"CASE WHEN " u ".is_superuser THEN 'admin' WHEN " u ".is_staff THEN 'staff' WHEN EXISTS (SELECT 1 FROM "       \
 	"public.dispatch_office_doctors d WHERE d.user_id = " u ".id) THEN 'doctor' ELSE 'user' END"
 /*
@@ -52,12 +52,15 @@
  * that holds a profile in the target ($4), else its lowest id; who is merged
  * with whom, and every value, come from the legacy rows.
  */
-#define PROFILES_CTE                                                                                                  \
-	"pu AS (SELECT u.id, lower(btrim(u.email, " WS ")) AS email FROM public.auth_user u "                        \
-	"WHERE " EMAIL_OK("lower(btrim(u.email, " WS "))") "), "                                                      \
-	"pg AS (SELECT pu.email, coalesce(min(pu.id) FILTER (WHERE h.id IS NOT NULL), min(pu.id)) AS holder FROM pu " \
-	"LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = pu.id GROUP BY pu.email)"
-#define HOLDERS(table) "SELECT coalesce(array_agg(legacy_id)::text, '{}') FROM public." table " WHERE legacy_id IS NOT NULL"
+#define PROFILES_CTE                                                                                                                \
+	"pu AS (SELECT u.id, lower(btrim(u.email, " WS ")) AS email FROM public.auth_user u "                                       \
+	"WHERE " EMAIL_OK(                                                                                                          \
+		"lower(btrim(u.email, " WS                                                                                          \
+		"))") "), "                                                                                                         \
+		      "pg AS (SELECT pu.email, coalesce(min(pu.id) FILTER (WHERE h.id IS NOT NULL), min(pu.id)) AS holder FROM pu " \
+		      "LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = pu.id GROUP BY pu.email)"
+#define HOLDERS(table)                                                                                                 \
+	"SELECT coalesce(array_agg(legacy_id)::text, '{}') FROM public." table " WHERE legacy_id IS NOT NULL"
 /* A merged legacy row (mdw.merges g) reads back as the target row t it was merged into. */
 #define MERGED_INTO(table) "mdw.merges g JOIN public." table " t ON t.id = g.target_id "
 
@@ -66,36 +69,43 @@ struct verify_spec {
 	const char *table;  /* the legacy table, whose id range --sample draws buckets from */
 	const char *source; /* $3: the legacy ids expected absent (bigint[]); $4: the holders */
 	const char *target;
-	const char *holders;  /* on the target: $4 of the source side (NULL: none) */
-	int merges_absent;    /* merged rows are expected absent (else the target side reads them back) */
+	const char *holders; /* on the target: $4 of the source side (NULL: none) */
+	int merges_absent;   /* merged rows are expected absent (else the target side reads them back) */
 };
 
 static const struct verify_spec specs[] = {
 	{MDW_PH_PRACTICES, "dispatch_office",
-	 "SELECT o.id::bigint AS id, btrim(o.name, " WS ")::text AS name, " TRIMMED("o.address") "::text AS address, "
-	 TRIMMED("o.apt") "::text AS apt, " TRIMMED("o.city") "::text AS city, " TRIMMED("o.state") "::text AS state, "
-	 TRIMMED("o.zip") "::text AS zip, (CASE WHEN o.country ~ '^[A-Za-z]{2}$' THEN upper(o.country) END)::text "
-	 "AS country, " TRIMMED("o.phone") "::text AS phone, (CASE WHEN " EMAIL_OK("lower(btrim(o.email, " WS "))")
-	 " THEN lower(btrim(o.email, " WS ")) END)::text AS email, o.is_active::text AS is_active, "
-	 EPOCH("o.created_at") " AS created_at FROM public.dispatch_office o "
-	 "WHERE btrim(o.name, " WS ") <> '' AND " NOT_ABSENT("o.id"),
+	 "SELECT o.id::bigint AS id, btrim(o.name, " WS
+	 ")::text AS name, " TRIMMED("o.address") "::text AS address, " TRIMMED("o.apt") "::text AS apt, " TRIMMED("o.city") "::text AS city, " TRIMMED(
+		 "o.state") "::text AS state, " TRIMMED("o.zip") "::text AS zip, (CASE WHEN o.country ~ '^[A-Za-z]{2}$' THEN upper(o.country) END)::text "
+								 "AS country, " TRIMMED("o.phone") "::text AS phone, (CASE WHEN " EMAIL_OK(
+									 "lower(btrim(o.email, " WS
+									 "))") " THEN lower(btrim(o.email, " WS
+									       ")) END)::text AS email, o.is_active::text AS is_active, " EPOCH(
+										       "o.created_at") " AS created_at FROM public.dispatch_office o "
+												       "WHERE btrim(o.name, " WS
+												       ") <> '' AND " NOT_ABSENT(
+													       "o.id"),
 	 "SELECT t.legacy_id::bigint AS id, t.name, t.address, t.apt, t.city, t.state, t.zip, t.country::text AS country, "
-	 "t.phone, t.email, t.is_active::text AS is_active, " EPOCH("t.created_at") " AS created_at "
-	 "FROM public.practices t WHERE t.legacy_id IS NOT NULL",
+	 "t.phone, t.email, t.is_active::text AS is_active, " EPOCH(
+		 "t.created_at") " AS created_at "
+				 "FROM public.practices t WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	/* one row per accepted legacy user: its email, whether it was merged, and its profile's values */
 	{MDW_PH_PROFILES, "auth_user",
-	 "WITH " PROFILES_CTE " SELECT pu.id::bigint AS id, pu.email::text AS email, (pu.id <> pg.holder)::text AS merged, "
-	 "btrim(h.first_name, " WS ")::text AS first_name, btrim(h.last_name, " WS ")::text AS last_name, "
-	 ROLE_OF("h") " AS role, h.is_active::text AS is_active, " EPOCH("h.last_login") " AS last_login, "
-	 EPOCH("h.date_joined") " AS joined_at FROM pu JOIN pg ON pg.email = pu.email "
-	 "JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("pu.id"),
+	 "WITH " PROFILES_CTE
+	 " SELECT pu.id::bigint AS id, pu.email::text AS email, (pu.id <> pg.holder)::text AS merged, "
+	 "btrim(h.first_name, " WS ")::text AS first_name, btrim(h.last_name, " WS
+	 ")::text AS last_name, " ROLE_OF("h") " AS role, h.is_active::text AS is_active, " EPOCH("h.last_login") " AS last_login, " EPOCH(
+		 "h.date_joined") " AS joined_at FROM pu JOIN pg ON pg.email = pu.email "
+				  "JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("pu.id"),
 	 "SELECT l.legacy_user_id::bigint AS id, p.email, l.merged::text AS merged, p.first_name, p.last_name, p.role, "
-	 "p.is_active::text AS is_active, " EPOCH("p.last_login") " AS last_login, " EPOCH("p.joined_at") " AS joined_at "
-	 "FROM public.profile_legacy_users l JOIN public.profiles p ON p.id = l.profile_id "
-	 "UNION ALL SELECT p.legacy_id, p.email, NULL, p.first_name, p.last_name, p.role, p.is_active::text, "
-	 EPOCH("p.last_login") ", " EPOCH("p.joined_at") " FROM public.profiles p WHERE p.legacy_id IS NOT NULL "
-	 "AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users l WHERE l.legacy_user_id = p.legacy_id)",
+	 "p.is_active::text AS is_active, " EPOCH("p.last_login") " AS last_login, " EPOCH(
+		 "p.joined_at") " AS joined_at "
+				"FROM public.profile_legacy_users l JOIN public.profiles p ON p.id = l.profile_id "
+				"UNION ALL SELECT p.legacy_id, p.email, NULL, p.first_name, p.last_name, p.role, p.is_active::text, " EPOCH(
+					"p.last_login") ", " EPOCH("p.joined_at") " FROM public.profiles p WHERE p.legacy_id IS NOT NULL "
+										  "AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users l WHERE l.legacy_user_id = p.legacy_id)",
 	 HOLDERS("profiles"), 0},
 	{MDW_PH_PATIENTS, "dispatch_patient",
 	 "SELECT p.id::bigint AS id, "
@@ -103,86 +113,97 @@ static const struct verify_spec specs[] = {
 	 " THEN p.office_id ELSE (SELECT min(d.office_id) FROM public.dispatch_office_doctors d "
 	 " JOIN public.dispatch_office o ON o.id = d.office_id WHERE d.user_id = p.doctor_id "
 	 " AND EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = p.doctor_id) "
-	 " HAVING count(DISTINCT d.office_id) = 1) END)::text AS practice, " EMAIL_OF("p.doctor_id") " AS doctor, "
-	 "btrim(p.first_name, " WS ")::text AS first_name, btrim(p.last_name, " WS ")::text AS last_name, "
-	 "(CASE WHEN p.birthdate < '1900-01-01' OR p.birthdate > p.created_at::date THEN NULL ELSE p.birthdate END)::text "
-	 "AS birthdate, CASE p.sex WHEN 'm' THEN 'male' WHEN 'f' THEN 'female' END AS sex, "
-	 "(ARRAY['new', 'in_treatment', 'retention', 'completed', 'archived'])[p.status + 1] AS status, "
-	 "p.archived::text AS archived, p.suspended::text AS suspended, " EPOCH("p.created_at") " AS created_at, "
-	 EPOCH("p.updated_at") " AS updated_at FROM public.dispatch_patient p WHERE " NOT_ABSENT("p.id"),
+	 " HAVING count(DISTINCT d.office_id) = 1) END)::text AS practice, " EMAIL_OF(
+		 "p.doctor_id") " AS doctor, "
+				"btrim(p.first_name, " WS ")::text AS first_name, btrim(p.last_name, " WS
+				")::text AS last_name, "
+				"(CASE WHEN p.birthdate < '1900-01-01' OR p.birthdate > p.created_at::date THEN NULL ELSE p.birthdate END)::text "
+				"AS birthdate, CASE p.sex WHEN 'm' THEN 'male' WHEN 'f' THEN 'female' END AS sex, "
+				"(ARRAY['new', 'in_treatment', 'retention', 'completed', 'archived'])[p.status + 1] AS status, "
+				"p.archived::text AS archived, p.suspended::text AS suspended, " EPOCH("p.created_at") " AS created_at, " EPOCH(
+					"p.updated_at") " AS updated_at FROM public.dispatch_patient p WHERE " NOT_ABSENT("p.id"),
 	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, f.email::text AS doctor, "
 	 "t.first_name::text AS first_name, t.last_name::text AS last_name, t.birthdate::text AS birthdate, "
 	 "t.sex::text AS sex, t.status::text AS status, t.is_archived::text AS archived, "
-	 "t.is_suspended::text AS suspended, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
-	 " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
+	 "t.is_suspended::text AS suspended, " EPOCH("t.created_at") " AS created_at, " EPOCH(
+		 "t.updated_at") " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
+				 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASES, "dispatch_project",
 	 "SELECT p.id::bigint AS id, (CASE WHEN EXISTS (SELECT 1 FROM public.dispatch_patient x WHERE x.id = p.patient_id) "
 	 " THEN p.patient_id END)::text AS patient, "
-	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, "
-	 CASE_TYPES "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
-	 "coalesce(nullif(btrim(p.name, " WS "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, "
-	 EPOCH("p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-	 "FROM public.dispatch_project p WHERE " NOT_ABSENT("p.id"),
+	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, " CASE_TYPES
+	 "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
+	 "coalesce(nullif(btrim(p.name, " WS
+	 "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, " EPOCH(
+		 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
+									  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
+										  "p.id"),
 	 "SELECT c.legacy_project_id::bigint AS id, pt.legacy_id::text AS patient, c.case_number::text AS case_number, "
 	 "c.case_type::text AS case_type, c.status::text AS status, c.title::text AS title, "
-	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH("c.updated_at")
-	 " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
-	 "WHERE c.legacy_project_id IS NOT NULL",
+	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH(
+		 "c.updated_at") " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
+				 "WHERE c.legacy_project_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_PROJECTS, "dispatch_project",
-	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF("p.creator_id")
-	 " AS creator, coalesce(nullif(btrim(p.name, " WS "), ''), 'Untitled project')::text AS name, "
-	 CASE_TYPES "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, "
-	 EPOCH("p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-	 "FROM public.dispatch_project p WHERE " NOT_ABSENT("p.id"),
+	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF(
+		 "p.creator_id") " AS creator, coalesce(nullif(btrim(p.name, " WS
+				 "), ''), 'Untitled project')::text AS name, " CASE_TYPES
+				 "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, " EPOCH(
+					 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
+												  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
+													  "p.id"),
 	 "SELECT t.legacy_id::bigint AS id, t.uid::text AS uid, c.legacy_project_id::text AS case_legacy_id, "
 	 "f.email::text AS creator, t.name::text AS name, t.asset_type::text AS asset_type, "
-	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH("t.updated_at")
-	 " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
+	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH(
+		 "t.updated_at") " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
+				 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASE_STATES, "dispatch_state",
-	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF("s.actor_id") " AS actor, "
-	 CASE_STATUSES "[s.status + 1] AS state, "
-	 "s.note::text AS note, " EPOCH("s.changed_at") " AS created_at "
-	 "FROM public.dispatch_state s WHERE " NOT_ABSENT("s.id"),
+	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF(
+		 "s.actor_id") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
+			       "s.note::text AS note, " EPOCH(
+				       "s.changed_at") " AS created_at "
+						       "FROM public.dispatch_state s WHERE " NOT_ABSENT("s.id"),
 	 "SELECT t.legacy_id::bigint AS id, c.legacy_project_id::text AS case_legacy_id, f.email::text AS actor, "
-	 "t.state::text AS state, t.note::text AS note, " EPOCH("t.created_at") " AS created_at "
-	 "FROM public.case_states t JOIN public.cases c ON c.id = t.case_id "
-	 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL",
+	 "t.state::text AS state, t.note::text AS note, " EPOCH(
+		 "t.created_at") " AS created_at "
+				 "FROM public.case_states t JOIN public.cases c ON c.id = t.case_id "
+				 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	/* a link merged into another of the same pair reads back as that pair */
 	{MDW_PH_PRACTICE_MEMBERS, "dispatch_office_doctors",
-	 "WITH " PROFILES_CTE " SELECT d.id::bigint AS id, d.office_id::text AS practice, pu.email::text AS profile, "
-	 ROLE_OF("h") " AS role, 'true' AS is_active FROM public.dispatch_office_doctors d "
-	 "JOIN public.dispatch_office o ON o.id = d.office_id JOIN pu ON pu.id = d.user_id "
-	 "JOIN pg ON pg.email = pu.email JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("d.id"),
+	 "WITH " PROFILES_CTE
+	 " SELECT d.id::bigint AS id, d.office_id::text AS practice, pu.email::text AS profile, " ROLE_OF(
+		 "h") " AS role, 'true' AS is_active FROM public.dispatch_office_doctors d "
+		      "JOIN public.dispatch_office o ON o.id = d.office_id JOIN pu ON pu.id = d.user_id "
+		      "JOIN pg ON pg.email = pu.email JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT(
+			      "d.id"),
 	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, f.email AS profile, t.role, "
 	 "t.is_active::text AS is_active FROM public.practice_members t JOIN public.practices pr ON pr.id = t.practice_id "
 	 "JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL "
-	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, f.email, t.role, t.is_active::text FROM "
-	 MERGED_INTO("practice_members") "JOIN public.practices pr ON pr.id = t.practice_id "
-	 "JOIN public.profiles f ON f.id = t.profile_id WHERE g.phase = 'practice_members'",
+	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, f.email, t.role, t.is_active::text FROM " MERGED_INTO(
+		 "practice_members") "JOIN public.practices pr ON pr.id = t.practice_id "
+				     "JOIN public.profiles f ON f.id = t.profile_id WHERE g.phase = 'practice_members'",
 	 HOLDERS("profiles"), 0},
 	/* a template merged into another of the same practice and name: merged, with the holder's values */
 	{MDW_PH_WORKFLOW_TEMPLATES, "dispatch_template",
 	 "WITH w AS (SELECT t.id, t.office_id, btrim(t.name, " WS ") AS name FROM public.dispatch_template t "
 	 "WHERE btrim(t.name, " WS ") <> '' AND (t.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o "
-	 "WHERE o.id = t.office_id)) AND " NOT_ABSENT("t.id") "), "
-	 "g AS (SELECT w.office_id, w.name, coalesce(min(w.id) FILTER (WHERE h.id IS NOT NULL), min(w.id)) AS holder "
-	 "FROM w LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = w.id GROUP BY 1, 2) "
-	 "SELECT w.id::bigint AS id, w.office_id::text AS practice, w.name::text AS name, (w.id <> g.holder)::text AS "
-	 "merged, coalesce(h.steps::jsonb, '[]')::text AS steps, h.is_active::text AS is_active, " EPOCH("h.created_at")
-	 " AS created_at FROM w JOIN g ON g.office_id IS NOT DISTINCT FROM w.office_id AND g.name = w.name "
-	 "JOIN public.dispatch_template h ON h.id = g.holder",
+	 "WHERE o.id = t.office_id)) AND " NOT_ABSENT(
+		 "t.id") "), "
+			 "g AS (SELECT w.office_id, w.name, coalesce(min(w.id) FILTER (WHERE h.id IS NOT NULL), min(w.id)) AS holder "
+			 "FROM w LEFT JOIN (SELECT unnest($4::bigint[]) AS id) h ON h.id = w.id GROUP BY 1, 2) "
+			 "SELECT w.id::bigint AS id, w.office_id::text AS practice, w.name::text AS name, (w.id <> g.holder)::text AS "
+			 "merged, coalesce(h.steps::jsonb, '[]')::text AS steps, h.is_active::text AS is_active, " EPOCH(
+				 "h.created_at") " AS created_at FROM w JOIN g ON g.office_id IS NOT DISTINCT FROM w.office_id AND g.name = w.name "
+						 "JOIN public.dispatch_template h ON h.id = g.holder",
 	 "SELECT t.legacy_id::bigint AS id, pr.legacy_id::text AS practice, t.name, 'false' AS merged, t.steps::text AS "
-	 "steps, t.is_active::text AS is_active, " EPOCH("t.created_at") " AS created_at FROM public.workflow_templates t "
-	 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE t.legacy_id IS NOT NULL "
-	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, t.name, 'true', t.steps::text, t.is_active::text, "
-	 EPOCH("t.created_at") " FROM " MERGED_INTO("workflow_templates")
-	 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE g.phase = 'workflow_templates'",
+	 "steps, t.is_active::text AS is_active, " EPOCH(
+		 "t.created_at") " AS created_at FROM public.workflow_templates t "
+				 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE t.legacy_id IS NOT NULL "
+				 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, t.name, 'true', t.steps::text, t.is_active::text, " EPOCH(
+					 "t.created_at") " FROM " MERGED_INTO("workflow_templates") "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE g.phase = 'workflow_templates'",
 	 HOLDERS("workflow_templates"), 0},
 };
 
@@ -221,7 +242,7 @@ static PGresult *side_query(const struct side *s, const char *buckets, int rows,
 }
 
 struct tally {
-	FILE *out; /* where the differing rows are named; NULL: nowhere */
+	FILE *out;              /* where the differing rows are named; NULL: nowhere */
 	struct verify_ids *ids; /* where their legacy ids are collected; NULL: nowhere */
 	int oom;
 	long long rows_checked, missing, stray, differing, buckets, buckets_differing;
@@ -263,7 +284,8 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 	json_t *v;
 	int any = 0;
 
-	json_object_foreach(x, k, v) {
+	json_object_foreach(x, k, v)
+	{
 		json_t *w = json_object_get(y, k);
 		if (json_equal(v, w))
 			continue;
@@ -291,7 +313,8 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 static int diff_buckets(const struct side *src, const struct side *tgt, const char *phase, const char *buckets,
 			int show, struct tally *t, char *err, size_t errlen)
 {
-	PGresult *a = side_query(src, buckets, 1, err, errlen), *b = a ? side_query(tgt, buckets, 1, err, errlen) : NULL;
+	PGresult *a = side_query(src, buckets, 1, err, errlen),
+		 *b = a ? side_query(tgt, buckets, 1, err, errlen) : NULL;
 	int i = 0, j = 0;
 
 	if (!a || !b) {
@@ -307,11 +330,13 @@ static int diff_buckets(const struct side *src, const struct side *tgt, const ch
 					PQgetvalue(a, i, 0));
 			t->missing++;
 			if (t->ids)
-				ids_add(t, &t->ids->missing, &t->ids->nmissing, &t->ids->capmissing, PQgetvalue(a, i, 0));
+				ids_add(t, &t->ids->missing, &t->ids->nmissing, &t->ids->capmissing,
+					PQgetvalue(a, i, 0));
 			i++;
 		} else if (i >= PQntuples(a) || y < x) {
 			if (t->out)
-				fprintf(t->out, "%-19s %11s stray     (in the target, no legacy row should have become it)\n",
+				fprintf(t->out,
+					"%-19s %11s stray     (in the target, no legacy row should have become it)\n",
 					phase, PQgetvalue(b, j, 0));
 			t->stray++;
 			if (t->ids)
@@ -330,8 +355,8 @@ static int diff_buckets(const struct side *src, const struct side *tgt, const ch
 }
 
 /* Read the differing buckets collected in BATCH ('{a,b' so far) row by row, and empty it. */
-static int flush_batch(const struct side *src, const struct side *tgt, const char *phase, char *batch, int *n,
-		       int show, struct tally *t, char *err, size_t errlen)
+static int flush_batch(const struct side *src, const struct side *tgt, const char *phase, char *batch, int *n, int show,
+		       struct tally *t, char *err, size_t errlen)
 {
 	strcat(batch, "}");
 	*n = 0;
@@ -472,7 +497,8 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 			continue;
 		t.buckets_differing++;
 		snprintf(batch + strlen(batch), sizeof batch - strlen(batch), "%c%s", nbatch ? ',' : '{', bucket);
-		if (++nbatch == VERIFY_BATCH && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
+		if (++nbatch == VERIFY_BATCH &&
+		    flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
 			goto out;
 	}
 	if (nbatch && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
@@ -493,14 +519,14 @@ out:
 	return rc;
 }
 
-int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, FILE *out, int show, long long sample,
-		 char *summary, size_t slen, char *err, size_t errlen)
+int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, FILE *out, int show, long long sample, char *summary,
+		 size_t slen, char *err, size_t errlen)
 {
 	return verify_run(src, tgt, ph, out, show, sample, NULL, summary, slen, err, errlen);
 }
 
-int verify_collect(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct verify_ids *ids, char *summary,
-		   size_t slen, char *err, size_t errlen)
+int verify_collect(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct verify_ids *ids, char *summary, size_t slen,
+		   char *err, size_t errlen)
 {
 	*ids = (struct verify_ids){0};
 	return verify_run(src, tgt, ph, NULL, 0, 0, ids, summary, slen, err, errlen);

@@ -103,26 +103,91 @@ static long frame(const unsigned char *p, size_t len, int depth)
 		n = t & 0x0f, container = 2;
 	else
 		switch (t) {
-		case 0xcc: case 0xd0: skip = 1; break;
-		case 0xcd: case 0xd1: skip = 2; break;
-		case 0xce: case 0xd2: case 0xca: skip = 4; break;
-		case 0xcf: case 0xd3: case 0xcb: skip = 8; break;
-		case 0xd4: skip = 2; break;
-		case 0xd5: skip = 3; break;
-		case 0xd6: skip = 5; break;
-		case 0xd7: skip = 9; break;
-		case 0xd8: skip = 17; break;
-		case 0xc4: case 0xd9: skip = BE(1); off += 1; break;
-		case 0xc5: case 0xda: skip = BE(2); off += 2; break;
-		case 0xc6: case 0xdb: skip = BE(4); off += 4; break;
-		case 0xc7: skip = BE(1); off += 1; skip += 1; break;
-		case 0xc8: skip = BE(2); off += 2; skip += 1; break;
-		case 0xc9: skip = BE(4); off += 4; skip += 1; break;
-		case 0xdc: n = BE(2); off += 2; container = 1; break;
-		case 0xdd: n = BE(4); off += 4; container = 1; break;
-		case 0xde: n = BE(2); off += 2; container = 2; break;
-		case 0xdf: n = BE(4); off += 4; container = 2; break;
-		default: return -1;
+		case 0xcc:
+		case 0xd0:
+			skip = 1;
+			break;
+		case 0xcd:
+		case 0xd1:
+			skip = 2;
+			break;
+		case 0xce:
+		case 0xd2:
+		case 0xca:
+			skip = 4;
+			break;
+		case 0xcf:
+		case 0xd3:
+		case 0xcb:
+			skip = 8;
+			break;
+		case 0xd4:
+			skip = 2;
+			break;
+		case 0xd5:
+			skip = 3;
+			break;
+		case 0xd6:
+			skip = 5;
+			break;
+		case 0xd7:
+			skip = 9;
+			break;
+		case 0xd8:
+			skip = 17;
+			break;
+		case 0xc4:
+		case 0xd9:
+			skip = BE(1);
+			off += 1;
+			break;
+		case 0xc5:
+		case 0xda:
+			skip = BE(2);
+			off += 2;
+			break;
+		case 0xc6:
+		case 0xdb:
+			skip = BE(4);
+			off += 4;
+			break;
+		case 0xc7:
+			skip = BE(1);
+			off += 1;
+			skip += 1;
+			break;
+		case 0xc8:
+			skip = BE(2);
+			off += 2;
+			skip += 1;
+			break;
+		case 0xc9:
+			skip = BE(4);
+			off += 4;
+			skip += 1;
+			break;
+		case 0xdc:
+			n = BE(2);
+			off += 2;
+			container = 1;
+			break;
+		case 0xdd:
+			n = BE(4);
+			off += 4;
+			container = 1;
+			break;
+		case 0xde:
+			n = BE(2);
+			off += 2;
+			container = 2;
+			break;
+		case 0xdf:
+			n = BE(4);
+			off += 4;
+			container = 2;
+			break;
+		default:
+			return -1;
 		}
 	if (!container) {
 		if (off > len || skip > len - off)
@@ -263,8 +328,8 @@ static int decode_int(const char *key, const msgpack_object *v, struct mdw_chunk
  * One member K: V of the body's map into C. *BIT says which field it was
  * (0: a key this version does not know, ignored). 0, or -1 with ERR.
  */
-static int decode_field(const msgpack_object *k, const msgpack_object *v, struct mdw_chunk *c, unsigned *bit,
-			char *err, size_t errlen)
+static int decode_field(const msgpack_object *k, const msgpack_object *v, struct mdw_chunk *c, unsigned *bit, char *err,
+			size_t errlen)
 {
 	char key[16];
 
@@ -307,7 +372,8 @@ static int decode_complete(const struct mdw_chunk *c, unsigned seen, char *err, 
 		return -1;
 	}
 	if ((c->phase == MDW_PH_EMBEDDINGS) != (c->part != MDW_PART_NONE)) {
-		snprintf(err, errlen, c->part ? "field part on a chunk of phase %s" : "chunk of phase %s lacks field part",
+		snprintf(err, errlen,
+			 c->part ? "field part on a chunk of phase %s" : "chunk of phase %s lacks field part",
 			 mdw_phases[c->phase].name);
 		return -1;
 	}
@@ -354,7 +420,8 @@ int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err
 		if (decode_field(&kv->key, &kv->val, c, &bit, err, errlen) < 0)
 			goto out;
 		if (seen & bit) {
-			snprintf(err, errlen, "field %.*s appears twice", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+			snprintf(err, errlen, "field %.*s appears twice", (int)kv->key.via.str.size,
+				 kv->key.via.str.ptr);
 			goto out;
 		}
 		seen |= bit;

@@ -13,11 +13,11 @@
 enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_BOOL, CFG_ENUM, CFG_REAL };
 
 struct cfg_entry {
-	const char *env;   /* environment variable, or NULL (flag only) */
-	const char *flag;  /* long flag without the dashes */
+	const char *env;  /* environment variable, or NULL (flag only) */
+	const char *flag; /* long flag without the dashes */
 	enum cfg_type type;
-	const char *def;   /* default, as text; NULL = unset */
-	long long min, max; /* bounds of CFG_INT and CFG_REAL */
+	const char *def;     /* default, as text; NULL = unset */
+	long long min, max;  /* bounds of CFG_INT and CFG_REAL */
 	const char *choices; /* CFG_ENUM: "a|b|c" */
 	size_t off;
 	unsigned progs;
@@ -49,8 +49,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"MDW_LOCK_TIMEOUT_MS", "lock-timeout-ms", CFG_INT, "1000", 10, 600000, NULL, OFF(lock_timeout_ms), W,
 	 "a ledger row locked this long by another session (a stalled worker) is left to it: the entry waits for a "
 	 "later takeover, and the attempt is not counted as a delivery"},
-	{"MDW_CHUNK_MAX_BYTES", "chunk-max-bytes", CFG_INT, "67108864", 65536, 1073741824, NULL, OFF(chunk_max_bytes), W,
-	 "a chunk's source rows are read, staged and COPYed in parts of about this many bytes (memory per worker)"},
+	{"MDW_CHUNK_MAX_BYTES", "chunk-max-bytes", CFG_INT, "67108864", 65536, 1073741824, NULL, OFF(chunk_max_bytes),
+	 W, "a chunk's source rows are read, staged and COPYed in parts of about this many bytes (memory per worker)"},
 	{"MDW_PG_DEAD_PEER_S", "pg-dead-peer-s", CFG_INT, "30", 2, 3600, NULL, OFF(pg_dead_peer_s), C | W | K,
 	 "a Postgres connection whose peer stays silent this long is dropped on both ends (TCP keepalives, "
 	 "tcp_user_timeout), so that a lost worker's transaction and its locks go away"},
@@ -66,10 +66,10 @@ static const struct cfg_entry cfg_table[] = {
 	 "least severe level logged"},
 	{"MDW_LOG_FORMAT", "log-format", CFG_ENUM, "logfmt", 0, 0, "logfmt|json", OFF(log_format), C | W | K,
 	 "log line format"},
-	{"MDW_EMBED_PROVIDER", "embed-provider", CFG_ENUM, "local", 0, 0, "local|bedrock|openai", OFF(embed_provider), C | W | K,
-	 "embedding provider"},
-	{"MDW_EMBED_MODEL", "embed-model", CFG_STR, "amazon.titan-embed-text-v2:0", 0, 0, NULL, OFF(embed_model), C | W | K,
-	 "embedding model id"},
+	{"MDW_EMBED_PROVIDER", "embed-provider", CFG_ENUM, "local", 0, 0, "local|bedrock|openai", OFF(embed_provider),
+	 C | W | K, "embedding provider"},
+	{"MDW_EMBED_MODEL", "embed-model", CFG_STR, "amazon.titan-embed-text-v2:0", 0, 0, NULL, OFF(embed_model),
+	 C | W | K, "embedding model id"},
 	{"MDW_EMBED_BATCH", "embed-batch", CFG_INT, "100", 1, 10000, NULL, OFF(embed_batch), C | K,
 	 "entities per embedding chunk"},
 	{"MDW_EMBED_CONCURRENCY", "embed-concurrency", CFG_INT, "16", 1, 1024, NULL, OFF(embed_concurrency), W,
@@ -82,8 +82,7 @@ static const struct cfg_entry cfg_table[] = {
 	 "cluster-wide embedding input tokens per minute"},
 	{"MDW_BEDROCK_ENDPOINT", "bedrock-endpoint", CFG_STR, "", 0, 0, NULL, OFF(bedrock_endpoint), C | W,
 	 "Bedrock runtime endpoint URL (default: https://bedrock-runtime.REGION.amazonaws.com)"},
-	{"AWS_REGION", "aws-region", CFG_STR, "us-east-1", 0, 0, NULL, OFF(aws_region), C | W,
-	 "AWS region of Bedrock"},
+	{"AWS_REGION", "aws-region", CFG_STR, "us-east-1", 0, 0, NULL, OFF(aws_region), C | W, "AWS region of Bedrock"},
 	{"MDW_CA_FILE", "ca-file", CFG_STR, "", 0, 0, NULL, OFF(ca_file), W,
 	 "PEM file of the CA certificates that the embedding endpoint's certificate must chain to (default: the "
 	 "system's); verification is never turned off"},
@@ -140,12 +139,9 @@ static const struct cfg_entry cfg_table[] = {
 	 "legacy-demo: seed of the deterministic generator"},
 	{NULL, "dirty", CFG_BOOL, "0", 0, 1, NULL, OFF(dirty), K,
 	 "legacy-demo: raise every dirt kind to a high rate and add extreme rows (sql/legacy/dirty.sql)"},
-	{NULL, "phase", CFG_STR, "", 0, 0, NULL, OFF(phase), K,
-	 "limit a command to one phase"},
-	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), C | K,
-	 "machine-readable output"},
-	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K,
-	 "status: redraw until interrupted"},
+	{NULL, "phase", CFG_STR, "", 0, 0, NULL, OFF(phase), K, "limit a command to one phase"},
+	{NULL, "json", CFG_BOOL, "0", 0, 1, NULL, OFF(json), C | K, "machine-readable output"},
+	{NULL, "watch", CFG_BOOL, "0", 0, 1, NULL, OFF(watch), K, "status: redraw until interrupted"},
 	{NULL, "run", CFG_INT, "0", 0, 1000000000000000000LL, NULL, OFF(run_id), C | K,
 	 "limit to run N: rollback, backups (0: every run); status, report, validate, dashboard (0: the latest run)"},
 	{NULL, "cascade", CFG_BOOL, "0", 0, 1, NULL, OFF(cascade), K,
@@ -172,12 +168,10 @@ static const struct cfg_entry cfg_table[] = {
 	 "rejects, flags: format of --export"},
 	{NULL, "show-values", CFG_BOOL, "0", 0, 1, NULL, OFF(show_values), K,
 	 "verify: print the expected and the target value of each differing column (patient data)"},
-	{NULL, "full", CFG_BOOL, "0", 0, 1, NULL, OFF(full), K,
-	 "verify: compare every row (the default)"},
+	{NULL, "full", CFG_BOOL, "0", 0, 1, NULL, OFF(full), K, "verify: compare every row (the default)"},
 	{NULL, "sample", CFG_INT, "0", 0, 1000000000, NULL, OFF(sample), K,
 	 "verify: compare only N buckets of 4096 legacy ids per phase, drawn at random and named in the output (0: every row)"},
-	{NULL, "help", CFG_BOOL, "0", 0, 1, NULL, OFF(help), C | W | K,
-	 "print this help and exit"},
+	{NULL, "help", CFG_BOOL, "0", 0, 1, NULL, OFF(help), C | W | K, "print this help and exit"},
 };
 
 #define NCFG (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -223,8 +217,8 @@ static void describe(const struct cfg_entry *e, char *buf, size_t len)
 }
 
 /* Set entry E from text V; SRC names where V came from (for the message). */
-static int set_value(struct mdw_config *c, const struct cfg_entry *e, const char *v, const char *src,
-		     char *err, size_t errlen)
+static int set_value(struct mdw_config *c, const struct cfg_entry *e, const char *v, const char *src, char *err,
+		     size_t errlen)
 {
 	char want[128];
 	char shown[64];
@@ -446,8 +440,8 @@ static int load_args(struct mdw_config *cfg, unsigned prog, int argc, char **arg
 	return 0;
 }
 
-int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args,
-		    char *err, size_t errlen)
+int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args, char *err,
+		    size_t errlen)
 {
 	memset(cfg, 0, sizeof *cfg);
 	if (args)

@@ -170,8 +170,8 @@ static int read_count(const char *what, const char *path, const json_t *v, int *
 	n = json_integer_value(v);
 	if (n < 0 || n > 0x7fffffff) {
 		snprintf(err, errlen,
-			 "invalid %s: \"%s\" is %" JSON_INTEGER_FORMAT ", expected an integer from 0 to %d", what,
-			 path, n, 0x7fffffff);
+			 "invalid %s: \"%s\" is %" JSON_INTEGER_FORMAT ", expected an integer from 0 to %d", what, path,
+			 n, 0x7fffffff);
 		return -1;
 	}
 	*out = (int)n;
@@ -257,7 +257,8 @@ static int openai_item(const char *what, json_t *item, size_t i, int n_inputs, i
 		return -1;
 	}
 	if (!json_is_integer(idx)) {
-		snprintf(err, errlen, "invalid %s: data[%zu].index is %s, expected an integer", what, i, type_name(idx));
+		snprintf(err, errlen, "invalid %s: data[%zu].index is %s, expected an integer", what, i,
+			 type_name(idx));
 		return -1;
 	}
 	k = json_integer_value(idx);

@@ -58,12 +58,9 @@ struct pgx_setting {
 };
 
 static const struct pgx_setting pinned[] = {
-	{"search_path", "public", "public"},
-	{"DateStyle", "ISO,MDY", "ISO, MDY"},
-	{"IntervalStyle", "postgres", "postgres"},
-	{"TimeZone", "UTC", "UTC"},
-	{"client_encoding", "UTF8", "UTF8"},
-	{NULL, NULL, NULL},
+	{"search_path", "public", "public"},       {"DateStyle", "ISO,MDY", "ISO, MDY"},
+	{"IntervalStyle", "postgres", "postgres"}, {"TimeZone", "UTC", "UTC"},
+	{"client_encoding", "UTF8", "UTF8"},       {NULL, NULL, NULL},
 };
 
 /* Append " -c NAME=VALUE" to OUT, escaping what libpq's options parser splits on. */
@@ -113,7 +110,8 @@ static int check_settings(PGconn *c, const struct pgx_setting *extra, char *err,
 	/* our own constant names: nothing to quote */
 	for (int l = 0; l < 2; l++)
 		for (const struct pgx_setting *s = lists[l]; s && s->name; s++)
-			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[1] ? "," : "", s->name);
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[1] ? "," : "",
+				 s->name);
 	snprintf(names + strlen(names), sizeof names - strlen(names), "}");
 	r = pgx_query(c, "SELECT name, setting FROM pg_settings WHERE lower(name) = ANY (lower($1)::text[])", 1, p, err,
 		      errlen, NULL);
@@ -143,10 +141,12 @@ static PGconn *pgx_connect_with(const char *dsn, const char *appname, const stru
 {
 	char options[1024] = "", idle[16], intvl[16], user_timeout[24];
 	/* the keepalive defaults come before dbname: a DSN that sets them wins */
-	const char *keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-			      "tcp_user_timeout", "dbname", "application_name", "connect_timeout", "client_encoding",
-			      "options", NULL};
-	const char *vals[] = {"1", idle, intvl, "4", user_timeout, dsn ? dsn : "", appname, "10", "UTF8", options, NULL};
+	const char *keys[] =
+		{"keepalives", "keepalives_idle",  "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		 "dbname",     "application_name", "connect_timeout",     "client_encoding",  "options",
+		 NULL};
+	const char *vals[] = {"1",     idle, intvl,  "4",     user_timeout, dsn ? dsn : "",
+			      appname, "10", "UTF8", options, NULL};
 	PGconn *c;
 	int bad = user_options(dsn, options, sizeof options) < 0;
 
@@ -257,15 +257,15 @@ int pgx_is_transient(PGconn *c, const PGresult *res)
 
 	if (PQstatus(c) != CONNECTION_OK || !s)
 		return 1;
-	if (strncmp(s, "08", 2) == 0 ||   /* connection exception */
-	    strcmp(s, "40001") == 0 ||    /* serialization failure */
-	    strcmp(s, "40P01") == 0 ||    /* deadlock detected */
-	    strcmp(s, "25006") == 0 ||    /* read-only transaction: the target was made read-only */
-	    strncmp(s, "53", 2) == 0 ||   /* insufficient resources */
-	    strcmp(s, "55P03") == 0 ||    /* lock not available */
-	    strcmp(s, "57014") == 0 ||    /* query canceled (statement timeout) */
-	    strncmp(s, "57P", 3) == 0 ||  /* admin shutdown, crash shutdown, cannot connect now */
-	    strncmp(s, "58", 2) == 0)     /* system error (I/O) */
+	if (strncmp(s, "08", 2) == 0 ||  /* connection exception */
+	    strcmp(s, "40001") == 0 ||   /* serialization failure */
+	    strcmp(s, "40P01") == 0 ||   /* deadlock detected */
+	    strcmp(s, "25006") == 0 ||   /* read-only transaction: the target was made read-only */
+	    strncmp(s, "53", 2) == 0 ||  /* insufficient resources */
+	    strcmp(s, "55P03") == 0 ||   /* lock not available */
+	    strcmp(s, "57014") == 0 ||   /* query canceled (statement timeout) */
+	    strncmp(s, "57P", 3) == 0 || /* admin shutdown, crash shutdown, cannot connect now */
+	    strncmp(s, "58", 2) == 0)    /* system error (I/O) */
 		return 1;
 	return 0;
 }
@@ -288,8 +288,7 @@ PGresult *pgx_query(PGconn *c, const char *sql, int n, const char *const *params
 	return NULL;
 }
 
-int pgx_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen,
-	     int *transient)
+int pgx_exec(PGconn *c, const char *sql, int n, const char *const *params, char *err, size_t errlen, int *transient)
 {
 	PGresult *r = pgx_query(c, sql, n, params, err, errlen, transient);
 

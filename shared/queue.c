@@ -119,8 +119,8 @@ int mdwq_wait(struct rds *r, const char *key, long ms, int drain)
 	return woke;
 }
 
-int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase, const char *id, const char *desc,
-		     const char *body, size_t bodylen, const char *reason, long long deliveries)
+int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase, const char *id, const char *desc, const char *body,
+		     size_t bodylen, const char *reason, long long deliveries)
 {
 	char key[128], n[24];
 
@@ -180,7 +180,8 @@ int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *p
 				char why[128];
 				if (strcmp(f->element[k]->str, "body") != 0)
 					continue;
-				if (mdw_chunk_decode(f->element[k + 1]->str, f->element[k + 1]->len, &c, why, sizeof why) == 0 &&
+				if (mdw_chunk_decode(f->element[k + 1]->str, f->element[k + 1]->len, &c, why,
+						     sizeof why) == 0 &&
 				    c.run == run && c.chunk_no < nmax && !strcmp(mdw_phases[c.phase].name, phase))
 					present[c.chunk_no] = 1;
 			}

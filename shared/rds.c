@@ -43,7 +43,8 @@ int rds_parse_url(struct rds *r, const char *url, char *err, size_t errlen)
 	r->port = 6379;
 	r->timeout_ms = 10000;
 	if (!url || !*url) {
-		snprintf(err, errlen, "invalid MDW_REDIS_URL \"\": expected redis://[user[:password]@]host[:port][/db]");
+		snprintf(err, errlen,
+			 "invalid MDW_REDIS_URL \"\": expected redis://[user[:password]@]host[:port][/db]");
 		return -1;
 	}
 	if (strncmp(url, "rediss://", 9) == 0) {
@@ -101,8 +102,9 @@ int rds_parse_url(struct rds *r, const char *url, char *err, size_t errlen)
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "invalid MDW_REDIS_URL: expected redis://[user[:password]@]host[:port][/db] "
-			      "with a port from 1 to 65535 and a db from 0 to 15");
+	snprintf(err, errlen,
+		 "invalid MDW_REDIS_URL: expected redis://[user[:password]@]host[:port][/db] "
+		 "with a port from 1 to 65535 and a db from 0 to 15");
 	return -1;
 }
 
@@ -131,8 +133,7 @@ int rds_connect(struct rds *r)
 				 : redisCommand(r->c, "AUTH %s", r->pass);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
 			snprintf(r->errstr, sizeof r->errstr, "Redis at %s:%d refused AUTH%s%s: %s", r->host, r->port,
-				 r->user[0] ? " for user " : "", r->user,
-				 rep ? rep->str : "connection lost");
+				 r->user[0] ? " for user " : "", r->user, rep ? rep->str : "connection lost");
 			freeReplyObject(rep);
 			goto fail;
 		}

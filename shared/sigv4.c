@@ -610,9 +610,11 @@ int sigv4_sign(const struct sigv4_creds *c, const char *region, const char *serv
 	}
 	if (collect_headers(req, out->amz_date, token, out->payload_hash, flags, &h, &nh, err, errlen) < 0)
 		return -1;
-	if (canonical_request(req, flags, h, nh, out->payload_hash, &out->canonical_request, &signed_at, err, errlen) < 0)
+	if (canonical_request(req, flags, h, nh, out->payload_hash, &out->canonical_request, &signed_at, err, errlen) <
+	    0)
 		goto fail;
-	if (string_to_sign(out->canonical_request, amz_date, date, region, service, &out->string_to_sign, err, errlen) < 0)
+	if (string_to_sign(out->canonical_request, amz_date, date, region, service, &out->string_to_sign, err, errlen) <
+	    0)
 		goto fail;
 	if (sign_sts(c->secret_key, date, region, service, out->string_to_sign, out->signature) < 0) {
 		snprintf(err, errlen, "HMAC-SHA256 failed (OpenSSL)");

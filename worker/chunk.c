@@ -27,18 +27,18 @@ struct job {
 	struct chunk_ctx *ctx;
 	const struct mdw_chunk *c;
 	const struct phase_ops *ops;
-	PGresult *src;		/* the source rows */
-	long long *ids;		/* staged legacy ids, ascending */
+	PGresult *src;  /* the source rows */
+	long long *ids; /* staged legacy ids, ascending */
 	int nids;
 	struct reject *rej;
 	int nrej, caprej;
 	struct mdw_counts n;
 	char run[24], chunk[16], lo[24], hi[24];
-	size_t *offs;		/* where each staged row of the stage buffer starts */
-	int buf_first;		/* index in ids of the stage buffer's first row */
+	size_t *offs;    /* where each staged row of the stage buffer starts */
+	int buf_first;   /* index in ids of the stage buffer's first row */
 	long long fetch; /* source rows per part */
-	int parts;	 /* parts loaded so far */
-	int catch_up;	 /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
+	int parts;       /* parts loaded so far */
+	int catch_up;    /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
 };
 
 /* Forget the rejects from index FROM on (their strings freed). */
@@ -244,7 +244,7 @@ static char *row_json(const PGresult *r, int row)
 		if (!strncmp(PQfname(r, c), "mdw_", 4))
 			continue; /* computed, not a legacy value */
 		v = PQgetisnull(r, row, c) ? json_null()
-						   : json_stringn(PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
+					   : json_stringn(PQgetvalue(r, row, c), (size_t)PQgetlength(r, row, c));
 		json_object_set_new(o, PQfname(r, c), v ? v : json_null());
 	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -333,9 +333,9 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 	}
 	err[0] = 0;
 	rc = chunk_copy_in(j->ctx->tgt,
-		     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row, root_phase, "
-		     "root_legacy_id, root_reason) FROM STDIN",
-		     &b, err, errlen, transient);
+			   "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row, root_phase, "
+			   "root_legacy_id, root_reason) FROM STDIN",
+			   &b, err, errlen, transient);
 	rb_free(&b);
 	return rc;
 }
@@ -355,9 +355,10 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 {
 	const char *p[4] = {j->run, mdw_phases[j->c->phase].name, j->chunk, j->ctx->worker_id};
 	int transient;
-	PGresult *r = pgx_query(j->ctx->tgt,
-				"SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-				3, p, err, errlen, &transient);
+	PGresult *r =
+		pgx_query(j->ctx->tgt,
+			  "SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
+			  p, err, errlen, &transient);
 	enum chunk_result res = CHUNK_FAILED;
 
 	if (!r)
@@ -366,8 +367,8 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "no ledger row for run %s phase %s chunk %s", j->run, p[1], j->chunk);
 		res = CHUNK_INVALID;
 	} else if (strcmp(PQgetvalue(r, 0, 1), j->lo) || strcmp(PQgetvalue(r, 0, 2), j->hi)) {
-		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi, PQgetvalue(r, 0, 1),
-			 PQgetvalue(r, 0, 2));
+		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi,
+			 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
 		res = CHUNK_INVALID;
 	} else if (!chunk_processable(PQgetvalue(r, 0, 0))) {
 		res = CHUNK_ALREADY;
@@ -390,7 +391,7 @@ int chunk_not_now(const char *err)
 {
 	return strncmp(err, "55P03", 5) == 0 || /* lock_not_available: lock_timeout expired on the ledger row */
 	       strncmp(err, "25006", 5) == 0 || /* read_only_sql_transaction: the target refuses writes */
-	       strncmp(err, "53100", 5) == 0;	/* disk_full */
+	       strncmp(err, "53100", 5) == 0;   /* disk_full */
 }
 
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
@@ -435,8 +436,8 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 	return 0;
 }
 
-int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
-		 size_t errlen, int *transient)
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
+		 int *transient)
 {
 	char why[256], nb[6][24], run[24], no[16];
 	const char *q[9] = {run, mdw_phases[c->phase].name, no, nb[0], nb[1], nb[2], nb[3], nb[4], nb[5]};
@@ -619,7 +620,8 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 	rejects_truncate(j, 0);
 	/* the next part: as many rows as fit in max_bytes at this part's average */
 	{
-		long long avg = j->nids ? (long long)(staged / (size_t)j->nids) : 0, next = avg ? (long long)max / avg : 10000;
+		long long avg = j->nids ? (long long)(staged / (size_t)j->nids) : 0,
+			  next = avg ? (long long)max / avg : 10000;
 		j->fetch = next < 1 ? 1 : next > 10000 ? 10000 : next;
 	}
 	return 0;
@@ -731,8 +733,8 @@ void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err)
 		     "UPDATE mdw.chunks SET last_error = $4 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 "
 		     "AND status <> 'done'",
 		     4, p, e, sizeof e, NULL) < 0)
-		mdw_warn("phase=%s chunk=%d msg=\"cannot record the chunk's error\" error=\"%s\"", p[1], (int)c->chunk_no,
-			 e);
+		mdw_warn("phase=%s chunk=%d msg=\"cannot record the chunk's error\" error=\"%s\"", p[1],
+			 (int)c->chunk_no, e);
 }
 
 int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen)

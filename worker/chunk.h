@@ -16,12 +16,12 @@
 #include "rowbuf.h"
 
 enum chunk_result {
-	CHUNK_DONE,	 /* processed and committed now */
-	CHUNK_ALREADY,	 /* the ledger says done, dead or rolled back: nothing to do */
-	CHUNK_INVALID,	 /* no such ledger row, or bounds differ: dead-letter it */
+	CHUNK_DONE,      /* processed and committed now */
+	CHUNK_ALREADY,   /* the ledger says done, dead or rolled back: nothing to do */
+	CHUNK_INVALID,   /* no such ledger row, or bounds differ: dead-letter it */
 	CHUNK_TRANSIENT, /* connection lost, deadlock...: retry the same chunk later */
-	CHUNK_FAILED,	 /* any other error: counts as a failed attempt */
-	CHUNK_BUSY,	 /* ledger row locked by another session, or target read-only/full: not now, not an attempt */
+	CHUNK_FAILED,    /* any other error: counts as a failed attempt */
+	CHUNK_BUSY,      /* ledger row locked by another session, or target read-only/full: not now, not an attempt */
 };
 
 struct provider;
@@ -32,14 +32,14 @@ struct chunk_ctx {
 	PGconn *tgt;
 	const char *worker_id;
 	struct provider *provider; /* embeddings only */
-	struct rds *redis;	   /* embeddings only: claims of texts being embedded */
+	struct rds *redis;         /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
-	long long max_bytes; /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
-	int embed_slice; /* embeddings stored every this many answers */
+	long long max_bytes;   /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
+	int embed_slice;       /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
-	int fk_by_phase; /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
+	int fk_by_phase;       /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
 	long long source_max_connections; /* fleet-wide source read slots (0: unlimited; needs redis) */
-	long long source_rows_per_s;	  /* fleet-wide source rows per second (0: unlimited; needs redis) */
+	long long source_rows_per_s;      /* fleet-wide source rows per second (0: unlimited; needs redis) */
 	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);
@@ -52,8 +52,8 @@ struct chunk_ctx {
  * the worker picks one by the phase's kind (mdw_phases[].kind). COUNTS gets
  * the chunk's accounting when CHUNK_DONE. ERR says why otherwise.
  */
-typedef enum chunk_result chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c,
-					   struct mdw_counts *counts, char *err, size_t errlen);
+typedef enum chunk_result chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+					   char *err, size_t errlen);
 chunk_process_fn chunk_rel_process;   /* a relational phase's chunk (chunk.c) */
 chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chunk.c) */
 
@@ -70,11 +70,10 @@ enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, 
 int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
 		int *transient);
 /* Record the counts, mark done and COMMIT. -1 with ERR, *TRANSIENT. */
-int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
-		 size_t errlen, int *transient);
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
+		 int *transient);
 /* COPY the rows of B with SQL ("COPY ... FROM STDIN"). -1 with ERR, *TRANSIENT. */
 int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient);
-
 
 /* Record ERR as the chunk's last_error (best effort, own transaction). */
 void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err);

@@ -111,8 +111,8 @@ static int present_hashes(struct ejob *j, char **hashes, int n, unsigned char *p
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	r = pgx_query(j->ctx->tgt, "SELECT sha256_hash FROM public.ai_embeddings WHERE sha256_hash = ANY($1::text[])", 1, p,
-		      err, errlen, transient);
+	r = pgx_query(j->ctx->tgt, "SELECT sha256_hash FROM public.ai_embeddings WHERE sha256_hash = ANY($1::text[])",
+		      1, p, err, errlen, transient);
 	free(arr);
 	if (!r)
 		return -1;
@@ -169,14 +169,15 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		     0, NULL, err, errlen, transient) < 0 ||
 	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN", &b, err, errlen, transient) < 0 ||
 	    !(r = pgx_query(j->ctx->tgt,
-			    has_vector ? "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
-					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, "
-					 "token_count, $1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
-					 "RETURNING sha256_hash"
-				       : "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
-					 "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, "
-					 "$1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
-					 "RETURNING sha256_hash",
+			    has_vector
+				    ? "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+				      "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding::vector, "
+				      "token_count, $1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
+				      "RETURNING sha256_hash"
+				    : "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "
+				      "token_count, mdw_run_id) SELECT sha256_hash, model_id, 1024, embedding, token_count, "
+				      "$1::bigint FROM stage_embeddings ON CONFLICT (sha256_hash) DO NOTHING "
+				      "RETURNING sha256_hash",
 			    1, p, err, errlen, transient)) ||
 	    pgx_exec(j->ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient) < 0) {
 		PQclear(r);
@@ -330,7 +331,8 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 					j->ctx->fatal = prc == PROVIDER_FATAL;
 					goto release;
 				}
-				if (store(j, items + s0, todo_hash + s0, sn, model, stored + s0, err, errlen, transient) < 0)
+				if (store(j, items + s0, todo_hash + s0, sn, model, stored + s0, err, errlen,
+					  transient) < 0)
 					goto release;
 				j->t_store += now_s() - t1;
 				for (int k = s0; k < s0 + sn; k++) {
@@ -340,7 +342,8 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 						for (int e = 0; e < j->n; e++)
 							if (!strcmp(j->e[e].hash, todo_hash[k])) {
 								j->e[e].rejected = 1;
-								snprintf(j->e[e].why, sizeof j->e[e].why, "%s", items[k].why);
+								snprintf(j->e[e].why, sizeof j->e[e].why, "%s",
+									 items[k].why);
 							}
 					release_hash(j, todo_hash[k]);
 					todo_hash[k] = NULL;
@@ -429,9 +432,8 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 
 	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
 	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
-	if (!(j->rows = pgx_query(j->ctx->tgt,
-				  embed_text_sql(j->c->part, j->ctx->embed_identifiers),
-				  2, p, err, errlen, transient)))
+	if (!(j->rows = pgx_query(j->ctx->tgt, embed_text_sql(j->c->part, j->ctx->embed_identifiers), 2, p, err, errlen,
+				  transient)))
 		return -1;
 	j->n = PQntuples(j->rows);
 	j->e = calloc((size_t)j->n + 1, sizeof *j->e);
@@ -513,8 +515,8 @@ static int drop_stale_links(struct ejob *j, const char *type, char *err, size_t 
 	*o++ = '}';
 	*o = 0;
 	rc = pgx_exec(j->ctx->tgt,
-		      "DELETE FROM public.ai_embedding_sources WHERE content_type = $1 AND content_id = ANY($2::bigint[])", 2, p,
-		      err, errlen, transient);
+		      "DELETE FROM public.ai_embedding_sources WHERE content_type = $1 AND content_id = ANY($2::bigint[])",
+		      2, p, err, errlen, transient);
 	free(ids);
 	return rc;
 }
@@ -577,7 +579,8 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 			continue;
 		}
 		{
-			char **hit = bsearch(&(char *){e->hash}, j->missing, (size_t)j->nmissing, sizeof *j->missing, cmp_str);
+			char **hit = bsearch(&(char *){e->hash}, j->missing, (size_t)j->nmissing, sizeof *j->missing,
+					     cmp_str);
 			int idx = hit ? (int)(hit - j->missing) : -1;
 			if (idx >= 0 && j->embedded_here[idx] == 1 && !first[idx]) {
 				first[idx] = e->hash;
@@ -615,10 +618,11 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 	}
 	if (n->rejected && drop_stale_links(j, type, err, errlen, transient) < 0)
 		goto out;
-	if (rej.len && chunk_copy_in(j->ctx->tgt,
-				     "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
-				     "FROM STDIN",
-				     &rej, err, errlen, transient) < 0)
+	if (rej.len &&
+	    chunk_copy_in(j->ctx->tgt,
+			  "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
+			  "FROM STDIN",
+			  &rej, err, errlen, transient) < 0)
 		goto out;
 	rc = 0;
 out:

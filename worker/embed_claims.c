@@ -46,7 +46,7 @@ int embed_claims_refresh(struct rds *r, const char *run, char *const *hashes, in
 			 long long ttl_ms)
 {
 	const char **argv = calloc((size_t)n + 5, sizeof *argv);
-	char (*keys)[160] = calloc((size_t)n + 1, sizeof *keys);
+	char(*keys)[160] = calloc((size_t)n + 1, sizeof *keys);
 	char nkeys[16], ttl[24];
 	int argc = 3, rc = -1;
 	redisReply *rep;

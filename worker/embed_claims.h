@@ -12,8 +12,8 @@
 #include "mdw/rds.h"
 
 /* Claim HASH of run RUN for OWNER for TTL_MS. 1 claimed, 0 held by another, -1 Redis error (r->errstr). */
-__attribute__((warn_unused_result)) int embed_claim(struct rds *r, const char *run, const char *hash,
-						    const char *owner, long long ttl_ms);
+__attribute__((warn_unused_result)) int embed_claim(struct rds *r, const char *run, const char *hash, const char *owner,
+						    long long ttl_ms);
 
 /* Extend to TTL_MS those of HASHES[0..n) (NULL entries skipped) that OWNER holds. Their number, or -1. */
 int embed_claims_refresh(struct rds *r, const char *run, char *const *hashes, int n, const char *owner,

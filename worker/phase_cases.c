@@ -23,7 +23,7 @@
 enum { C_ID, C_PATIENT, C_NAME, C_TYPE, C_STATUS, C_NOTES, C_CREATED, C_UPDATED, C_PATIENT_DANGLES };
 
 /* Legacy type and status codes (0-5), shared with phase_projects and phase_case_states. */
-const char *const cases_type_names[6] = {"initial_treatment", "refinement",     "retainer",
+const char *const cases_type_names[6] = {"initial_treatment",    "refinement",     "retainer",
 					 "replacement_aligners", "intraoral_scan", "treatment_plan"};
 const char *const cases_status_names[6] = {"draft", "submitted", "in_production", "shipped", "delivered", "cancelled"};
 

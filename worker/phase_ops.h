@@ -44,16 +44,16 @@ struct mdw_reject_info {
  * what (the reference's name), parent_phase, parent_id; each gets its detail
  * (was the parent rejected, and why) and its root (mdw.reject_root).
  */
-#define MDW_ORPHANS(del)                                                                                              \
-	"WITH d (legacy_id, reason, what, parent_phase, parent_id) AS (" del ") "                                     \
-	"SELECT d.legacy_id, d.reason, mdw.parent_detail(d.what, d.parent_phase, d.parent_id), "                      \
+#define MDW_ORPHANS(del)                                                                                               \
+	"WITH d (legacy_id, reason, what, parent_phase, parent_id) AS (" del ") "                                      \
+	"SELECT d.legacy_id, d.reason, mdw.parent_detail(d.what, d.parent_phase, d.parent_id), "                       \
 	"r.phase, r.legacy_id, r.reason FROM d LEFT JOIN LATERAL mdw.reject_root(d.parent_phase, d.parent_id) r ON true"
 
 /* The repairs of the staged rows of a range: STAGE has repairs text[] of 'code|detail' (tu_repairs). */
-#define MDW_FLAGS(stage)                                                                                              \
-	"INSERT INTO mdw.flags (run_id, phase, legacy_id, code, detail) "                                            \
-	"SELECT $3::bigint, $4::text, s.legacy_id, split_part(f, '|', 1), substr(f, strpos(f, '|') + 1) "           \
-	"FROM " stage " s, unnest(s.repairs) f WHERE s.legacy_id BETWEEN $1 AND $2 "                                \
+#define MDW_FLAGS(stage)                                                                                               \
+	"INSERT INTO mdw.flags (run_id, phase, legacy_id, code, detail) "                                              \
+	"SELECT $3::bigint, $4::text, s.legacy_id, split_part(f, '|', 1), substr(f, strpos(f, '|') + 1) "              \
+	"FROM " stage " s, unnest(s.repairs) f WHERE s.legacy_id BETWEEN $1 AND $2 "                                   \
 	"ON CONFLICT (phase, legacy_id, code) DO NOTHING"
 
 enum { MDW_ROW_STAGED = 0, MDW_ROW_REJECTED = 1 };

@@ -33,10 +33,11 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 #define NO_PRACTICE "NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_practice_members = {
-	.source_sql = "SELECT d.id, d.office_id, d.user_id, "
-		      "NOT EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = d.office_id) AS mdw_office_dangles, "
-		      "NOT EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = d.user_id) AS mdw_user_dangles "
-		      "FROM public.dispatch_office_doctors d WHERE d.id BETWEEN $1 AND $2 ORDER BY d.id",
+	.source_sql =
+		"SELECT d.id, d.office_id, d.user_id, "
+		"NOT EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = d.office_id) AS mdw_office_dangles, "
+		"NOT EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = d.user_id) AS mdw_user_dangles "
+		"FROM public.dispatch_office_doctors d WHERE d.id BETWEEN $1 AND $2 ORDER BY d.id",
 	.stage_table = "stage_practice_members",
 	.stage_ddl = "CREATE TEMP TABLE IF NOT EXISTS stage_practice_members (legacy_id integer PRIMARY KEY, "
 		     "office_id integer, user_id integer) ON COMMIT DELETE ROWS",
@@ -51,21 +52,23 @@ const struct phase_ops phase_practice_members = {
 		" CASE WHEN " NO_PRACTICE " THEN 'office' ELSE 'user' END, "
 		" CASE WHEN " NO_PRACTICE " THEN 'practices' ELSE 'profiles' END, "
 		" CASE WHEN " NO_PRACTICE " THEN s.office_id ELSE s.user_id END"),
-	.insert_sql = "INSERT INTO public.practice_members (legacy_id, practice_id, profile_id, role, is_active, mdw_run_id) "
-		      "SELECT s.legacy_id, p.id, u.profile_id, f.role, true, $3::bigint "
-		      "FROM stage_practice_members s JOIN public.practices p ON p.legacy_id = s.office_id "
-		      "JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
-		      "JOIN public.profiles f ON f.id = u.profile_id "
-		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
-		      "ON CONFLICT (practice_id, profile_id) DO NOTHING",
+	.insert_sql =
+		"INSERT INTO public.practice_members (legacy_id, practice_id, profile_id, role, is_active, mdw_run_id) "
+		"SELECT s.legacy_id, p.id, u.profile_id, f.role, true, $3::bigint "
+		"FROM stage_practice_members s JOIN public.practices p ON p.legacy_id = s.office_id "
+		"JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
+		"JOIN public.profiles f ON f.id = u.profile_id "
+		"WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
+		"ON CONFLICT (practice_id, profile_id) DO NOTHING",
 	/* merged: the pair is held by another legacy link, and this link was not merged before */
-	.merged_sql = "WITH m AS (SELECT s.legacy_id, pm.id FROM stage_practice_members s "
-		      " JOIN public.practices p ON p.legacy_id = s.office_id "
-		      " JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
-		      " JOIN public.practice_members pm ON pm.practice_id = p.id AND pm.profile_id = u.profile_id "
-		      " WHERE s.legacy_id BETWEEN $1 AND $2 AND pm.legacy_id IS DISTINCT FROM s.legacy_id "
-		      " AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
-		      "g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
-		      " SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
-		      "SELECT count(*) FROM m",
+	.merged_sql =
+		"WITH m AS (SELECT s.legacy_id, pm.id FROM stage_practice_members s "
+		" JOIN public.practices p ON p.legacy_id = s.office_id "
+		" JOIN public.profile_legacy_users u ON u.legacy_user_id = s.user_id "
+		" JOIN public.practice_members pm ON pm.practice_id = p.id AND pm.profile_id = u.profile_id "
+		" WHERE s.legacy_id BETWEEN $1 AND $2 AND pm.legacy_id IS DISTINCT FROM s.legacy_id "
+		" AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
+		"g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
+		" SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
+		"SELECT count(*) FROM m",
 };

@@ -55,9 +55,10 @@ const struct phase_ops phase_practices = {
 		     "is_active boolean, created_at timestamptz) ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_practices FROM STDIN",
 	.transform = transform,
-	.insert_sql = "INSERT INTO public.practices (legacy_id, name, address, apt, city, state, zip, country, phone, email, "
-		      "is_active, created_at, mdw_run_id) "
-		      "SELECT legacy_id, name, address, apt, city, state, zip, country, phone, email, is_active, "
-		      "created_at, $3::bigint FROM stage_practices s WHERE s.legacy_id BETWEEN $1 AND $2 "
-		      "ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
+	.insert_sql =
+		"INSERT INTO public.practices (legacy_id, name, address, apt, city, state, zip, country, phone, email, "
+		"is_active, created_at, mdw_run_id) "
+		"SELECT legacy_id, name, address, apt, city, state, zip, country, phone, email, is_active, "
+		"created_at, $3::bigint FROM stage_practices s WHERE s.legacy_id BETWEEN $1 AND $2 "
+		"ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
 };

@@ -22,7 +22,8 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 
 	if (why) {
 		rej->reason = why;
-		snprintf(rej->detail, sizeof rej->detail, "%s", why[0] == 'm' ? "email is blank" : "email is malformed");
+		snprintf(rej->detail, sizeof rej->detail, "%s",
+			 why[0] == 'm' ? "email is blank" : "email is malformed");
 		return MDW_ROW_REJECTED;
 	}
 	if (tu_bool(r, row, C_SUPER))
@@ -56,18 +57,20 @@ const struct phase_ops phase_profiles = {
 		     "joined_at timestamptz) ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_profiles FROM STDIN",
 	.transform = transform,
-	.insert_sql = "INSERT INTO public.profiles (legacy_id, email, first_name, last_name, role, is_active, last_login, "
-		      "joined_at, mdw_run_id) "
-		      "SELECT legacy_id, email, first_name, last_name, role, is_active, last_login, joined_at, $3::bigint "
-		      "FROM stage_profiles s WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
-		      "ON CONFLICT (email) DO NOTHING",
+	.insert_sql =
+		"INSERT INTO public.profiles (legacy_id, email, first_name, last_name, role, is_active, last_login, "
+		"joined_at, mdw_run_id) "
+		"SELECT legacy_id, email, first_name, last_name, role, is_active, last_login, joined_at, $3::bigint "
+		"FROM stage_profiles s WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
+		"ON CONFLICT (email) DO NOTHING",
 	/* merged: the email is held by another legacy user's profile, and this user was not mapped before */
-	.merged_sql = "WITH m AS (SELECT s.legacy_id, p.id FROM stage_profiles s JOIN public.profiles p ON p.email = s.email "
-		      " WHERE s.legacy_id BETWEEN $1 AND $2 AND p.legacy_id IS DISTINCT FROM s.legacy_id "
-		      " AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = s.legacy_id)), "
-		      "g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
-		      " SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
-		      "SELECT count(*) FROM m",
+	.merged_sql =
+		"WITH m AS (SELECT s.legacy_id, p.id FROM stage_profiles s JOIN public.profiles p ON p.email = s.email "
+		" WHERE s.legacy_id BETWEEN $1 AND $2 AND p.legacy_id IS DISTINCT FROM s.legacy_id "
+		" AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u WHERE u.legacy_user_id = s.legacy_id)), "
+		"g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
+		" SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
+		"SELECT count(*) FROM m",
 	.after_sql = "INSERT INTO public.profile_legacy_users (legacy_user_id, profile_id, merged, mdw_run_id) "
 		     "SELECT s.legacy_id, p.id, p.legacy_id IS DISTINCT FROM s.legacy_id, $3::bigint "
 		     "FROM stage_profiles s JOIN public.profiles p ON p.email = s.email "

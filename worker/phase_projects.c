@@ -80,21 +80,22 @@ const struct phase_ops phase_projects = {
 		     "created_at timestamptz, updated_at timestamptz, repairs text[]) ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_projects FROM STDIN",
 	.transform = transform,
-	.orphans_sql = MDW_ORPHANS(
-		"DELETE FROM stage_projects s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" CASE_MISSING " OR "
-		"(s.creator_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u "
-		"  WHERE u.legacy_user_id = s.creator_id))) "
-		"RETURNING s.legacy_id, "
-		" CASE WHEN " CASE_MISSING " THEN 'orphan_case' ELSE 'orphan_creator' END, "
-		" CASE WHEN " CASE_MISSING " THEN 'case' ELSE 'creator' END, "
-		" CASE WHEN " CASE_MISSING " THEN 'cases' ELSE 'profiles' END, "
-		" CASE WHEN " CASE_MISSING " THEN s.legacy_id ELSE s.creator_id END"),
-	.insert_sql = "INSERT INTO public.projects (legacy_id, uid, case_id, practice_id, creator_id, name, asset_type, "
-		      "file_size_bytes, quality_flags, created_at, updated_at, mdw_run_id) "
-		      "SELECT s.legacy_id, s.uid, c.id, c.practice_id, u.profile_id, s.name, s.asset_type, "
-		      "s.file_size_bytes, s.quality_flags, s.created_at, s.updated_at, $3::bigint "
-		      "FROM stage_projects s JOIN public.cases c ON c.legacy_project_id = s.legacy_id "
-		      "LEFT JOIN public.profile_legacy_users u ON u.legacy_user_id = s.creator_id "
-		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
+	.orphans_sql =
+		MDW_ORPHANS("DELETE FROM stage_projects s WHERE s.legacy_id BETWEEN $1 AND $2 AND (" CASE_MISSING " OR "
+			    "(s.creator_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users u "
+			    "  WHERE u.legacy_user_id = s.creator_id))) "
+			    "RETURNING s.legacy_id, "
+			    " CASE WHEN " CASE_MISSING " THEN 'orphan_case' ELSE 'orphan_creator' END, "
+			    " CASE WHEN " CASE_MISSING " THEN 'case' ELSE 'creator' END, "
+			    " CASE WHEN " CASE_MISSING " THEN 'cases' ELSE 'profiles' END, "
+			    " CASE WHEN " CASE_MISSING " THEN s.legacy_id ELSE s.creator_id END"),
+	.insert_sql =
+		"INSERT INTO public.projects (legacy_id, uid, case_id, practice_id, creator_id, name, asset_type, "
+		"file_size_bytes, quality_flags, created_at, updated_at, mdw_run_id) "
+		"SELECT s.legacy_id, s.uid, c.id, c.practice_id, u.profile_id, s.name, s.asset_type, "
+		"s.file_size_bytes, s.quality_flags, s.created_at, s.updated_at, $3::bigint "
+		"FROM stage_projects s JOIN public.cases c ON c.legacy_project_id = s.legacy_id "
+		"LEFT JOIN public.profile_legacy_users u ON u.legacy_user_id = s.creator_id "
+		"WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id ON CONFLICT (legacy_id) DO NOTHING",
 	.flags_sql = MDW_FLAGS("stage_projects"),
 };

@@ -54,7 +54,8 @@ static int transform(const PGresult *r, int row, struct rowbuf *b, struct mdw_re
 	return MDW_ROW_STAGED;
 }
 
-#define NO_PRACTICE "s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
+#define NO_PRACTICE                                                                                                    \
+	"s.office_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.practices p WHERE p.legacy_id = s.office_id)"
 
 const struct phase_ops phase_workflow_templates = {
 	.source_sql = "SELECT t.id, t.office_id, t.name, t.steps, t.is_active, t.created_at, "
@@ -67,22 +68,25 @@ const struct phase_ops phase_workflow_templates = {
 		     "ON COMMIT DELETE ROWS",
 	.stage_copy = "COPY stage_workflow_templates FROM STDIN",
 	.transform = transform,
-	.orphans_sql = MDW_ORPHANS("DELETE FROM stage_workflow_templates s WHERE s.legacy_id BETWEEN $1 AND $2 AND "
-				   NO_PRACTICE " RETURNING s.legacy_id, 'orphan_practice', 'office', 'practices', "
-				   "s.office_id"),
-	.insert_sql = "INSERT INTO public.workflow_templates (legacy_id, practice_id, name, steps, is_active, created_at, "
-		      "mdw_run_id) "
-		      "SELECT s.legacy_id, p.id, s.name, s.steps, s.is_active, s.created_at, $3::bigint "
-		      "FROM stage_workflow_templates s LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
-		      "WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
-		      "ON CONFLICT (practice_id, name) DO NOTHING",
+	.orphans_sql = MDW_ORPHANS(
+		"DELETE FROM stage_workflow_templates s WHERE s.legacy_id BETWEEN $1 AND $2 AND " NO_PRACTICE
+		" RETURNING s.legacy_id, 'orphan_practice', 'office', 'practices', "
+		"s.office_id"),
+	.insert_sql =
+		"INSERT INTO public.workflow_templates (legacy_id, practice_id, name, steps, is_active, created_at, "
+		"mdw_run_id) "
+		"SELECT s.legacy_id, p.id, s.name, s.steps, s.is_active, s.created_at, $3::bigint "
+		"FROM stage_workflow_templates s LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
+		"WHERE s.legacy_id BETWEEN $1 AND $2 ORDER BY s.legacy_id "
+		"ON CONFLICT (practice_id, name) DO NOTHING",
 	/* merged: the practice (or none) and name are held by another legacy template, not merged before */
-	.merged_sql = "WITH m AS (SELECT s.legacy_id, w.id FROM stage_workflow_templates s "
-		      " LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
-		      " JOIN public.workflow_templates w ON w.practice_id IS NOT DISTINCT FROM p.id AND w.name = s.name "
-		      " WHERE s.legacy_id BETWEEN $1 AND $2 AND w.legacy_id IS DISTINCT FROM s.legacy_id "
-		      " AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
-		      "g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
-		      " SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
-		      "SELECT count(*) FROM m",
+	.merged_sql =
+		"WITH m AS (SELECT s.legacy_id, w.id FROM stage_workflow_templates s "
+		" LEFT JOIN public.practices p ON p.legacy_id = s.office_id "
+		" JOIN public.workflow_templates w ON w.practice_id IS NOT DISTINCT FROM p.id AND w.name = s.name "
+		" WHERE s.legacy_id BETWEEN $1 AND $2 AND w.legacy_id IS DISTINCT FROM s.legacy_id "
+		" AND NOT EXISTS (SELECT 1 FROM mdw.merges g WHERE g.phase = $4::text AND g.legacy_id = s.legacy_id)), "
+		"g AS (INSERT INTO mdw.merges (run_id, phase, legacy_id, target_id) "
+		" SELECT $3::bigint, $4::text, legacy_id, id FROM m ON CONFLICT DO NOTHING) "
+		"SELECT count(*) FROM m",
 };

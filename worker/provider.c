@@ -56,8 +56,7 @@ int provider_embed(struct provider *p, struct embed_item *items, int n, char *er
 	return PROVIDER_OK;
 }
 
-void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed,
-		     long long *waits)
+void provider_counts(const struct provider *p, long long *ok, long long *throttled, long long *failed, long long *waits)
 {
 	if (!p->local) {
 		http_provider_counts(p->http, ok, throttled, failed, waits);

@@ -22,8 +22,8 @@ struct embed_item {
 	size_t len;
 	float vec[MDW_EMBED_DIMS];
 	int tokens;
-	int rejected;	 /* the provider refused this input */
-	char why[256];	 /* the reason, when rejected (no text content) */
+	int rejected;  /* the provider refused this input */
+	char why[256]; /* the reason, when rejected (no text content) */
 };
 
 struct provider;

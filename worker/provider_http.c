@@ -68,11 +68,11 @@ struct request {
 	char *resp;
 	size_t resp_len, resp_cap;
 	int too_big;
-	int no_fd; /* its socket could not be opened: the process is out of file descriptors */
+	int no_fd;     /* its socket could not be opened: the process is out of file descriptors */
 	int creds_gen; /* the provider's creds_gen when it was signed */
 	char error_type[64];
 	long hint_ms, amz_hint_ms; /* Retry-After and x-amz-retry-after of the answer in ms, -1 when absent */
-	int idx[OPENAI_BATCH]; /* items carried */
+	int idx[OPENAI_BATCH];     /* items carried */
 	int nidx;
 	long est_tokens;
 };
@@ -90,8 +90,8 @@ struct http_provider {
 	struct rds *r;
 	char prefix[64];
 	char model[256];
-	char url_base[512];  /* scheme://host[:port] */
-	char host[256];	     /* Host header value */
+	char url_base[512]; /* scheme://host[:port] */
+	char host[256];     /* Host header value */
 	char region[64];
 	struct sigv4_creds creds;
 	CURLM *multi;
@@ -104,8 +104,8 @@ struct http_provider {
 	int *queue; /* item indexes still to send */
 	int qhead, qtail;
 	int *tries;
-	int *throttles; /* per item: its throttled answers, for its own retry delay */
-	double *due;	/* per item: not sent again before this (monotonic ms; 0: now) */
+	int *throttles;       /* per item: its throttled answers, for its own retry delay */
+	double *due;          /* per item: not sent again before this (monotonic ms; 0: now) */
 	ev_timer retry_timer; /* the earliest due item not yet sent */
 	unsigned seed;
 	int inflight, finished;
@@ -115,10 +115,10 @@ struct http_provider {
 	 * what is in flight when the process runs out of file descriptors.
 	 */
 	int creds_gen, expired_waves; /* credentials renewed this many times; waves of expired answers since */
-	char last_refusal[400]; /* the last 4xx answer, and how many in a row were the same */
+	char last_refusal[400];       /* the last 4xx answer, and how many in a row were the same */
 	int same_refusals;
 	int window, fd_cap; /* fd_cap: 0, or the window that the file descriptors allowed */
-	int failure; /* PROVIDER_* of the batch */
+	int failure;        /* PROVIDER_* of the batch */
 	char err[512];
 	struct mdw_backoff bo;
 	long long ok, throttled, failed, waits;
@@ -411,7 +411,10 @@ static void throttled(struct http_provider *h, struct request *q)
 	for (int k = 0; k < q->nidx; k++)
 		h->due[q->idx[k]] = due;
 	mdw_debug("msg=\"throttled: request goes again\" retry_ms=%ld hint=%s throttles=%d", ms,
-		  q->amz_hint_ms >= 0 ? "x-amz-retry-after" : q->hint_ms >= 0 ? "Retry-After" : "none", most);
+		  q->amz_hint_ms >= 0 ? "x-amz-retry-after"
+		  : q->hint_ms >= 0   ? "Retry-After"
+				      : "none",
+		  most);
 	requeue(h, q);
 }
 
@@ -425,21 +428,22 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		int bad = 0;
 		if (h->kind == K_BEDROCK) {
 			struct embed_item *it = &h->items[q->idx[0]];
-			bad = embed_parse_bedrock(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, it->vec, &it->tokens, why,
-						  sizeof why) < 0;
+			bad = embed_parse_bedrock(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, it->vec,
+						  &it->tokens, why, sizeof why) < 0;
 			if (!bad) {
 				char e[128];
-				if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, it->tokens - q->est_tokens, e,
-					       sizeof e) < 0)
+				if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm,
+					       it->tokens - q->est_tokens, e, sizeof e) < 0)
 					mdw_debug("msg=\"limiter correction failed\" error=\"%s\"", e);
 			}
 		} else {
 			float *vecs = malloc(sizeof *vecs * MDW_EMBED_DIMS * (size_t)q->nidx);
 			int total = 0;
-			bad = !vecs || embed_parse_openai(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, q->nidx, vecs,
-							  &total, why, sizeof why) < 0;
+			bad = !vecs || embed_parse_openai(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, q->nidx,
+							  vecs, &total, why, sizeof why) < 0;
 			for (int k = 0; !bad && k < q->nidx; k++) {
-				memcpy(h->items[q->idx[k]].vec, vecs + (size_t)k * MDW_EMBED_DIMS, sizeof(float) * MDW_EMBED_DIMS);
+				memcpy(h->items[q->idx[k]].vec, vecs + (size_t)k * MDW_EMBED_DIMS,
+				       sizeof(float) * MDW_EMBED_DIMS);
 				h->items[q->idx[k]].tokens = total >= 0 ? total / q->nidx : -1;
 			}
 			free(vecs);
@@ -502,8 +506,8 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 			if (++h->tries[q->idx[k]] >= MAX_TRIES) {
 				char d[300];
 				snprintf(d, sizeof d, "%s%s",
-					 q->no_fd	     ? "out of file descriptors (raise ulimit -n or lower "
-							       "MDW_EMBED_CONCURRENCY)"
+					 q->no_fd         ? "out of file descriptors (raise ulimit -n or lower "
+							    "MDW_EMBED_CONCURRENCY)"
 					 : rc != CURLE_OK ? curl_easy_strerror(rc)
 							  : "HTTP error ",
 					 rc != CURLE_OK ? "" : type);
@@ -580,7 +584,9 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	q->headers = curl_slist_append(q->headers, "Content-Type: application/json");
 	q->headers = curl_slist_append(q->headers, "Accept: application/json");
 	if (h->kind == K_BEDROCK) {
-		struct sigv4_header hd[3] = {{"host", h->host}, {"content-type", "application/json"}, {"accept", "application/json"}};
+		struct sigv4_header hd[3] = {{"host", h->host},
+					     {"content-type", "application/json"},
+					     {"accept", "application/json"}};
 		struct sigv4_request rq = {"POST", path, NULL, hd, 3, q->body, strlen(q->body)};
 		struct sigv4_out out;
 		char date[17], line[4200];
@@ -682,8 +688,8 @@ static int due_first(struct http_provider *h)
 
 static void start_allowed(struct http_provider *h)
 {
-	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->window &&
-	       h->qhead < h->qtail && due_first(h)) {
+	while (!h->waiting && h->failure == PROVIDER_OK && h->inflight < h->window && h->qhead < h->qtail &&
+	       due_first(h)) {
 		int idx[OPENAI_BATCH], n = 0;
 		long est = 0, wait_ms = 0;
 		char e[256];
@@ -807,7 +813,8 @@ static int parse_endpoint(struct http_provider *h, const char *endpoint, char *e
 	sigv4_host_header(h->url_base + (p - endpoint), p == endpoint + 8, h->host, sizeof h->host);
 	if (p == endpoint + 7 && strncmp(h->host, "127.", 4) != 0 && strncmp(h->host, "localhost", 9) != 0 &&
 	    strncmp(h->host, "[::1]", 5) != 0) {
-		snprintf(err, errlen, "invalid endpoint \"%.100s\": plain http:// is allowed only on loopback; use https://",
+		snprintf(err, errlen,
+			 "invalid endpoint \"%.100s\": plain http:// is allowed only on loopback; use https://",
 			 endpoint);
 		return -1;
 	}
@@ -829,8 +836,8 @@ static int check_ca_file(const struct mdw_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r,
-					 int64_t run, char *err, size_t errlen)
+struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r, int64_t run,
+					 char *err, size_t errlen)
 {
 	struct http_provider *h = calloc(1, sizeof *h);
 	char endpoint[512];
@@ -851,13 +858,15 @@ struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev
 		if (cfg->bedrock_endpoint[0])
 			snprintf(endpoint, sizeof endpoint, "%s", cfg->bedrock_endpoint);
 		else
-			snprintf(endpoint, sizeof endpoint, "https://bedrock-runtime.%s.amazonaws.com", cfg->aws_region);
+			snprintf(endpoint, sizeof endpoint, "https://bedrock-runtime.%s.amazonaws.com",
+				 cfg->aws_region);
 		if (aws_creds_load(&h->creds, err, errlen) < 0)
 			goto fail;
 	} else {
 		if (!cfg->bedrock_endpoint[0]) {
-			snprintf(err, errlen, "MDW_EMBED_PROVIDER=openai needs MDW_BEDROCK_ENDPOINT set to the server's base URL "
-					      "(e.g. http://127.0.0.1:11434 for Ollama)");
+			snprintf(err, errlen,
+				 "MDW_EMBED_PROVIDER=openai needs MDW_BEDROCK_ENDPOINT set to the server's base URL "
+				 "(e.g. http://127.0.0.1:11434 for Ollama)");
 			goto fail;
 		}
 		snprintf(endpoint, sizeof endpoint, "%s", cfg->bedrock_endpoint);

@@ -10,8 +10,8 @@
 
 struct http_provider;
 
-struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r,
-					 int64_t run, char *err, size_t errlen);
+struct http_provider *http_provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r, int64_t run,
+					 char *err, size_t errlen);
 const char *http_provider_model(const struct http_provider *h);
 int http_provider_embed(struct http_provider *h, struct embed_item *items, int n, char *err, size_t errlen);
 void http_provider_counts(const struct http_provider *h, long long *ok, long long *throttled, long long *failed,

@@ -58,13 +58,27 @@ void rb_strn(struct rowbuf *b, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i], e = 0;
 		switch (c) {
-		case '\\': e = '\\'; break;
-		case '\t': e = 't'; break;
-		case '\n': e = 'n'; break;
-		case '\r': e = 'r'; break;
-		case '\b': e = 'b'; break;
-		case '\f': e = 'f'; break;
-		case '\v': e = 'v'; break;
+		case '\\':
+			e = '\\';
+			break;
+		case '\t':
+			e = 't';
+			break;
+		case '\n':
+			e = 'n';
+			break;
+		case '\r':
+			e = 'r';
+			break;
+		case '\b':
+			e = 'b';
+			break;
+		case '\f':
+			e = 'f';
+			break;
+		case '\v':
+			e = 'v';
+			break;
 		}
 		if (e) {
 			b->p[b->len++] = '\\';

@@ -73,7 +73,8 @@ static void dump(struct strbuf *o, json_t *j)
 	switch (json_typeof(j)) {
 	case JSON_ARRAY:
 		strbuf_putc(o, '[');
-		json_array_foreach(j, i, v) {
+		json_array_foreach(j, i, v)
+		{
 			if (i > 0)
 				strbuf_putc(o, ',');
 			dump(o, v);
@@ -83,7 +84,8 @@ static void dump(struct strbuf *o, json_t *j)
 	case JSON_OBJECT:
 		i = 0;
 		strbuf_putc(o, '{');
-		json_object_foreach(j, k, v) {
+		json_object_foreach(j, k, v)
+		{
 			json_t *key = json_string(k);
 			if (i++ > 0)
 				strbuf_putc(o, ',');
@@ -142,14 +144,20 @@ static json_t *parse(const char *in, json_error_t *e, int *oom)
 static const char *type_name(json_t *j)
 {
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "a JSON object";
-	case JSON_STRING: return "a JSON string";
+	case JSON_OBJECT:
+		return "a JSON object";
+	case JSON_STRING:
+		return "a JSON string";
 	case JSON_INTEGER:
-	case JSON_REAL: return "a JSON number";
+	case JSON_REAL:
+		return "a JSON number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a JSON boolean";
-	case JSON_NULL: return "JSON null";
-	default: return "not an array";
+	case JSON_FALSE:
+		return "a JSON boolean";
+	case JSON_NULL:
+		return "JSON null";
+	default:
+		return "not an array";
 	}
 }
 
@@ -186,7 +194,8 @@ int wt_normalize_steps(const char *in, char **out, char *why, size_t whylen)
 			snprintf(why, whylen, "steps is not valid UTF-8");
 			break;
 		case json_error_numeric_overflow:
-			snprintf(why, whylen, "steps holds a number out of range (line %d, column %d)", e.line, e.column);
+			snprintf(why, whylen, "steps holds a number out of range (line %d, column %d)", e.line,
+				 e.column);
 			break;
 		case json_error_stack_overflow:
 			snprintf(why, whylen, "steps is nested too deeply");

@@ -70,8 +70,8 @@ static void stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	struct worker *w = s->data;
 	(void)revents;
 	if (!w->stopping)
-		mdw_info("worker=%s msg=\"signal received: finishing the chunk in hand, then exiting\" signal=%d", w->id,
-			 s->signum);
+		mdw_info("worker=%s msg=\"signal received: finishing the chunk in hand, then exiting\" signal=%d",
+			 w->id, s->signum);
 	w->stopping = 1;
 	if (!w->busy)
 		ev_break(loop, EVBREAK_ALL);
@@ -241,7 +241,8 @@ static void ledger_error(struct worker *w, const struct mdw_chunk *c, char *out,
 	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
 	r = pgx_query(w->tgt, "SELECT last_error FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
 		      p, e, sizeof e, NULL);
-	snprintf(out, outlen, "%s", r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "no error recorded");
+	snprintf(out, outlen, "%s",
+		 r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "no error recorded");
 	PQclear(r);
 }
 
@@ -380,12 +381,21 @@ static chunk_process_fn *const process_by_kind[] = {
 static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
 				 size_t whylen, int *fatal)
 {
-	struct chunk_ctx ctx = {.src = w->src, .tgt = w->tgt, .worker_id = w->id, .touch = touch, .touch_arg = w,
-				.redis = &w->r, .lease_ms = w->cfg.lease_ms, .max_bytes = w->cfg.chunk_max_bytes,
+	struct chunk_ctx ctx = {.src = w->src,
+				.tgt = w->tgt,
+				.worker_id = w->id,
+				.touch = touch,
+				.touch_arg = w,
+				.redis = &w->r,
+				.lease_ms = w->cfg.lease_ms,
+				.max_bytes = w->cfg.chunk_max_bytes,
 				.embed_slice = (int)w->cfg.embed_concurrency * 2,
-				.embed_identifiers = w->cfg.embed_identifiers, .fk_by_phase = w->fk_by_phase,
-				.loop = w->loop, .source_max_connections = w->cfg.source_max_connections,
-				.source_rows_per_s = w->cfg.source_rows_per_s, .provider = w->provider};
+				.embed_identifiers = w->cfg.embed_identifiers,
+				.fk_by_phase = w->fk_by_phase,
+				.loop = w->loop,
+				.source_max_connections = w->cfg.source_max_connections,
+				.source_rows_per_s = w->cfg.source_rows_per_s,
+				.provider = w->provider};
 	enum chunk_result res;
 
 	if (!connections_ready(w)) {
@@ -398,8 +408,8 @@ static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, st
 }
 
 /* Acknowledge entry E of chunk C, settled in the ledger (RES: done now, or already). */
-static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c,
-			enum chunk_result res, const struct mdw_counts *n, double t0)
+static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, enum chunk_result res,
+			const struct mdw_counts *n, double t0)
 {
 	if (res == CHUNK_DONE) {
 		w->chunks_done++;
@@ -519,8 +529,8 @@ static void handle(struct worker *w, struct mdwq_entry *e)
 	snprintf(w->phase, sizeof w->phase, "%s", e->phase);
 	w->chunk_no = c.chunk_no;
 	heartbeat(w);
-	mdw_debug("worker=%s phase=%s chunk=%d msg=\"chunk started\" deliveries=%lld", w->id, e->phase,
-		  (int)c.chunk_no, e->deliveries);
+	mdw_debug("worker=%s phase=%s chunk=%d msg=\"chunk started\" deliveries=%lld", w->id, e->phase, (int)c.chunk_no,
+		  e->deliveries);
 	mdw_backoff_reset(&w->bo);
 	work(w, e, &c);
 	if (w->provider)
@@ -536,8 +546,8 @@ static int autoclaim(struct worker *w)
 		struct mdwq_entry e;
 		if (mdwq_take_over(&w->r, w->run, mdw_phases[p].name, w->id, w->cfg.lease_ms, &e) != 1)
 			continue;
-		mdw_info("worker=%s phase=%s entry=%s msg=\"took over an expired lease\" deliveries=%lld", w->id, e.phase,
-			 e.id, e.deliveries);
+		mdw_info("worker=%s phase=%s entry=%s msg=\"took over an expired lease\" deliveries=%lld", w->id,
+			 e.phase, e.id, e.deliveries);
 		handle(w, &e);
 		mdwq_entry_free(&e);
 		return 1;

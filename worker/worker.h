@@ -23,7 +23,7 @@ struct worker {
 	struct rds r;
 	PGconn *src, *tgt;
 	char id[128];
-	int64_t run;	     /* the run joined, 0 = none */
+	int64_t run; /* the run joined, 0 = none */
 	int stopping;
 	int exit_code;
 	/* the entry in hand */

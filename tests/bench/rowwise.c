@@ -33,31 +33,35 @@ struct rowwise_sql {
 };
 
 static const struct rowwise_sql row_sql[MDW_NPHASES] = {
-	[MDW_PH_PRACTICES] = {12, "INSERT INTO practices (legacy_id, name, address, apt, city, state, zip, country, phone, "
-				  "email, is_active, created_at) VALUES ($1::int, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-				  "$11::boolean, $12::timestamptz) ON CONFLICT (legacy_id) DO NOTHING"},
+	[MDW_PH_PRACTICES] = {12,
+			      "INSERT INTO practices (legacy_id, name, address, apt, city, state, zip, country, phone, "
+			      "email, is_active, created_at) VALUES ($1::int, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+			      "$11::boolean, $12::timestamptz) ON CONFLICT (legacy_id) DO NOTHING"},
 	/* the profile, then the legacy user's mapping to it (its own or the one holding the email) */
-	[MDW_PH_PROFILES] = {8, "WITH ins AS (INSERT INTO profiles (legacy_id, email, first_name, last_name, role, "
-				"is_active, last_login, joined_at) VALUES ($1::int, $2::text, $3, $4, $5, $6::boolean, "
-				"$7::timestamptz, $8::timestamptz) ON CONFLICT (email) DO NOTHING RETURNING id), "
-				"p AS (SELECT id, false AS merged FROM ins UNION ALL SELECT id, legacy_id IS DISTINCT FROM "
-				"$1::int FROM profiles WHERE email = $2::text AND NOT EXISTS (SELECT 1 FROM ins)) "
-				"INSERT INTO profile_legacy_users (legacy_user_id, profile_id, merged) "
-				"SELECT $1::int, id, merged FROM p ON CONFLICT (legacy_user_id) DO NOTHING"},
-	[MDW_PH_PATIENTS] = {13, "INSERT INTO patients (legacy_id, practice_id, profile_id, first_name, last_name, "
-				 "birthdate, sex, status, is_archived, is_suspended, quality_flags, created_at, updated_at) "
-				 "SELECT $1::int, k.practice_id, k.profile_id, $4, $5, $6::date, $7, $8, $9::boolean, "
-				 "$10::boolean, $11::text[], $12::timestamptz, $13::timestamptz FROM (SELECT "
-				 "(SELECT id FROM practices WHERE legacy_id = $2::int) AS practice_id, "
-				 "(SELECT profile_id FROM profile_legacy_users WHERE legacy_user_id = $3::int) AS profile_id) k "
-				 "WHERE ($2::int IS NULL OR k.practice_id IS NOT NULL) "
-				 "AND ($3::int IS NULL OR k.profile_id IS NOT NULL) ON CONFLICT (legacy_id) DO NOTHING"},
-	[MDW_PH_CASES] = {9, "INSERT INTO cases (legacy_project_id, case_number, patient_id, practice_id, case_type, "
-			     "status, title, clinical_notes, created_at, updated_at) "
-			     "SELECT $1::int, $3, k.id, k.practice_id, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz "
-			     "FROM (SELECT 1) d LEFT JOIN LATERAL (SELECT id, practice_id FROM patients "
-			     "WHERE legacy_id = $2::int) k ON true WHERE $2::int IS NULL OR k.id IS NOT NULL "
-			     "ON CONFLICT (legacy_project_id) DO NOTHING"},
+	[MDW_PH_PROFILES] = {8,
+			     "WITH ins AS (INSERT INTO profiles (legacy_id, email, first_name, last_name, role, "
+			     "is_active, last_login, joined_at) VALUES ($1::int, $2::text, $3, $4, $5, $6::boolean, "
+			     "$7::timestamptz, $8::timestamptz) ON CONFLICT (email) DO NOTHING RETURNING id), "
+			     "p AS (SELECT id, false AS merged FROM ins UNION ALL SELECT id, legacy_id IS DISTINCT FROM "
+			     "$1::int FROM profiles WHERE email = $2::text AND NOT EXISTS (SELECT 1 FROM ins)) "
+			     "INSERT INTO profile_legacy_users (legacy_user_id, profile_id, merged) "
+			     "SELECT $1::int, id, merged FROM p ON CONFLICT (legacy_user_id) DO NOTHING"},
+	[MDW_PH_PATIENTS] =
+		{13, "INSERT INTO patients (legacy_id, practice_id, profile_id, first_name, last_name, "
+		     "birthdate, sex, status, is_archived, is_suspended, quality_flags, created_at, updated_at) "
+		     "SELECT $1::int, k.practice_id, k.profile_id, $4, $5, $6::date, $7, $8, $9::boolean, "
+		     "$10::boolean, $11::text[], $12::timestamptz, $13::timestamptz FROM (SELECT "
+		     "(SELECT id FROM practices WHERE legacy_id = $2::int) AS practice_id, "
+		     "(SELECT profile_id FROM profile_legacy_users WHERE legacy_user_id = $3::int) AS profile_id) k "
+		     "WHERE ($2::int IS NULL OR k.practice_id IS NOT NULL) "
+		     "AND ($3::int IS NULL OR k.profile_id IS NOT NULL) ON CONFLICT (legacy_id) DO NOTHING"},
+	[MDW_PH_CASES] = {9,
+			  "INSERT INTO cases (legacy_project_id, case_number, patient_id, practice_id, case_type, "
+			  "status, title, clinical_notes, created_at, updated_at) "
+			  "SELECT $1::int, $3, k.id, k.practice_id, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz "
+			  "FROM (SELECT 1) d LEFT JOIN LATERAL (SELECT id, practice_id FROM patients "
+			  "WHERE legacy_id = $2::int) k ON true WHERE $2::int IS NULL OR k.id IS NOT NULL "
+			  "ON CONFLICT (legacy_project_id) DO NOTHING"},
 	[MDW_PH_PROJECTS] = {9, "INSERT INTO projects (legacy_id, uid, case_id, practice_id, creator_id, name, "
 				"asset_type, file_size_bytes, quality_flags, created_at, updated_at) "
 				"SELECT $1::int, $2::uuid, c.id, c.practice_id, k.profile_id, $4, $5, $6::bigint, "
@@ -65,17 +69,19 @@ static const struct rowwise_sql row_sql[MDW_NPHASES] = {
 				"FROM profile_legacy_users WHERE legacy_user_id = $3::int) AS profile_id) k "
 				"WHERE c.legacy_project_id = $1::int AND ($3::int IS NULL OR k.profile_id IS NOT NULL) "
 				"ON CONFLICT (legacy_id) DO NOTHING"},
-	[MDW_PH_PRACTICE_MEMBERS] = {3, "INSERT INTO practice_members (legacy_id, practice_id, profile_id, role, "
-					"is_active) SELECT $1::int, p.id, u.profile_id, f.role, true "
-					"FROM practices p, profile_legacy_users u, profiles f WHERE p.legacy_id = $2::int "
-					"AND u.legacy_user_id = $3::int AND f.id = u.profile_id "
-					"ON CONFLICT (practice_id, profile_id) DO NOTHING"},
-	[MDW_PH_CASE_STATES] = {6, "INSERT INTO case_states (legacy_id, case_id, changed_by, state, note, created_at) "
-				   "SELECT $1::int, c.id, k.profile_id, $4, $6, $5::timestamptz FROM cases c, "
-				   "(SELECT (SELECT profile_id FROM profile_legacy_users WHERE legacy_user_id = $3::int) "
-				   "AS profile_id) k WHERE c.legacy_project_id = $2::int "
-				   "AND ($3::int IS NULL OR k.profile_id IS NOT NULL) "
-				   "ON CONFLICT (case_id, created_at) DO NOTHING"},
+	[MDW_PH_PRACTICE_MEMBERS] = {3,
+				     "INSERT INTO practice_members (legacy_id, practice_id, profile_id, role, "
+				     "is_active) SELECT $1::int, p.id, u.profile_id, f.role, true "
+				     "FROM practices p, profile_legacy_users u, profiles f WHERE p.legacy_id = $2::int "
+				     "AND u.legacy_user_id = $3::int AND f.id = u.profile_id "
+				     "ON CONFLICT (practice_id, profile_id) DO NOTHING"},
+	[MDW_PH_CASE_STATES] = {6,
+				"INSERT INTO case_states (legacy_id, case_id, changed_by, state, note, created_at) "
+				"SELECT $1::int, c.id, k.profile_id, $4, $6, $5::timestamptz FROM cases c, "
+				"(SELECT (SELECT profile_id FROM profile_legacy_users WHERE legacy_user_id = $3::int) "
+				"AS profile_id) k WHERE c.legacy_project_id = $2::int "
+				"AND ($3::int IS NULL OR k.profile_id IS NOT NULL) "
+				"ON CONFLICT (case_id, created_at) DO NOTHING"},
 	[MDW_PH_WORKFLOW_TEMPLATES] = {6, "INSERT INTO workflow_templates (legacy_id, practice_id, name, steps, "
 					  "is_active, created_at) SELECT $1::int, k.id, $3, $4::jsonb, $5::boolean, "
 					  "$6::timestamptz FROM (SELECT (SELECT id FROM practices WHERE legacy_id = "
@@ -118,13 +124,27 @@ static int split_row(char *p, size_t len, char **f)
 			while (i < len && p[i] != '\t') {
 				if (p[i] == '\\' && i + 1 < len) {
 					switch (p[i + 1]) {
-					case 't': *w++ = '\t'; break;
-					case 'n': *w++ = '\n'; break;
-					case 'r': *w++ = '\r'; break;
-					case 'b': *w++ = '\b'; break;
-					case 'f': *w++ = '\f'; break;
-					case 'v': *w++ = '\v'; break;
-					default: *w++ = p[i + 1]; break;
+					case 't':
+						*w++ = '\t';
+						break;
+					case 'n':
+						*w++ = '\n';
+						break;
+					case 'r':
+						*w++ = '\r';
+						break;
+					case 'b':
+						*w++ = '\b';
+						break;
+					case 'f':
+						*w++ = '\f';
+						break;
+					case 'v':
+						*w++ = '\v';
+						break;
+					default:
+						*w++ = p[i + 1];
+						break;
 					}
 					i += 2;
 				} else {
@@ -166,7 +186,8 @@ static int run_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct coun
 	}
 	PQclear(r);
 	if (!PQsendQueryParams(src, ops->source_sql, 2, NULL, p, NULL, NULL, 0) || !PQsetSingleRowMode(src)) {
-		fprintf(stderr, "rowwise: phase %s: cannot read the source: %s", mdw_phases[ph].name, PQerrorMessage(src));
+		fprintf(stderr, "rowwise: phase %s: cannot read the source: %s", mdw_phases[ph].name,
+			PQerrorMessage(src));
 		return -1;
 	}
 	while ((r = PQgetResult(src))) {
@@ -279,8 +300,9 @@ int main(int argc, char **argv)
 		total.errors += n.errors;
 	}
 	secs = now_s() - t0;
-	printf("total read=%lld written=%lld skipped=%lld rejected=%lld errors=%lld s=%.3f rows_per_s=%.0f\n", total.read,
-	       total.written, total.skipped, total.rejected, total.errors, secs, secs > 0 ? total.read / secs : 0);
+	printf("total read=%lld written=%lld skipped=%lld rejected=%lld errors=%lld s=%.3f rows_per_s=%.0f\n",
+	       total.read, total.written, total.skipped, total.rejected, total.errors, secs,
+	       secs > 0 ? total.read / secs : 0);
 	rc = 0;
 out:
 	if (src)

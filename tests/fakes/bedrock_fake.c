@@ -28,11 +28,11 @@
 #include "mdw/log.h"
 
 struct bf_config bf_cfg = {
-    .port = 0,
-    .bind = "127.0.0.1",
-    .region = "us-east-1",
-    .access_key = "AKIDEXAMPLE",
-    .secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+	.port = 0,
+	.bind = "127.0.0.1",
+	.region = "us-east-1",
+	.access_key = "AKIDEXAMPLE",
+	.secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 };
 
 enum opt_type { OPT_LONG, OPT_ULL, OPT_DOUBLE, OPT_STR, OPT_FLAG };
@@ -44,30 +44,33 @@ static const struct opt {
 	double lo, hi;
 	const char *help;
 } OPTS[] = {
-    {"--port", OPT_LONG, &bf_cfg.port, 0, 65535, "N     TCP port; 0 picks a free one (default 0)"},
-    {"--bind", OPT_STR, &bf_cfg.bind, 0, 0, "ADDR  listen address (default 127.0.0.1; ::1 for IPv6)"},
-    {"--region", OPT_STR, &bf_cfg.region, 0, 0, "R     region the SigV4 scope must name (default us-east-1)"},
-    {"--access-key", OPT_STR, &bf_cfg.access_key, 0, 0, "ID    accepted access key id (default AKIDEXAMPLE)"},
-    {"--secret-key", OPT_STR, &bf_cfg.secret_key, 0, 0, "KEY   its secret (default the AWS docs' example)"},
-    {"--api-key", OPT_STR, &bf_cfg.api_key, 0, 0, "K     require 'Authorization: Bearer K' on /v1/embeddings"},
-    {"--rpm", OPT_LONG, &bf_cfg.rpm, 0, 1e9, "Q     requests per 60 s window (0 = unlimited)"},
-    {"--tpm", OPT_LONG, &bf_cfg.tpm, 0, 1e12, "T     input tokens per 60 s window (0 = unlimited)"},
-    {"--latency-ms", OPT_LONG, &bf_cfg.latency_ms, 0, 600000, "L     added to every model answer (ms)"},
-    {"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
-    {"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
-     "R     fraction answered 200 with a bad body (0..1)"},
-    {"--throttle-rate", OPT_DOUBLE, &bf_cfg.throttle_rate, 0, 1,
-     "R     fraction of requests under quota answered 429 ThrottlingException anyway (0..1)"},
-    {"--retry-after-ms", OPT_LONG, &bf_cfg.retry_after_ms, 0, 600000,
-     "MS    every 429 carries x-amz-retry-after: MS and Retry-After in seconds (default: neither)"},
-    {"--expired-token", OPT_STR, &bf_cfg.expired_token, 0, 0, "T     answer 403 ExpiredTokenException to session token T"},
-    {"--reject-text", OPT_STR, &bf_cfg.reject_text, 0, 0, "S     answer 400 to every text containing S (a text the model refuses)"},
-    {"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
-    {"--tls-cert", OPT_STR, &bf_cfg.tls_cert, 0, 0, "PEM   serve HTTPS with this certificate (chain) ..."},
-    {"--tls-key", OPT_STR, &bf_cfg.tls_key, 0, 0, "PEM   ... and this private key (both or neither)"},
-    {"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
-    {"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},
-    {"--verbose", OPT_FLAG, &bf_cfg.verbose, 0, 0, "      log the expected canonical request on a signature mismatch"},
+	{"--port", OPT_LONG, &bf_cfg.port, 0, 65535, "N     TCP port; 0 picks a free one (default 0)"},
+	{"--bind", OPT_STR, &bf_cfg.bind, 0, 0, "ADDR  listen address (default 127.0.0.1; ::1 for IPv6)"},
+	{"--region", OPT_STR, &bf_cfg.region, 0, 0, "R     region the SigV4 scope must name (default us-east-1)"},
+	{"--access-key", OPT_STR, &bf_cfg.access_key, 0, 0, "ID    accepted access key id (default AKIDEXAMPLE)"},
+	{"--secret-key", OPT_STR, &bf_cfg.secret_key, 0, 0, "KEY   its secret (default the AWS docs' example)"},
+	{"--api-key", OPT_STR, &bf_cfg.api_key, 0, 0, "K     require 'Authorization: Bearer K' on /v1/embeddings"},
+	{"--rpm", OPT_LONG, &bf_cfg.rpm, 0, 1e9, "Q     requests per 60 s window (0 = unlimited)"},
+	{"--tpm", OPT_LONG, &bf_cfg.tpm, 0, 1e12, "T     input tokens per 60 s window (0 = unlimited)"},
+	{"--latency-ms", OPT_LONG, &bf_cfg.latency_ms, 0, 600000, "L     added to every model answer (ms)"},
+	{"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
+	{"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
+	 "R     fraction answered 200 with a bad body (0..1)"},
+	{"--throttle-rate", OPT_DOUBLE, &bf_cfg.throttle_rate, 0, 1,
+	 "R     fraction of requests under quota answered 429 ThrottlingException anyway (0..1)"},
+	{"--retry-after-ms", OPT_LONG, &bf_cfg.retry_after_ms, 0, 600000,
+	 "MS    every 429 carries x-amz-retry-after: MS and Retry-After in seconds (default: neither)"},
+	{"--expired-token", OPT_STR, &bf_cfg.expired_token, 0, 0,
+	 "T     answer 403 ExpiredTokenException to session token T"},
+	{"--reject-text", OPT_STR, &bf_cfg.reject_text, 0, 0,
+	 "S     answer 400 to every text containing S (a text the model refuses)"},
+	{"--seed", OPT_ULL, &bf_cfg.seed, 0, 0, "S     seed of the fault draws (default 0)"},
+	{"--tls-cert", OPT_STR, &bf_cfg.tls_cert, 0, 0, "PEM   serve HTTPS with this certificate (chain) ..."},
+	{"--tls-key", OPT_STR, &bf_cfg.tls_key, 0, 0, "PEM   ... and this private key (both or neither)"},
+	{"--ready-file", OPT_STR, &bf_cfg.ready_file, 0, 0, "PATH  write the port there once listening"},
+	{"--quiet", OPT_FLAG, &bf_cfg.quiet, 0, 0, "      no log line per non-200 answer"},
+	{"--verbose", OPT_FLAG, &bf_cfg.verbose, 0, 0,
+	 "      log the expected canonical request on a signature mismatch"},
 };
 #define NOPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -302,10 +305,10 @@ static void log_path(const char *path, size_t plen, char *out, size_t outlen)
 	size_t o = 0;
 	for (size_t i = 0; i < plen && o + 1 < outlen; i++) {
 		char c = path[i];
-		out[o++] =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/%._-:~", c)
-			? c
-			: '?';
+		out[o++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+					   strchr("/%._-:~", c)
+				   ? c
+				   : '?';
 	}
 	out[o] = '\0';
 }
@@ -495,7 +498,8 @@ static char *read_pem(const char *flag, const char *path)
 
 	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || n > 1 << 20 || fseek(f, 0, SEEK_SET) != 0 ||
 	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "bedrock-fake: cannot read %s %s: %s\n", flag, path, errno ? strerror(errno) : "empty or short");
+		fprintf(stderr, "bedrock-fake: cannot read %s %s: %s\n", flag, path,
+			errno ? strerror(errno) : "empty or short");
 		free(buf);
 		buf = NULL;
 	} else
@@ -528,7 +532,9 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	unsigned port;
-	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL}};
 	char *tls_cert = NULL, *tls_key = NULL;
 	sigset_t set;
 	int sig, v6 = strchr(bf_cfg.bind, ':') != NULL;
@@ -578,12 +584,12 @@ int main(int argc, char **argv)
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key};
 	}
 	d = MHD_start_daemon(flags, (uint16_t)bf_cfg.port, NULL, NULL, on_request, NULL, MHD_OPTION_ARRAY, tls,
-			     MHD_OPTION_SOCK_ADDR, sa,
-			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE,
-			     (size_t)1024 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+			     MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+			     on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			     (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE, (size_t)1024 * 1024,
+			     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "bedrock-fake: cannot listen on %s:%ld: %s\n", bf_cfg.bind, bf_cfg.port,
 			strerror(errno));

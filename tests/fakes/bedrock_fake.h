@@ -26,12 +26,12 @@ struct bf_config {
 	const char *access_key;
 	const char *secret_key;
 	const char *api_key; /* NULL or "": /v1/embeddings needs no key */
-	long rpm, tpm;	     /* 0: unlimited */
+	long rpm, tpm;       /* 0: unlimited */
 	long latency_ms;
 	double error_rate, malformed_rate;
-	double throttle_rate; /* fraction of requests under quota answered 429 anyway (Bedrock on bursts) */
-	long retry_after_ms;  /* > 0: every 429 carries x-amz-retry-after (ms) and Retry-After (s, rounded up) */
-	const char *reject_text; /* NULL or "": no text is refused for its content */
+	double throttle_rate;      /* fraction of requests under quota answered 429 anyway (Bedrock on bursts) */
+	long retry_after_ms;       /* > 0: every 429 carries x-amz-retry-after (ms) and Retry-After (s, rounded up) */
+	const char *reject_text;   /* NULL or "": no text is refused for its content */
 	const char *expired_token; /* NULL or "": no session token has expired */
 	unsigned long long seed;
 	const char *ready_file;
@@ -44,14 +44,14 @@ extern struct bf_config bf_cfg;
 /* What /stats counts; every answered model request has exactly one. */
 enum bf_outcome {
 	BF_OK,
-	BF_THROTTLED,	     /* over --rpm or --tpm */
+	BF_THROTTLED,        /* over --rpm or --tpm */
 	BF_THROTTLED_RANDOM, /* under quota, drawn by --throttle-rate */
 	BF_BAD_SIGNATURE,    /* any SigV4 failure but an unknown access key */
 	BF_UNRECOGNIZED_KEY, /* unknown access key id, or wrong bearer key on /v1/embeddings */
-	BF_VALIDATION,	     /* 400, 413 */
+	BF_VALIDATION,       /* 400, 413 */
 	BF_INJECTED_5XX,
 	BF_MALFORMED,
-	BF_OTHER, /* 404, 405 */
+	BF_OTHER,         /* 404, 405 */
 	BF_EXPIRED_TOKEN, /* X-Amz-Security-Token equal to --expired-token */
 	BF_NOUTCOMES
 };
@@ -78,7 +78,7 @@ struct bf_answer {
 	const char *error_type; /* x-amzn-ErrorType, or NULL */
 	char *body;
 	size_t body_len;
-	long tokens;	  /* input tokens of a 200, else -1 */
+	long tokens;      /* input tokens of a 200, else -1 */
 	char reason[200]; /* for the log line: fixed words and numbers, never request content */
 };
 

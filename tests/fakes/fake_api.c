@@ -341,7 +341,8 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 	}
 	if (bf_throttle_draw()) {
 		openai_error(a, 429, BF_THROTTLED_RANDOM, "requests", "rate_limit_exceeded",
-			     "Rate limit reached, please wait before trying again.", "under quota, drawn by --throttle-rate");
+			     "Rate limit reached, please wait before trying again.",
+			     "under quota, drawn by --throttle-rate");
 		goto done;
 	}
 	if (bf_quota_admit(tokens) < 0) {
@@ -365,7 +366,7 @@ void bf_openai(const struct bf_request *rq, struct bf_answer *a)
 		strbuf_printf(&b, "}");
 	}
 	strbuf_printf(&b, "],\"model\":%s,\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld}}",
-		model_json ? model_json : "\"\"", tokens, tokens);
+		      model_json ? model_json : "\"\"", tokens, tokens);
 	answer_body(a, &b, fault, tokens);
 	if (a->outcome == BF_OK) {
 		for (int i = 0; i < n; i++) {

@@ -26,8 +26,8 @@
 #define SKEW_S 300
 
 static const char MSG_MISMATCH[] =
-    "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
-    "Access Key and signing method. Consult the service documentation for details.";
+	"The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+	"Access Key and signing method. Consult the service documentation for details.";
 
 static int deny(struct bf_answer *a, enum bf_outcome o, const char *type, const char *msg, const char *reason)
 {
@@ -143,10 +143,9 @@ int bf_sigcheck(const struct bf_request *rq, struct bf_answer *a)
 	for (char *p = strtok_r(cred, "/", &save); p && nscope < 5; p = strtok_r(NULL, "/", &save))
 		scope[nscope++] = p;
 	if (nscope != 5 || strtok_r(NULL, "/", &save))
-		return deny(
-		    a, BF_BAD_SIGNATURE, "IncompleteSignatureException",
-		    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term.",
-		    "malformed Credential");
+		return deny(a, BF_BAD_SIGNATURE, "IncompleteSignatureException",
+			    "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term.",
+			    "malformed Credential");
 	if (strcmp(scope[0], bf_cfg.access_key) != 0)
 		return deny(a, BF_UNRECOGNIZED_KEY, "UnrecognizedClientException",
 			    "The security token included in the request is invalid.", "unknown access key id");

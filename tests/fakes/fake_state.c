@@ -143,7 +143,7 @@ int bf_throttle_draw(void)
 	pthread_mutex_unlock(&mu);
 	/* another stream than bf_fault_draw's: an odd constant mixed into the seed */
 	return (double)(splitmix64((bf_cfg.seed ^ 0x5bd1e9955bd1e995ULL) * 0x100000001b3ULL + n) >> 11) /
-		   9007199254740992.0 <
+		       9007199254740992.0 <
 	       bf_cfg.throttle_rate;
 }
 
@@ -168,7 +168,8 @@ void bf_stats_user_agent(const char *ua)
 	size_t i;
 	pthread_mutex_lock(&mu);
 	for (i = 0; ua && ua[i] && i + 1 < sizeof user_agent; i++)
-		user_agent[i] = (unsigned char)ua[i] < ' ' || ua[i] == '"' || ua[i] == '\\' || ua[i] == 0x7f ? '?' : ua[i];
+		user_agent[i] =
+			(unsigned char)ua[i] < ' ' || ua[i] == '"' || ua[i] == '\\' || ua[i] == 0x7f ? '?' : ua[i];
 	user_agent[i] = 0;
 	pthread_mutex_unlock(&mu);
 }
@@ -269,10 +270,10 @@ char *bf_stats_json(void)
 		 "\"window_tokens\":%ld,\"expired_token\":%llu,\"connections\":%llu,\"model_connections\":%llu,\"open_connections\":%ld,"
 		 "\"user_agent\":\"%s\"}\n",
 		 req, counts[BF_OK], counts[BF_THROTTLED] + counts[BF_THROTTLED_RANDOM], counts[BF_THROTTLED_RANDOM],
-		 counts[BF_BAD_SIGNATURE], counts[BF_UNRECOGNIZED_KEY],
-		 counts[BF_VALIDATION], counts[BF_INJECTED_5XX], counts[BF_MALFORMED], counts[BF_OTHER], ok_texts,
-		 distinct_texts, duplicate_texts, ok_tokens, inflight, max_inflight, win_len, win_tokens,
-		 counts[BF_EXPIRED_TOKEN], connections, model_connections, open_connections, user_agent);
+		 counts[BF_BAD_SIGNATURE], counts[BF_UNRECOGNIZED_KEY], counts[BF_VALIDATION], counts[BF_INJECTED_5XX],
+		 counts[BF_MALFORMED], counts[BF_OTHER], ok_texts, distinct_texts, duplicate_texts, ok_tokens, inflight,
+		 max_inflight, win_len, win_tokens, counts[BF_EXPIRED_TOKEN], connections, model_connections,
+		 open_connections, user_agent);
 	pthread_mutex_unlock(&mu);
 	return s;
 }

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* whatever decodes must re-encode and decode to the same chunk */
 		int n = mdw_chunk_encode(&c, buf, sizeof buf);
 		struct mdw_chunk d;
-		if (n < 0 || mdw_chunk_decode(buf, (size_t)n, &d, err, sizeof err) != 0 || memcmp(&c, &d, sizeof c) != 0)
+		if (n < 0 || mdw_chunk_decode(buf, (size_t)n, &d, err, sizeof err) != 0 ||
+		    memcmp(&c, &d, sizeof c) != 0)
 			__builtin_trap();
 		mdw_chunk_describe(&c, desc, sizeof desc);
 	}

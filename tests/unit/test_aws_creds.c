@@ -155,10 +155,10 @@ static void test_creds_missing(void)
 }
 
 static const struct unit_test tests[] = {
-    {"credentials from the environment", test_creds_env},
-    {"credentials file, two profiles", test_creds_file},
-    {"no credentials: sources named, no secret", test_creds_missing},
-    {NULL, NULL},
+	{"credentials from the environment", test_creds_env},
+	{"credentials file, two profiles", test_creds_file},
+	{"no credentials: sources named, no secret", test_creds_missing},
+	{NULL, NULL},
 };
 
 int main(void)

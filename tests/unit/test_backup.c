@@ -24,7 +24,8 @@ static void test_backup_env(void)
 {
 	char *parent[] = {"PATH=/usr/bin", "PGHOST=elsewhere", "PGUSER=inherited", NULL};
 	char err[256];
-	char **env = backup_env("host=db.internal port=6543 dbname=warehouse password='s3 cret'", parent, err, sizeof err);
+	char **env =
+		backup_env("host=db.internal port=6543 dbname=warehouse password='s3 cret'", parent, err, sizeof err);
 	char name[64];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(env);

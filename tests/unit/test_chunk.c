@@ -107,7 +107,8 @@ static void test_one_bad_row(void)
 	CU_ASSERT_EQUAL(strncmp(v, "23514: ", 7), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(v, "unit_no_bisectville"));
 	/* every other row of the chunk arrived, the bad one did not */
-	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 1 AND 40 AND mdw_run_id = 1"), 39);
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 1 AND 40 AND mdw_run_id = 1"),
+			39);
 	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id = 23"), 0);
 }
 

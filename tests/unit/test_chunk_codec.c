@@ -109,7 +109,8 @@ static void test_malformed(void)
 		CU_ASSERT_EQUAL(mdw_chunk_decode(big, sizeof big, &c, err, sizeof err), -1);
 	}
 	{
-		const char *kv[] = {"v", "i:2", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:2", "run", "i:1", "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "version 2");
 	}
 	{
@@ -117,28 +118,33 @@ static void test_malformed(void)
 		expect_refused(kv, 5, "no version");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:nope", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "i:1", "phase", "s:nope",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "no known phase");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "s:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "s:1", "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "run is not an integer");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:5", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "i:1", "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:5", "hi",    "i:2"};
 		expect_refused(kv, 6, "lo 5 > hi 2");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1",
-				    "hi", "u:18446744073709551615"};
+		const char *kv[] = {"v",     "i:1", "run", "i:1", "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "u:18446744073709551615"};
 		expect_refused(kv, 6, "hi 18446744073709551615 is out of the bigint range");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:0", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "i:0", "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "run 0 is out of range");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:-1", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1",  "run", "i:1", "phase", "s:cases",
+				    "chunk", "i:-1", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "chunk -1");
 	}
 	{
@@ -146,12 +152,13 @@ static void test_malformed(void)
 		expect_refused(kv, 5, "lacks field hi");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1",
-				    "hi", "i:2"};
+		const char *kv[] = {"v",       "i:1",   "v",   "i:1", "run", "i:1", "phase",
+				    "s:cases", "chunk", "i:0", "lo",  "i:1", "hi",  "i:2"};
 		expect_refused(kv, 7, "appears twice");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "n", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "n",   "phase", "s:cases",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "run is not an integer");
 	}
 }
@@ -160,8 +167,8 @@ static void test_unknown_key_ignored(void)
 {
 	char buf[1024], err[256];
 	struct mdw_chunk c;
-	const char *kv[] = {"v", "i:1", "run", "i:3", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
-			    "note", "s:later versions may add keys"};
+	const char *kv[] = {"v",   "i:1", "run", "i:3", "phase", "s:cases", "chunk",
+			    "i:0", "lo",  "i:1", "hi",  "i:2",   "note",    "s:later versions may add keys"};
 	size_t n = pack(buf, kv, 7);
 	CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n, &c, err, sizeof err), 0);
 	CU_ASSERT_EQUAL(c.run, 3);
@@ -177,17 +184,18 @@ static void test_part(void)
 	mdw_chunk_describe(&in, desc, sizeof desc);
 	CU_ASSERT_STRING_EQUAL(desc, "embeddings #3 case ids 1..100");
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:embeddings", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+		const char *kv[] = {"v",     "i:1", "run", "i:1", "phase", "s:embeddings",
+				    "chunk", "i:0", "lo",  "i:1", "hi",    "i:2"};
 		expect_refused(kv, 6, "lacks field part");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
-				    "part", "s:case"};
+		const char *kv[] = {"v",   "i:1", "run", "i:1", "phase", "s:cases", "chunk",
+				    "i:0", "lo",  "i:1", "hi",  "i:2",   "part",    "s:case"};
 		expect_refused(kv, 7, "field part on a chunk of phase cases");
 	}
 	{
-		const char *kv[] = {"v", "i:1", "run", "i:1", "phase", "s:embeddings", "chunk", "i:0", "lo", "i:1", "hi", "i:2",
-				    "part", "s:doctor"};
+		const char *kv[] = {"v",   "i:1", "run", "i:1", "phase", "s:embeddings", "chunk",
+				    "i:0", "lo",  "i:1", "hi",  "i:2",   "part",         "s:doctor"};
 		expect_refused(kv, 7, "field part is not");
 	}
 }

@@ -119,12 +119,9 @@ static void test_different(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		{"deterministic", test_deterministic},
-		{"known feature", test_known_feature},
-		{"unit norm, finite", test_unit_norm},
-		{"empty text", test_empty},
-		{"different texts differ", test_different},
-		{NULL, NULL},
+		{"deterministic", test_deterministic},      {"known feature", test_known_feature},
+		{"unit norm, finite", test_unit_norm},      {"empty text", test_empty},
+		{"different texts differ", test_different}, {NULL, NULL},
 	};
 	return run_suite("embed_local", tests);
 }

@@ -63,11 +63,13 @@ static void test_source_session_guarded(void)
 	 * transient because a target turned read-only is waited out (see
 	 * docs/operations.md, "Stalls and faults"): no program writes to the source
 	 */
-	CU_ASSERT_EQUAL(pgx_exec(c, "CREATE TABLE public.mdw_unit_probe (x integer)", 0, NULL, err, sizeof err, &transient),
+	CU_ASSERT_EQUAL(pgx_exec(c, "CREATE TABLE public.mdw_unit_probe (x integer)", 0, NULL, err, sizeof err,
+				 &transient),
 			-1);
 	CU_ASSERT_EQUAL(strncmp(err, "25006", 5), 0);
 	CU_ASSERT_EQUAL(transient, 1);
-	CU_ASSERT_EQUAL(pgx_exec(c, "CREATE TEMP TABLE mdw_unit_probe (x integer)", 0, NULL, err, sizeof err, NULL), -1);
+	CU_ASSERT_EQUAL(pgx_exec(c, "CREATE TEMP TABLE mdw_unit_probe (x integer)", 0, NULL, err, sizeof err, NULL),
+			-1);
 	CU_ASSERT_EQUAL(strncmp(err, "25006", 5), 0);
 	/* the statement_timeout applies */
 	CU_ASSERT_EQUAL(pgx_exec(c, "SELECT pg_sleep(3)", 0, NULL, err, sizeof err, NULL), -1);

@@ -157,8 +157,8 @@ static void cut_ago(const char *key, double ms)
 {
 	redisReply *rep = rds_cmd(&R, "TIME");
 	double now = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
-			 ? strtod(rep->element[0]->str, NULL) * 1000 + strtod(rep->element[1]->str, NULL) / 1000
-			 : 0;
+			     ? strtod(rep->element[0]->str, NULL) * 1000 + strtod(rep->element[1]->str, NULL) / 1000
+			     : 0;
 	freeReplyObject(rep);
 	hset(key, "cut", now - ms);
 }
@@ -244,7 +244,8 @@ static void test_sustained(void)
 		cut = throttle_on(&R, key, &f);
 	CU_ASSERT_EQUAL(cut, 1);
 	CU_ASSERT_EQUAL(k - 1, 6);
-	CU_ASSERT_DOUBLE_EQUAL(f, 0.7 * (RL_CUBIC_C * pow((RL_COOLDOWN_MS + 1) / 1000.0 - cbrt(0.3 / RL_CUBIC_C), 3) + 1),
+	CU_ASSERT_DOUBLE_EQUAL(f,
+			       0.7 * (RL_CUBIC_C * pow((RL_COOLDOWN_MS + 1) / 1000.0 - cbrt(0.3 / RL_CUBIC_C), 3) + 1),
 			       2e-3);
 	del(key);
 }

@@ -12,7 +12,8 @@
 
 static void test_dependents(void)
 {
-	CU_ASSERT_EQUAL(rollback_dependents(MDW_PH_CASES), B(MDW_PH_PROJECTS) | B(MDW_PH_CASE_STATES) | B(MDW_PH_EMBEDDINGS));
+	CU_ASSERT_EQUAL(rollback_dependents(MDW_PH_CASES),
+			B(MDW_PH_PROJECTS) | B(MDW_PH_CASE_STATES) | B(MDW_PH_EMBEDDINGS));
 	CU_ASSERT_EQUAL(rollback_dependents(MDW_PH_PROJECTS), B(MDW_PH_EMBEDDINGS));
 	CU_ASSERT_EQUAL(rollback_dependents(MDW_PH_EMBEDDINGS), 0);
 	CU_ASSERT_EQUAL(rollback_dependents(MDW_PH_WORKFLOW_TEMPLATES), 0);

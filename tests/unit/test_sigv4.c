@@ -369,9 +369,9 @@ static void test_bedrock_invoke(void)
 	struct sigv4_creds c;
 	struct sigv4_out out;
 	const struct sigv4_header h[] = {
-	    {"Host", "bedrock-runtime.us-east-1.amazonaws.com"},
-	    {"Content-Type", "application/json"},
-	    {"Accept", "application/json"},
+		{"Host", "bedrock-runtime.us-east-1.amazonaws.com"},
+		{"Content-Type", "application/json"},
+		{"Accept", "application/json"},
 	};
 
 	CU_ASSERT_EQUAL_FATAL(sigv4_bedrock_path("amazon.titan-embed-text-v2:0", path, sizeof path, err, sizeof err),
@@ -405,8 +405,8 @@ static void test_bedrock_invoke(void)
 	CU_ASSERT_EQUAL(sigv4_bedrock_path("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x-v1:0", path,
 					   sizeof path, err, sizeof err),
 			0);
-	CU_ASSERT_STRING_EQUAL(
-	    path, "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x-v1%3A0/invoke");
+	CU_ASSERT_STRING_EQUAL(path,
+			       "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x-v1%3A0/invoke");
 	CU_ASSERT_EQUAL(sigv4_bedrock_path("", path, sizeof path, err, sizeof err), -1);
 	CU_ASSERT_EQUAL(sigv4_bedrock_path("amazon.titan-embed-text-v2:0", path, 20, err, sizeof err), -1);
 }
@@ -440,8 +440,9 @@ static void test_sign_oom(void)
 		if (rc == 0) {
 			signed_at = budget;
 			CU_ASSERT_EQUAL(out.nadd, 4);
-			CU_ASSERT_PTR_NOT_NULL(strstr(out.authorization, "SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
-									 "x-amz-security-token, Signature="));
+			CU_ASSERT_PTR_NOT_NULL(strstr(out.authorization,
+						      "SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
+						      "x-amz-security-token, Signature="));
 			sigv4_out_free(&out);
 		} else {
 			CU_ASSERT_STRING_EQUAL(err, "out of memory");
@@ -460,12 +461,12 @@ static void test_session_token(void)
 	struct sigv4_creds c;
 	struct sigv4_out out;
 	const struct sigv4_header h[] = {
-	    {"Content-Type", "application/json"},
-	    {"Accept", "application/json"},
-	    {"host", "bedrock-runtime.us-east-1.amazonaws.com"},
+		{"Content-Type", "application/json"},
+		{"Accept", "application/json"},
+		{"host", "bedrock-runtime.us-east-1.amazonaws.com"},
 	};
-	struct sigv4_request req = {
-	    "POST", "/model/amazon.titan-embed-text-v2%3A0/invoke", "", h, 3, TITAN_BODY, strlen(TITAN_BODY)};
+	struct sigv4_request req =
+		{"POST", "/model/amazon.titan-embed-text-v2%3A0/invoke", "", h, 3, TITAN_BODY, strlen(TITAN_BODY)};
 
 	example_creds(&c, tok);
 	CU_ASSERT_EQUAL_FATAL(sigv4_sign(&c, "us-east-1", "bedrock", "20150830T123600Z", &req, SIGV4_NORMALIZE_PATH,
@@ -532,8 +533,9 @@ static int canon_lines(const char *path, const char *query, unsigned flags, char
 static void test_canonical_forms(void)
 {
 	char uri[256], q[256];
-	CU_ASSERT_EQUAL_FATAL(
-	    canon_lines("/a/b/../c/./d/", "b=2&a=1&a=0&c&&%e1%88%b4=x+y%2f", SIGV4_NORMALIZE_PATH, uri, q), 0);
+	CU_ASSERT_EQUAL_FATAL(canon_lines("/a/b/../c/./d/", "b=2&a=1&a=0&c&&%e1%88%b4=x+y%2f", SIGV4_NORMALIZE_PATH,
+					  uri, q),
+			      0);
 	CU_ASSERT_STRING_EQUAL(uri, "/a/c/d/");
 	CU_ASSERT_STRING_EQUAL(q, "%E1%88%B4=x%2By%2F&a=0&a=1&b=2&c=");
 	CU_ASSERT_EQUAL_FATAL(canon_lines("/a/..", NULL, SIGV4_NORMALIZE_PATH, uri, q), 0);
@@ -602,15 +604,15 @@ static void test_host_header(void)
 		int https;
 		const char *want;
 	} cases[] = {
-	    {"bedrock-runtime.us-east-1.amazonaws.com:443", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
-	    {"bedrock-runtime.us-east-1.amazonaws.com", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
-	    {"vpce.example:8443", 1, "vpce.example:8443"},
-	    {"vpce.example:80", 1, "vpce.example:80"},
-	    {"127.0.0.1:80", 0, "127.0.0.1"},
-	    {"127.0.0.1:443", 0, "127.0.0.1:443"},
-	    {"[::1]:443", 1, "[::1]"},
-	    {"[::1]", 1, "[::1]"},
-	    {"[::443]", 1, "[::443]"},
+		{"bedrock-runtime.us-east-1.amazonaws.com:443", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
+		{"bedrock-runtime.us-east-1.amazonaws.com", 1, "bedrock-runtime.us-east-1.amazonaws.com"},
+		{"vpce.example:8443", 1, "vpce.example:8443"},
+		{"vpce.example:80", 1, "vpce.example:80"},
+		{"127.0.0.1:80", 0, "127.0.0.1"},
+		{"127.0.0.1:443", 0, "127.0.0.1:443"},
+		{"[::1]:443", 1, "[::1]"},
+		{"[::1]", 1, "[::1]"},
+		{"[::443]", 1, "[::443]"},
 	};
 	char out[256];
 
@@ -621,16 +623,16 @@ static void test_host_header(void)
 }
 
 static const struct unit_test tests[] = {
-    {"Host header as curl sends it", test_host_header},
-    {"official AWS SigV4 suite", test_official_suite},
-    {"Bedrock InvokeModel path and signature", test_bedrock_invoke},
-    {"session token", test_session_token},
-    {"out of memory at each string", test_sign_oom},
-    {"URI encoding", test_uri_encode},
-    {"canonical path and query", test_canonical_forms},
-    {"bad input refused", test_refusals},
-    {"X-Amz-Date format", test_amz_date},
-    {NULL, NULL},
+	{"Host header as curl sends it", test_host_header},
+	{"official AWS SigV4 suite", test_official_suite},
+	{"Bedrock InvokeModel path and signature", test_bedrock_invoke},
+	{"session token", test_session_token},
+	{"out of memory at each string", test_sign_oom},
+	{"URI encoding", test_uri_encode},
+	{"canonical path and query", test_canonical_forms},
+	{"bad input refused", test_refusals},
+	{"X-Amz-Date format", test_amz_date},
+	{NULL, NULL},
 };
 
 int main(void)

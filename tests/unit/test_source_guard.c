@@ -33,7 +33,7 @@ static void test_slots(void)
 	freeReplyObject(rds_cmd(&R, "DEL %s", SG_SLOTS_KEY));
 	CU_ASSERT_EQUAL(take("a", 2, 10000), 0);
 	CU_ASSERT_EQUAL(take("b", 2, 10000), 0);
-	CU_ASSERT(take("c", 2, 10000) >= 1); /* both slots held */
+	CU_ASSERT(take("c", 2, 10000) >= 1);     /* both slots held */
 	CU_ASSERT_EQUAL(take("a", 2, 10000), 0); /* a holder renews its own */
 	CU_ASSERT_EQUAL(sg_slot_give(&R, "a", err, sizeof err), 0);
 	CU_ASSERT_EQUAL(take("c", 2, 10000), 0);

@@ -111,9 +111,8 @@ static const char *xform(const struct phase_ops *ops, const char *const *vals, i
 }
 
 /* ROW("a", N, ...): the values and their count, as fake_row() and xform() take them */
-#define ROW(...)                              \
-	((const char *const[]){__VA_ARGS__}), \
-		(int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+#define ROW(...)                                                                                                       \
+	((const char *const[]){__VA_ARGS__}), (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
 #define X(ops, ...) xform(&(ops), ROW(__VA_ARGS__))
 
 /* ---------------------------------------------------------------- practices */
@@ -135,8 +134,8 @@ static void test_copy_escaping(void)
 	CU_ASSERT_STRING_EQUAL(OFFICE("a\tb\nc\\d\re", N, N),
 			       "1\ta\\tb\\nc\\\\d\\re\t\\N\t\\N\tCity\t\\N\t\\N\t\\N\t\\N\t\\N\tt\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(X(phase_cases, "7", N, "x\\N", "0", "0", "line1\nline2\ttab", TS, TS2, "f"),
-			       "7\t\\N\tC-0000000007\tinitial_treatment\tdraft\tx\\\\N\tline1\\nline2\\ttab\t" TS "\t" TS2
-			       "\t{}\n");
+			       "7\t\\N\tC-0000000007\tinitial_treatment\tdraft\tx\\\\N\tline1\\nline2\\ttab\t" TS
+			       "\t" TS2 "\t{}\n");
 }
 
 /* ---------------------------------------------------------------- profiles */
@@ -169,15 +168,18 @@ static void test_profile_roles(void)
 
 /* ---------------------------------------------------------------- patients */
 
-#define PATIENT(birth, sex, status) \
+#define PATIENT(birth, sex, status)                                                                                    \
 	X(phase_patients, "20", "10", "1", " Pat ", "Doe", birth, sex, status, "f", "t", TS, TS2, "f", "f", N)
 
 static void test_patients(void)
 {
 	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "f", "1"),
-			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\tfemale\tin_treatment\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
-	CU_ASSERT_STRING_EQUAL(PATIENT(N, "m", "0"), "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tnew\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
-	CU_ASSERT_STRING_EQUAL(PATIENT(N, "", "4"), "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tarchived\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
+			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\tfemale\tin_treatment\tf\tt\t{}\t" TS "\t" TS2
+			       "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "m", "0"),
+			       "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tnew\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT(N, "", "4"),
+			       "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tarchived\tf\tt\t{}\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "5"), "reject:unknown_patient_status");
 	CU_ASSERT_STRING_EQUAL(PATIENT(N, N, "-1"), "reject:unknown_patient_status");
 	CU_ASSERT_STRING_EQUAL(detail, "status code -1 is not 0-4");
@@ -187,23 +189,27 @@ static void test_patients(void)
 static void test_patient_flags(void)
 {
 	CU_ASSERT_STRING_EQUAL(PATIENT("1990-05-01", "x", "2"),
-			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\t\\N\tretention\tf\tt\t{invalid_sex}\t" TS "\t" TS2 "\t{}\n");
+			       "20\t1\tf\t10\tPat\tDoe\t1990-05-01\t\\N\tretention\tf\tt\t{invalid_sex}\t" TS "\t" TS2
+			       "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(PATIENT("1850-01-01", "m", "3"),
-			       "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tcompleted\tf\tt\t{invalid_birthdate}\t" TS "\t" TS2 "\t{}\n");
+			       "20\t1\tf\t10\tPat\tDoe\t\\N\tmale\tcompleted\tf\tt\t{invalid_birthdate}\t" TS "\t" TS2
+			       "\t{}\n");
 	/* after the record's creation */
-	CU_ASSERT_STRING_EQUAL(PATIENT("2030-01-01", "?", "3"), "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tcompleted\tf\tt\t"
-								"{invalid_birthdate,invalid_sex}\t" TS "\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(PATIENT("2030-01-01", "?", "3"),
+			       "20\t1\tf\t10\tPat\tDoe\t\\N\t\\N\tcompleted\tf\tt\t"
+			       "{invalid_birthdate,invalid_sex}\t" TS "\t" TS2 "\t{}\n");
 }
 
 static void test_patient_repairs(void)
 {
 	/* a doctor and an office that dangle in the legacy data: NULL, flagged with the legacy values */
-	CU_ASSERT_STRING_EQUAL(X(phase_patients, "20", "424242424", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "t", "t",
-				 N),
+	CU_ASSERT_STRING_EQUAL(X(phase_patients, "20", "424242424", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "t",
+				 "t", N),
 			       "20\t\\N\tf\t\\N\tP\tD\t\\N\t\\N\tnew\tf\tf\t{}\t" TS "\t" TS2
 			       "\t{\"dangling_doctor|legacy user 424242424\",\"dangling_office|legacy office 7\"}\n");
 	/* the office dangles, the doctor's only office is 9: that practice */
-	CU_ASSERT_STRING_EQUAL(X(phase_patients, "21", "10", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "f", "t", "9"),
+	CU_ASSERT_STRING_EQUAL(X(phase_patients, "21", "10", "7", "P", "D", N, N, "0", "f", "f", TS, TS2, "f", "t",
+				 "9"),
 			       "21\t9\tt\t10\tP\tD\t\\N\t\\N\tnew\tf\tf\t{}\t" TS "\t" TS2
 			       "\t{\"practice_from_doctor|legacy office 7; office 9 of doctor 10\"}\n");
 	/* a NULL office is no repair, and is not inferred */
@@ -213,14 +219,17 @@ static void test_patient_repairs(void)
 
 /* ---------------------------------------------------------------- cases */
 
-#define CASE(id, patient, name, type, status, notes) X(phase_cases, id, patient, name, type, status, notes, TS, TS2, "f")
+#define CASE(id, patient, name, type, status, notes)                                                                   \
+	X(phase_cases, id, patient, name, type, status, notes, TS, TS2, "f")
 
 static void test_cases(void)
 {
 	CU_ASSERT_STRING_EQUAL(CASE("30", "20", "  Aligners ", "0", "1", " keep as is "),
-			       "30\t20\tC-0000000030\tinitial_treatment\tsubmitted\tAligners\t keep as is \t" TS "\t" TS2 "\t{}\n");
+			       "30\t20\tC-0000000030\tinitial_treatment\tsubmitted\tAligners\t keep as is \t" TS
+			       "\t" TS2 "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(CASE("31", N, "   ", "5", "5", ""),
-			       "31\t\\N\tC-0000000031\ttreatment_plan\tcancelled\tUntitled case\t\\N\t" TS "\t" TS2 "\t{}\n");
+			       "31\t\\N\tC-0000000031\ttreatment_plan\tcancelled\tUntitled case\t\\N\t" TS "\t" TS2
+			       "\t{}\n");
 	CU_ASSERT_STRING_EQUAL(CASE("32", N, "n", "1", "2", N),
 			       "32\t\\N\tC-0000000032\trefinement\tin_production\tn\t\\N\t" TS "\t" TS2 "\t{}\n");
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("33", N, "n", "2", "3", N), "\tretainer\tshipped\t"));
@@ -234,8 +243,8 @@ static void test_case_number(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("123456789", N, "n", "0", "0", N), "\tC-0123456789\t"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(CASE("2147483647", N, "n", "0", "0", N), "\tC-2147483647\t"));
 	/* deterministic: the same project, the same number */
-	CU_ASSERT_STRING_EQUAL(CASE("77", N, "n", "0", "0", N), "77\t\\N\tC-0000000077\tinitial_treatment\tdraft\tn\t\\N\t" TS
-								"\t" TS2 "\t{}\n");
+	CU_ASSERT_STRING_EQUAL(CASE("77", N, "n", "0", "0", N),
+			       "77\t\\N\tC-0000000077\tinitial_treatment\tdraft\tn\t\\N\t" TS "\t" TS2 "\t{}\n");
 }
 
 static void test_case_rejects(void)
@@ -322,14 +331,17 @@ static void test_case_states(void)
 
 static void test_templates(void)
 {
-	CU_ASSERT_STRING_EQUAL(TEMPLATE(N, " Standard ", "[ {\"name\": \"Scan\", \"days\": 3},\n {\"name\": \"Print\"} ]"),
+	CU_ASSERT_STRING_EQUAL(TEMPLATE(N, " Standard ",
+					"[ {\"name\": \"Scan\", \"days\": 3},\n {\"name\": \"Print\"} ]"),
 			       "50\t\\N\tStandard\t[{\"name\":\"Scan\",\"days\":3},{\"name\":\"Print\"}]\tt\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "Standard", N), "50\t1\tStandard\t[]\tt\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "S", "[\"a\\\\b\"]"), "50\t1\tS\t[\"a\\\\\\\\b\"]\tt\t" TS "\n");
-	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "51", N, "S", "[]", "f", TS, "f"), "51\t\\N\tS\t[]\tf\t" TS "\n");
+	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "51", N, "S", "[]", "f", TS, "f"),
+			       "51\t\\N\tS\t[]\tf\t" TS "\n");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", "   ", "[]"), "reject:missing_name");
 	CU_ASSERT_STRING_EQUAL(TEMPLATE("1", N, "[]"), "reject:missing_name");
-	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "52", "7", "S", "[]", "t", TS, "t"), "reject:dangling_practice");
+	CU_ASSERT_STRING_EQUAL(X(phase_workflow_templates, "52", "7", "S", "[]", "t", TS, "t"),
+			       "reject:dangling_practice");
 }
 
 static void test_template_bad_steps(void)

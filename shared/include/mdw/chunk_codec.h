@@ -29,8 +29,8 @@ struct mdw_chunk {
 int mdw_chunk_encode(const struct mdw_chunk *c, char *out, size_t outlen);
 
 /* Decode BUF[0..LEN) into C. -1 with ERR naming what is wrong. */
-__attribute__((warn_unused_result)) int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c,
-							 char *err, size_t errlen);
+__attribute__((warn_unused_result)) int mdw_chunk_decode(const char *buf, size_t len, struct mdw_chunk *c, char *err,
+							 size_t errlen);
 
 /* Human-readable description for the stream's desc field: "patients #12 ids 55001..60000". */
 void mdw_chunk_describe(const struct mdw_chunk *c, char *out, size_t outlen);

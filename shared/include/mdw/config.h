@@ -101,8 +101,8 @@ struct mdw_args {
  * only). Positional arguments go to ARGS (may be NULL: then none allowed).
  * On failure returns -1 with the message in ERR. Free with mdw_config_free.
  */
-MDW_MUST int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv,
-			     struct mdw_args *args, char *err, size_t errlen);
+MDW_MUST int mdw_config_load(struct mdw_config *cfg, unsigned prog, int argc, char **argv, struct mdw_args *args,
+			     char *err, size_t errlen);
 
 /* Release the strings of CFG (accepts a zeroed config). */
 void mdw_config_free(struct mdw_config *cfg);

@@ -36,16 +36,16 @@ enum mdw_phase_kind { MDW_KIND_RELATIONAL, MDW_KIND_EMBEDDINGS };
 
 struct mdw_phase {
 	enum mdw_phase_id id;
-	const char *name;	  /* "patients": stream, ledger, CLI and report name */
-	const char *entity;	  /* entityType in the report: "Patient" */
-	const char *source;	  /* legacy table, keyset-walked by its integer id */
-	const char *target;	  /* target table */
-	unsigned needs;		  /* MDW_PH_BIT of each phase that must be complete first */
+	const char *name;   /* "patients": stream, ledger, CLI and report name */
+	const char *entity; /* entityType in the report: "Patient" */
+	const char *source; /* legacy table, keyset-walked by its integer id */
+	const char *target; /* target table */
+	unsigned needs;     /* MDW_PH_BIT of each phase that must be complete first */
 	enum mdw_phase_kind kind;
-	const char *legacy_col;	  /* the target's column holding the legacy id (NULL: none) */
-	const char *writes[3];	  /* every table the phase writes, its target first (rollback, backup, validation) */
-	const char *mapping;	  /* a table mapping legacy ids to its rows (column profile_id), or NULL */
-	enum mdw_part part;	  /* the embeddings part its rows are (their links' content_type), or NONE */
+	const char *legacy_col; /* the target's column holding the legacy id (NULL: none) */
+	const char *writes[3];  /* every table the phase writes, its target first (rollback, backup, validation) */
+	const char *mapping;    /* a table mapping legacy ids to its rows (column profile_id), or NULL */
+	enum mdw_part part;     /* the embeddings part its rows are (their links' content_type), or NONE */
 };
 
 extern const struct mdw_phase mdw_phases[MDW_NPHASES];
@@ -71,8 +71,7 @@ const struct mdw_phase *mdw_phase_find(const char *name);
  * Parse a comma-separated list of phase names into a bit mask (empty: all).
  * Returns -1 with a message naming the unknown phase.
  */
-__attribute__((warn_unused_result)) int mdw_phase_parse_list(const char *csv, unsigned *mask, char *err,
-							     size_t errlen);
+__attribute__((warn_unused_result)) int mdw_phase_parse_list(const char *csv, unsigned *mask, char *err, size_t errlen);
 
 /* Every phase that PHASE needs, directly or not (bit mask). */
 unsigned mdw_phase_needs_closure(enum mdw_phase_id phase);

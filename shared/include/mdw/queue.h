@@ -61,9 +61,9 @@ __attribute__((warn_unused_result)) int mdwq_ack(struct rds *r, int64_t run, con
  * Move entry ID (its DESC and BODY) to the dead-letter stream with REASON,
  * then acknowledge and delete it. -1 with r->errstr.
  */
-__attribute__((warn_unused_result)) int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase,
-							 const char *id, const char *desc, const char *body,
-							 size_t bodylen, const char *reason, long long deliveries);
+__attribute__((warn_unused_result)) int mdwq_dead_letter(struct rds *r, int64_t run, const char *phase, const char *id,
+							 const char *desc, const char *body, size_t bodylen,
+							 const char *reason, long long deliveries);
 
 /*
  * The chunk numbers present in PHASE's stream (queued or pending): sets
@@ -75,7 +75,7 @@ int mdwq_present(struct rds *r, int64_t run, const char *phase, unsigned char *p
 /* One entry of a phase's stream in hand: what the worker reads of it. */
 struct mdwq_entry {
 	const char *phase; /* the phase table's name */
-	const char *id;	   /* the stream entry id */
+	const char *id;    /* the stream entry id */
 	const char *desc;  /* its desc field, or NULL */
 	const char *body;  /* its body field (BODY_LEN bytes), or NULL when it has none */
 	size_t body_len;

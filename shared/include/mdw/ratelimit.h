@@ -53,20 +53,20 @@
 
 #define RL_FACTOR_MIN 0.05
 #define RL_DECREASE 0.7
-#define RL_CUBIC_C 0.0006 /* per s^3: back to WMAX in cbrt(0.3 WMAX / C) s, 7.9 s from 1 */
-#define RL_SHARE_SPAN 100 /* answers in the weighted counts */
-#define RL_SUSTAIN_MIN 5  /* weighted throttled answers, at least, */
+#define RL_CUBIC_C 0.0006     /* per s^3: back to WMAX in cbrt(0.3 WMAX / C) s, 7.9 s from 1 */
+#define RL_SHARE_SPAN 100     /* answers in the weighted counts */
+#define RL_SUSTAIN_MIN 5      /* weighted throttled answers, at least, */
 #define RL_SUSTAIN_SHARE 0.25 /* and this share of the recent answers, for a cut */
 #define RL_COOLDOWN_MS 2000
 #define RL_MAX_WAIT_MS 60000
 
 /* The limiter's state as of now (rl_status). */
 struct rl_status {
-	double factor;	  /* F, from RL_FACTOR_MIN to 1 */
-	double rpm;	  /* effective requests per minute, F * RPM */
-	double tpm;	  /* effective tokens per minute, F * TPM */
-	double requests;  /* request bucket level */
-	double tokens;	  /* token bucket level (negative: debt) */
+	double factor;                      /* F, from RL_FACTOR_MIN to 1 */
+	double rpm;                         /* effective requests per minute, F * RPM */
+	double tpm;                         /* effective tokens per minute, F * TPM */
+	double requests;                    /* request bucket level */
+	double tokens;                      /* token bucket level (negative: debt) */
 	double recent_ok, recent_throttled; /* the weighted counts of recent answers */
 };
 

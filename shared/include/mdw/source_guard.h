@@ -46,7 +46,6 @@ __attribute__((warn_unused_result)) int sg_rows_take(struct rds *r, long rate, l
 						     size_t errlen);
 
 /* Debit DELTA more rows (rows read - estimate; negative refunds). */
-__attribute__((warn_unused_result)) int sg_rows_correct(struct rds *r, long rate, long delta, char *err,
-							size_t errlen);
+__attribute__((warn_unused_result)) int sg_rows_correct(struct rds *r, long rate, long delta, char *err, size_t errlen);
 
 #endif

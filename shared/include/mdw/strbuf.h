@@ -28,7 +28,10 @@ struct strbuf {
 	int oom;    /* an allocation failed: the string is incomplete */
 };
 
-#define STRBUF_INIT {NULL, 0, 0, 0}
+#define STRBUF_INIT                                                                                                    \
+	{                                                                                                              \
+		NULL, 0, 0, 0                                                                                          \
+	}
 
 /* Append the N bytes at S (any bytes, NUL included). 0, or -1 once out of memory. */
 int strbuf_putn(struct strbuf *b, const void *s, size_t n);
