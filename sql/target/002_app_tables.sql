@@ -1,5 +1,5 @@
 -- The application tables of the warehouse (schema public), per
--- ../shared/spec/target-contract.md. Every table keeps the legacy id it came
+-- the target contract (docs/transforms.md: how each row lands). Every table keeps the legacy id it came
 -- from and mdw_run_id: the run that inserted the row (NULL for rows that
 -- existed before the migration), so that a rollback removes exactly those.
 

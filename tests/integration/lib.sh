@@ -27,6 +27,17 @@ thin_projects() {
   fi
 }
 
+# Keep the legacy projects that have states and 1 in P of the others and, when
+# T is given, the patients that have projects and 1 in T of the others (where
+# the volume only costs time); states of removed projects go with them.
+keep_legacy() { # P [T]
+  lq "DELETE FROM dispatch_project p WHERE id % $1 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_state s WHERE s.project_id = p.id)" >/dev/null
+  if [ -n "${2:-}" ]; then
+    lq "DELETE FROM dispatch_patient t WHERE id % $2 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.patient_id = t.id)" >/dev/null
+  fi
+  lq "DELETE FROM dispatch_state s WHERE NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.id = s.project_id)" >/dev/null
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 rcli() { redis-cli -p "$MDW_REDIS_PORT" -n "$REDIS_DB" "$@"; }

@@ -42,7 +42,8 @@ def good(run_id, **over):
 
 def codec_define(name):
     """The value of #define NAME in the codec's header (the decoder's limits)."""
-    h = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../shared/include/mdw/chunk_codec.h")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
+    h = os.path.join(root, "shared", "include", "mdw", "chunk_codec.h")
     with open(h) as f:
         for line in f:
             w = line.split()

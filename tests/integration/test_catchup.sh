@@ -15,9 +15,7 @@ source "$(dirname "$0")/lib.sh" "$1" catchup
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
 # the projects with states and 1 in 16 of the others, their patients and 1 in 8 of the others
-lq "DELETE FROM dispatch_project p WHERE id % 16 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_state s WHERE s.project_id = p.id);
-  DELETE FROM dispatch_patient t WHERE id % 8 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.patient_id = t.id);
-  DELETE FROM dispatch_state s WHERE NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.id = s.project_id)" >/dev/null
+keep_legacy 16 8
 export MDW_POLL_MS=100
 migrate first
 "$BUILD/mdwctl" verify >"$LOGS/verify-first.txt" || fail "verify after the first run: $(tail -3 "$LOGS/verify-first.txt")"

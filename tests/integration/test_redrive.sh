@@ -11,9 +11,7 @@ fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
 # the projects with states and 1 in 64 of the others, their patients and 1 in 32 of the others (the
 # volume costs only time here, in the embeddings above all)
-lq "DELETE FROM dispatch_project p WHERE id % 64 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_state s WHERE s.project_id = p.id);
-  DELETE FROM dispatch_patient t WHERE id % 32 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.patient_id = t.id);
-  DELETE FROM dispatch_state s WHERE NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.id = s.project_id)" >/dev/null
+keep_legacy 64 32
 export MDW_POLL_MS=100
 migrate first
 

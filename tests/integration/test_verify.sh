@@ -11,8 +11,7 @@ REDIS_DB=6
 source "$(dirname "$0")/lib.sh" "$1" verify
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
-lq "DELETE FROM dispatch_project p WHERE id % 8 <> 0 AND NOT EXISTS (SELECT 1 FROM dispatch_state s WHERE s.project_id = p.id);
-  DELETE FROM dispatch_state s WHERE NOT EXISTS (SELECT 1 FROM dispatch_project p WHERE p.id = s.project_id)" >/dev/null
+keep_legacy 8
 export MDW_POLL_MS=100
 start_worker v1 --exit-when-done >/dev/null
 start_worker v2 --exit-when-done >/dev/null
