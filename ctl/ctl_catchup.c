@@ -7,6 +7,7 @@
  * cutover".
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,23 @@ static PGresult *referencing(PGconn *tgt, const char *table, char *err, size_t e
 			 1, p, err, errlen, NULL);
 }
 
+/* Format a statement (or condition) into BUF; -1 with ERR when it does not fit: never a cut statement. */
+__attribute__((format(printf, 5, 6))) static int fmt_sql(char *buf, size_t len, char *err, size_t errlen,
+							 const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "a delete statement is longer than %zu bytes (foreign keys too deep?)", len);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Delete the rows of public.TABLE where COND holds (an expression over the
  * table, no alias), and first the rows that reference them: refused unless
@@ -138,10 +156,12 @@ static int delete_tree(PGconn *tgt, const char *table, const char *cond, int cas
 		char ccond[8192];
 		long long n, foreign;
 		/* ai_embedding_sources reference practices: the links go with their entity (below), a practice's too */
-		snprintf(ccond, sizeof ccond, "%s IN (SELECT %s FROM public.%s WHERE %s)", col, ref, table, cond);
-		snprintf(sql, sizeof sql,
-			 "SELECT count(*), count(*) FILTER (WHERE mdw_run_id IS NULL) FROM %s WHERE %s", child, ccond);
-		if (!(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
+		if (fmt_sql(ccond, sizeof ccond, err, errlen, "%s IN (SELECT %s FROM public.%s WHERE %s)", col, ref,
+			    table, cond) < 0 ||
+		    fmt_sql(sql, sizeof sql, err, errlen,
+			    "SELECT count(*), count(*) FILTER (WHERE mdw_run_id IS NULL) FROM %s WHERE %s", child,
+			    ccond) < 0 ||
+		    !(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
 			goto fail;
 		n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		foreign = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -168,18 +188,18 @@ static int delete_tree(PGconn *tgt, const char *table, const char *cond, int cas
 	PQclear(fk);
 	for (int p = 1; p < MDW_NPARTS; p++)
 		if (!strcmp(table, mdw_part_table((enum mdw_part)p))) {
-			snprintf(sql, sizeof sql,
-				 "DELETE FROM public.ai_embedding_sources WHERE content_type = '%s' AND content_id IN "
-				 "(SELECT id FROM public.%s WHERE %s)",
-				 mdw_parts[p].name, table, cond);
-			if (!(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
+			if (fmt_sql(sql, sizeof sql, err, errlen,
+				    "DELETE FROM public.ai_embedding_sources WHERE content_type = '%s' AND content_id IN "
+				    "(SELECT id FROM public.%s WHERE %s)",
+				    mdw_parts[p].name, table, cond) < 0 ||
+			    !(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
 				return -1;
 			printf("  %-22s %6s rows (embedding links)\n", "ai_embedding_sources", PQcmdTuples(r));
 			*total += strtoll(PQcmdTuples(r), NULL, 10);
 			PQclear(r);
 		}
-	snprintf(sql, sizeof sql, "DELETE FROM public.%s WHERE %s", table, cond);
-	if (!(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
+	if (fmt_sql(sql, sizeof sql, err, errlen, "DELETE FROM public.%s WHERE %s", table, cond) < 0 ||
+	    !(r = pgx_query(tgt, sql, 0, NULL, err, errlen, NULL)))
 		return -1;
 	printf("  %-22s %6s rows\n", table, PQcmdTuples(r));
 	*total += strtoll(PQcmdTuples(r), NULL, 10);
