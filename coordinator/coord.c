@@ -15,6 +15,7 @@
 #include "verify.h"
 #include "lock.h"
 #include "mdw/backoff.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
@@ -22,7 +23,6 @@
 #include "web.h"
 #include "planner.h"
 #include "report.h"
-#include "rollback.h"
 
 #define RECONCILE_S 5.0
 /*
@@ -201,7 +201,7 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 	const char *name = mdw_phases[ph].name;
 	struct plan plan = {0};
 	enum mdw_part *parts = NULL;
-	char err[512], run[24], rows[24], nchunks[24];
+	char err[512];
 	char *los = NULL, *his = NULL, *pts = NULL;
 	size_t cap;
 	int rc = -1, deferred = 0;
@@ -232,29 +232,14 @@ static int plan_phase(struct coord *c, enum mdw_phase_id ph)
 		snprintf(his + b, cap - b, "}");
 		snprintf(pts + d, cap - d, "}");
 	}
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(rows, sizeof rows, "%lld", plan.rows);
-	snprintf(nchunks, sizeof nchunks, "%d", plan.n);
-	{
-		const char *p1[4] = {run, name, rows, nchunks};
-		const char *p2[5] = {run, name, los, his, pts};
-		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, sizeof err, NULL) < 0 ||
-		    pgx_exec(c->tgt,
-			     "INSERT INTO mdw.run_phases (run_id, phase, status, source_rows, chunks, planned_at) "
-			     "VALUES ($1, $2, 'running', $3, $4, now())",
-			     4, p1, err, sizeof err, NULL) < 0 ||
-		    pgx_exec(c->tgt,
-			     "INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi, part) "
-			     "SELECT $1, $2, (g.n - 1)::int, g.lo, g.hi, g.part FROM unnest($3::bigint[], $4::bigint[], "
-			     "$5::text[]) WITH ORDINALITY AS g(lo, hi, part, n)",
-			     5, p2, err, sizeof err, NULL) < 0 ||
-		    (ph != MDW_PH_EMBEDDINGS && defer_indexes(c->tgt, c->run, ph, &deferred, err, sizeof err) < 0) ||
-		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
-			mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name,
-				  err);
-			PQclear(PQexec(c->tgt, "ROLLBACK"));
-			goto out;
-		}
+	if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, sizeof err, NULL) < 0 ||
+	    ledger_phase_insert(c->tgt, c->run, name, plan.rows, plan.n, err, sizeof err) < 0 ||
+	    ledger_chunks_insert(c->tgt, c->run, name, los, his, pts, err, sizeof err) < 0 ||
+	    (ph != MDW_PH_EMBEDDINGS && defer_indexes(c->tgt, c->run, ph, &deferred, err, sizeof err) < 0) ||
+	    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, sizeof err, NULL) < 0) {
+		mdw_error("run=%" PRId64 " phase=%s msg=\"cannot write the plan\" error=\"%s\"", c->run, name, err);
+		PQclear(PQexec(c->tgt, "ROLLBACK"));
+		goto out;
 	}
 	mdw_info("run=%" PRId64 " phase=%s msg=\"phase planned\" source_rows=%lld chunks=%d ms=%.0f", c->run, name,
 		 plan.rows, plan.n, (now_s() - t0) * 1000);
@@ -287,15 +272,9 @@ out:
 
 static int set_phase_state(struct coord *c, int ph, const char *state, const char *detail)
 {
-	char run[24], err[512];
-	const char *p[4] = {run, mdw_phases[ph].name, state, detail};
+	char err[512];
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	if (pgx_exec(c->tgt,
-		     "UPDATE mdw.run_phases SET status = $3, error = CASE WHEN $3 = 'failed' THEN $4 END, "
-		     "validation = jsonb_build_object('result', $4::text), "
-		     "completed_at = CASE WHEN $3 = 'complete' THEN now() END WHERE run_id = $1 AND phase = $2",
-		     4, p, err, sizeof err, NULL) < 0) {
+	if (ledger_phase_state(c->tgt, c->run, mdw_phases[ph].name, state, detail, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot record the phase state\" error=\"%s\"", c->run,
 			 mdw_phases[ph].name, err);
 		return -1;
@@ -348,17 +327,13 @@ static void summary(struct coord *c, const char *outcome)
 /* Append to TEXT (of LEN bytes) the run's first dead chunk and its error, so that a failed run names one. */
 static void name_dead_chunk(struct coord *c, char *text, size_t len)
 {
-	char run[24], err[256];
-	const char *p[1] = {run};
+	char err[256];
 	size_t o = strlen(text);
 	PGresult *r;
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	r = pgx_query(c->tgt,
-		      "SELECT phase, chunk_no, coalesce(last_error, 'no error recorded') FROM mdw.chunks "
-		      "WHERE run_id = $1 AND status = 'dead' ORDER BY finished_at, phase, chunk_no LIMIT 1",
-		      1, p, err, sizeof err, NULL);
-	if (r && PQntuples(r) == 1 && o < len)
+	if (ledger_first_dead_chunk(c->tgt, c->run, &r, err, sizeof err) < 0)
+		return;
+	if (PQntuples(r) == 1 && o < len)
 		snprintf(text + o, len - o, "; dead chunk %s #%s: %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
 			 PQgetvalue(r, 0, 2));
 	PQclear(r);
@@ -366,12 +341,9 @@ static void name_dead_chunk(struct coord *c, char *text, size_t len)
 
 static int finish_run(struct coord *c, const char *status, const char *text)
 {
-	char run[24], err[512];
-	const char *p[3] = {run, status, text};
+	char err[512];
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
-		     err, sizeof err, NULL) < 0)
+	if (ledger_run_finish(c->tgt, c->run, status, text, err, sizeof err) < 0)
 		return -1;
 	mdwq_wake_run_over(&c->r, c->run); /* --exit-when-done workers: now, not at their next poll */
 	return 0;
@@ -458,8 +430,7 @@ static int stop_dependents(struct coord *c)
 {
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct phase_stat *s = &c->ps[ph];
-		char why[256], run[24], err[512];
-		const char *p[3] = {run, mdw_phases[ph].name, why};
+		char why[256], err[512];
 		int failed = -1;
 
 		if (!(c->selected & MDW_PH_BIT(ph)) || (s->state != PS_RUNNING && s->state != PS_VALIDATING))
@@ -470,12 +441,8 @@ static int stop_dependents(struct coord *c)
 				failed = q;
 		if (failed < 0)
 			continue;
-		snprintf(run, sizeof run, "%" PRId64, c->run);
 		snprintf(why, sizeof why, "needs %s, which failed", mdw_phases[failed].name);
-		if (pgx_exec(c->tgt,
-			     "UPDATE mdw.chunks SET status = 'dead', last_error = $3, finished_at = now() "
-			     "WHERE run_id = $1 AND phase = $2 AND status IN ('pending', 'running')",
-			     3, p, err, sizeof err, NULL) < 0 ||
+		if (ledger_chunks_stop(c->tgt, c->run, mdw_phases[ph].name, why, err, sizeof err) < 0 ||
 		    build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0) {
 			mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot stop the phase: retrying\" error=\"%s\"",
 				 c->run, mdw_phases[ph].name, err);
@@ -732,7 +699,7 @@ int coord_main(struct coord *c)
 	{
 		int reopened;
 		if (incr_open(c, err, sizeof err) < 0 ||
-		    (reopened = rollback_reopen(c->tgt, c->run, err, sizeof err)) < 0) {
+		    (reopened = ledger_reopen_rolled_back(c->tgt, c->run, err, sizeof err)) < 0) {
 			mdw_error("run=%" PRId64 " msg=\"cannot open the run\" error=\"%s\"", c->run, err);
 			goto out;
 		}

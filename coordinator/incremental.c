@@ -6,6 +6,7 @@
 
 #include "catchup.h"
 #include "incremental.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "redrive.h"
@@ -130,21 +131,11 @@ static void cover_free(struct cover *v)
 /* The done chunks of PHASE's complete runs (target database): what they read, and when. */
 static int coverage(struct coord *c, enum mdw_phase_id ph, struct cover *v, char *err, size_t errlen)
 {
-	const char *p[1] = {mdw_phases[ph].name};
 	char **out[5] = {&v->lo, &v->hi, &v->n, &v->at, &v->run};
-	PGresult *r =
-		pgx_query(c->tgt,
-			  "SELECT coalesce(array_agg(ch.lo ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-			  "coalesce(array_agg(ch.hi ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-			  "coalesce(array_agg(ch.rows_read ORDER BY ch.run_id, ch.lo)::text, '{}'), "
-			  "coalesce(array_agg(extract(epoch FROM coalesce(rp.planned_at, rp.started_at)) ORDER BY ch.run_id, ch.lo)"
-			  "::text, '{}'), coalesce(array_agg(ch.run_id ORDER BY ch.run_id, ch.lo)::text, '{}') "
-			  "FROM mdw.chunks ch JOIN mdw.run_phases rp ON rp.run_id = ch.run_id AND rp.phase = ch.phase "
-			  "WHERE ch.phase = $1 AND rp.status = 'complete' AND ch.status = 'done'",
-			  1, p, err, errlen, NULL);
+	PGresult *r;
 	int rc;
 
-	if (!r)
+	if (ledger_chunks_covered(c->tgt, mdw_phases[ph].name, &r, err, errlen) < 0)
 		return -1;
 	rc = take_arrays(r, out, 5, err, errlen);
 	PQclear(r);

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "metrics.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/phase.h"
@@ -22,20 +23,12 @@ static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t errlen)
 {
 	struct strbuf b = STRBUF_INIT;
-	char id[24];
-	const char *p[1] = {id};
 	PGresult *res;
 	static const char *const states[] = {"pending", "running", "done", "dead"};
 	static const char *const outcomes[] = {"read", "inserted", "existing", "merged", "rejected", "updated"};
 	int redis_up = 0;
 
-	snprintf(id, sizeof id, "%" PRId64, run);
-	res = pgx_query(tgt,
-			"SELECT phase, status, count(*), sum(rows_read), sum(rows_inserted), sum(rows_existing), "
-			"sum(rows_merged), sum(rows_rejected), sum(rows_updated) FROM mdw.chunks WHERE run_id = $1 "
-			"GROUP BY phase, status",
-			1, p, err, errlen, NULL);
-	if (!res)
+	if (ledger_chunk_totals(tgt, run, &res, err, errlen) < 0)
 		return NULL;
 	strbuf_printf(&b,
 		      "# HELP mdw_run Id of the run these metrics describe.\n# TYPE mdw_run gauge\nmdw_run %" PRId64
@@ -66,9 +59,7 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 		}
 	PQclear(res);
 
-	res = pgx_query(tgt, "SELECT phase, count(*) FROM mdw.flags WHERE run_id = $1 GROUP BY phase", 1, p, err,
-			errlen, NULL);
-	if (!res) {
+	if (ledger_flags_by_phase(tgt, run, &res, err, errlen) < 0) {
 		free(b.p);
 		return NULL;
 	}
@@ -84,11 +75,7 @@ char *metrics_render(PGconn *tgt, struct rds *r, int64_t run, char *err, size_t 
 	}
 	PQclear(res);
 
-	res = pgx_query(tgt,
-			"SELECT phase, extract(epoch FROM finished_at - started_at) FROM mdw.chunks "
-			"WHERE run_id = $1 AND status = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL",
-			1, p, err, errlen, NULL);
-	if (!res) {
+	if (ledger_chunk_durations(tgt, run, &res, err, errlen) < 0) {
 		free(b.p);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include "coord.h"
 #include "mdw/embed_local.h"
 #include "mdw/embed_text.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "plan.h"
@@ -77,23 +78,12 @@ static unsigned complete_phases(PGconn *tgt, int have_ledger, char *err, size_t 
 /* Rows per second of PHASE over its last three runs (first chunk start to last chunk end); 0 = none. */
 static double phase_rate(PGconn *tgt, const char *phase, char *err, size_t errlen, int *ok)
 {
-	const char *p[1] = {phase};
-	PGresult *r =
-		pgx_query(tgt,
-			  "SELECT coalesce(sum(n), 0), coalesce(sum(s), 0) FROM (SELECT run_id, sum(rows_read) AS n, "
-			  "extract(epoch FROM max(finished_at) - min(started_at)) AS s FROM mdw.chunks "
-			  "WHERE phase = $1 AND status = 'done' AND rows_read > 0 AND started_at IS NOT NULL "
-			  "AND finished_at IS NOT NULL GROUP BY run_id ORDER BY run_id DESC LIMIT 3) x",
-			  1, p, err, errlen, NULL);
 	double n, s;
 
-	if (!r) {
+	if (ledger_phase_rate(tgt, phase, &n, &s, err, errlen) < 0) {
 		*ok = 0;
 		return 0;
 	}
-	n = strtod(PQgetvalue(r, 0, 0), NULL);
-	s = strtod(PQgetvalue(r, 0, 1), NULL);
-	PQclear(r);
 	return s > 0 ? n / s : 0;
 }
 
@@ -436,7 +426,7 @@ int plan_print(struct mdw_config *cfg)
 	enum mdw_part *eparts = NULL;
 	char err[512];
 	unsigned sel = 0, done_before;
-	int ok = 1, have_ledger, have_app, incremental = cfg->incremental, code = 1;
+	int ok = 1, have_ledger = 0, have_app, incremental = cfg->incremental, code = 1;
 	long long resume_run = 0, resume_left = 0;
 	double total_s = 0;
 	json_t *cu = NULL;
@@ -457,28 +447,17 @@ int plan_print(struct mdw_config *cfg)
 		fprintf(stderr, "plan: cannot connect to the %s database: %s\n", c.tgt ? "legacy" : "target", err);
 		goto out;
 	}
-	have_ledger = q_ll(c.tgt, "SELECT (to_regclass('mdw.chunks') IS NOT NULL)::int", 0, NULL, 0, err, sizeof err,
-			   &ok) > 0;
+	if (ledger_present(c.tgt, &have_ledger, err, sizeof err) < 0)
+		ok = 0;
 	have_app =
 		q_ll(c.tgt,
 		     "SELECT (to_regclass('public.patients') IS NOT NULL AND to_regclass('public.ai_embeddings') IS NOT NULL "
 		     "AND to_regclass('public.ai_embedding_sources') IS NOT NULL)::int",
 		     0, NULL, 0, err, sizeof err, &ok) > 0;
 	done_before = complete_phases(c.tgt, have_ledger, err, sizeof err, &ok);
-	if (ok && have_ledger && !cfg->new_run) {
-		PGresult *r =
-			pgx_query(c.tgt,
-				  "SELECT r.id, (SELECT count(*) FROM mdw.chunks ch WHERE ch.run_id = r.id AND ch.status <> "
-				  "'done') FROM mdw.runs r WHERE r.status <> 'complete' ORDER BY r.id DESC LIMIT 1",
-				  0, NULL, err, sizeof err, NULL);
-		if (!r)
-			ok = 0;
-		else if (PQntuples(r) == 1) {
-			resume_run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-			resume_left = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-		}
-		PQclear(r);
-	}
+	if (ok && have_ledger && !cfg->new_run &&
+	    ledger_resumable_run(c.tgt, &resume_run, &resume_left, err, sizeof err) < 0)
+		ok = 0;
 	for (int ph = 0; ok && ph < MDW_NPHASES; ph++) {
 		struct phase_plan *p = &pp[ph];
 		int emb = ph == MDW_PH_EMBEDDINGS;

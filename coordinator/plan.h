@@ -7,7 +7,7 @@
  * Per phase: the source rows, the chunks and rows a run would plan, the
  * rows already migrated (those an incremental run would not read again),
  * the incremental run's chunks, and a time estimated from the last runs'
- * rows per second (mdw.chunks timings), bounded by MDW_SOURCE_ROWS_PER_S.
+ * rows per second (the ledger's chunk timings), bounded by MDW_SOURCE_ROWS_PER_S.
  * For the embeddings: the texts, how many distinct, how many the target
  * already holds (free), the tokens and requests left to pay for, and from
  * MDW_RATE_RPM, MDW_RATE_TPM and MDW_EMBED_PRICE_PER_1K the time at quota

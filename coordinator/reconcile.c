@@ -12,6 +12,7 @@
 
 #include "coord.h"
 #include "mdw/chunk_codec.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
@@ -21,8 +22,7 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 	const char *name = mdw_phases[ph].name;
 	int nmax = (int)c->ps[ph].total + 1, present_n, requeued = 0;
 	unsigned char *present = calloc((size_t)nmax, 1);
-	char id[24], err[512];
-	const char *p[2] = {id, name};
+	char err[512];
 	PGresult *r = NULL;
 	int rc = -1;
 
@@ -37,12 +37,7 @@ static int reconcile_phase(struct coord *c, enum mdw_phase_id ph)
 	} else if (present_n < 0) {
 		goto out;
 	}
-	snprintf(id, sizeof id, "%" PRId64, c->run);
-	r = pgx_query(c->tgt,
-		      "SELECT chunk_no, lo, hi, coalesce(part, '') FROM mdw.chunks WHERE run_id = $1 AND phase = $2 "
-		      "AND status IN ('pending', 'running') ORDER BY chunk_no",
-		      2, p, err, sizeof err, NULL);
-	if (!r) {
+	if (ledger_chunks_open(c->tgt, c->run, name, &r, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot read the ledger\" error=\"%s\"", c->run, name, err);
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "rollback.h"
 
@@ -84,16 +85,7 @@ static int show_run(PGconn *tgt, long long want)
 		return 2;
 	snprintf(run, sizeof run, "%" PRId64, id);
 	printf("catch-up run %s\n", run);
-	if (print_query(tgt, "", NULL, 0,
-			"SELECT rp.phase, rp.status, coalesce(sum(c.rows_updated), 0) AS updated, "
-			"coalesce(sum(c.rows_inserted), 0) AS inserted, "
-			"(SELECT count(*) FROM mdw.catchup_rows u WHERE u.run_id = rp.run_id AND u.phase = rp.phase "
-			" AND u.action = 'conflict') AS conflicts, "
-			"(SELECT count(*) FROM mdw.catchup_deleted d WHERE d.last_run = rp.run_id AND d.phase = rp.phase "
-			" AND d.applied_at IS NULL) AS deleted "
-			"FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-			"AND c.status = 'done' WHERE rp.run_id = $1 GROUP BY rp.run_id, rp.phase, rp.status ORDER BY rp.phase",
-			1, p))
+	if (print_query(tgt, "", NULL, 0, ledger_sql_catchup_phases, 1, p))
 		return 2;
 	return print_query(tgt, "", "\nconflicts (target rows left alone): %d\n", 1,
 			   "SELECT phase, legacy_id, reason FROM mdw.catchup_rows WHERE run_id = $1 AND action = 'conflict' "

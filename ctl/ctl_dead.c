@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "dead.h"
 #include "mdw/chunk_codec.h"
+#include "mdw/ledger.h"
 
 int ctl_dead(struct mdw_config *cfg, int argc, char **argv)
 {
@@ -13,10 +14,7 @@ int ctl_dead(struct mdw_config *cfg, int argc, char **argv)
 	int rc = 1, poison = 0;
 
 	(void)argc, (void)argv;
-	if (dead_open(cfg, &x, "dead",
-		      "SELECT " DEAD_COLUMNS " FROM mdw.chunks WHERE run_id = $1 AND status = 'dead' "
-		      "AND ($2 = '' OR phase = $2) ORDER BY phase, chunk_no",
-		      cfg->phase, cfg->run_id) < 0)
+	if (dead_open(cfg, &x, "dead", ledger_dead_chunks, cfg->phase, cfg->run_id) < 0)
 		goto out;
 	printf("dead chunks of run %" PRId64 " (ledger): %d\n", x.run, PQntuples(x.l));
 	for (int i = 0; i < PQntuples(x.l); i++) {

@@ -1,6 +1,6 @@
 /*
  * The dead chunks of a run (mdwctl dead and retry-dead, the dashboard), read
- * from the ledger (mdw.chunks, status 'dead', with last_error). Redis's dead-letter stream is
+ * from the ledger (its chunks in state dead, with their last error). Redis's dead-letter stream is
  * a mirror of them, and the only record of poison messages (bodies that name
  * no chunk of the ledger), which are listed but never retried. Both commands
  * work after Redis lost everything: retry-dead re-enqueues from the ledger.
@@ -13,6 +13,7 @@
 #include "connect.h"
 #include "dead.h"
 #include "mdw/chunk_codec.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 
@@ -72,16 +73,13 @@ static redisReply *dead_letters(struct mdw_config *cfg, struct rds *r, int64_t r
 	return NULL;
 }
 
-/* Connect, find the run (RUN_ID, else the newest), and run SQL ($1 run, $2 PHASE or '') into X->l. 0 or -1. */
-int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, const char *sql, const char *phase,
+/* Connect, find the run (RUN_ID, else the newest), and run QUERY of PHASE into X->l. 0 or -1. */
+int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, dead_query_fn query, const char *phase,
 	      long long run_id)
 {
-	const char *p[2] = {x->run_s, phase};
-
 	if (!(x->c = ops_target(cfg)) || !(x->run = ops_current_run(x->c, run_id)))
 		return -1;
-	snprintf(x->run_s, sizeof x->run_s, "%" PRId64, x->run);
-	if (!(x->l = pgx_query(x->c, sql, 2, p, x->err, sizeof x->err, NULL))) {
+	if (query(x->c, x->run, phase, &x->l, x->err, sizeof x->err) < 0) {
 		fprintf(stderr, "mdwctl %s: %s\n", cmd, x->err);
 		return -1;
 	}
@@ -105,13 +103,7 @@ int dead_retry(struct mdw_config *cfg, const char *phase, long long run_id, char
 
 	snprintf(msg, msglen, "cannot read the ledger (see the log)");
 	/* the ledger first, in one statement: once pending, the coordinator's reconcile enqueues them too */
-	if (dead_open(cfg, &x, "retry-dead",
-		      "WITH d AS (UPDATE mdw.chunks SET status = 'pending', attempts = 0, last_error = NULL "
-		      " WHERE run_id = $1 AND status = 'dead' AND ($2 = '' OR phase = $2) RETURNING *), "
-		      "p AS (UPDATE mdw.run_phases SET status = 'running', error = NULL WHERE run_id = $1 "
-		      " AND status = 'failed' AND phase IN (SELECT phase FROM d)) "
-		      "SELECT " DEAD_COLUMNS " FROM d ORDER BY phase, chunk_no",
-		      phase, run_id) < 0)
+	if (dead_open(cfg, &x, "retry-dead", ledger_dead_chunks_retry, phase, run_id) < 0)
 		goto out;
 	for (int i = 0; x.letters && i < PQntuples(x.l); i++) {
 		struct mdw_chunk ch;

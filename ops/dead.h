@@ -12,37 +12,37 @@
 #include "mdw/config.h"
 #include "mdw/rds.h"
 
-/* Columns of the ledger's dead chunks: phase, chunk_no, lo, hi, part, attempts, last_error. */
-#define DEAD_COLUMNS "phase, chunk_no, lo, hi, coalesce(part, ''), attempts, coalesce(last_error, '')"
-
 struct mdw_chunk;
 
-/* Row I of a DEAD_COLUMNS result as a chunk of RUN. */
+/* Row I of a result of the ledger's dead chunks (LEDGER_DEAD_COLUMNS, mdw/ledger.h) as a chunk of RUN. */
 void dead_row_chunk(const PGresult *r, int i, int64_t run, struct mdw_chunk *ch);
 
 /* Field NAME of a dead letter's fields F ("" when absent; its length in *LEN when LEN). */
 const char *dead_field(const redisReply *f, const char *name, size_t *len);
 
-/* Whether the dead letter with fields F mirrors one of the chunks in L (DEAD_COLUMNS) of RUN. */
+/* Whether the dead letter with fields F mirrors one of the chunks in L (LEDGER_DEAD_COLUMNS) of RUN. */
 int dead_mirrors(const redisReply *f, const PGresult *l, int64_t run);
 
 /* What both commands hold: the target, the run, Redis (when reachable) and the run's dead letters there. */
 struct dead_ctx {
 	PGconn *c;
 	int64_t run;
-	char run_s[24], key[128], err[512];
-	PGresult *l; /* the ledger's dead chunks (DEAD_COLUMNS) */
+	char key[128], err[512];
+	PGresult *l; /* the ledger's dead chunks (LEDGER_DEAD_COLUMNS) */
 	struct rds r;
 	redisReply *letters; /* NULL: Redis unreachable */
 };
 
+/* A ledger query of the dead chunks of a run and PHASE ("" every phase): ledger_dead_chunks or ledger_dead_chunks_retry. */
+typedef int (*dead_query_fn)(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen);
+
 /*
- * Connect, find the run (RUN_ID, else the newest), run SQL ($1 run, $2 PHASE
- * or '') into X->l and read the run's dead letters (X->letters NULL when Redis
+ * Connect, find the run (RUN_ID, else the newest), run QUERY of PHASE into
+ * X->l and read the run's dead letters (X->letters NULL when Redis
  * is unreachable: the ledger is enough). CMD names the command in messages.
  * 0 or -1 (printed); dead_close releases X either way.
  */
-int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, const char *sql, const char *phase,
+int dead_open(struct mdw_config *cfg, struct dead_ctx *x, const char *cmd, dead_query_fn query, const char *phase,
 	      long long run_id);
 void dead_close(struct dead_ctx *x);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "rollback.h"
 
@@ -301,15 +302,7 @@ int rollback_phase(PGconn *tgt, enum mdw_phase_id phase, const struct rollback_o
 		}
 	/* the ledger: the phases' run_phases and chunks of the runs rolled back, and of the runs touched */
 	names_array(set, names, sizeof names);
-	if (!(r = rbq(&x,
-		      "WITH u AS (UPDATE mdw.run_phases rp SET status = 'rolled_back' WHERE rp.status <> 'rolled_back' "
-		      " AND ((rp.phase = ANY($1::text[]) AND ($2::bigint = 0 OR rp.run_id = $2::bigint)) "
-		      "  OR (rp.phase, rp.run_id) IN (SELECT phase, run_id FROM rb_runs)) RETURNING rp.run_id, rp.phase), "
-		      "c AS (UPDATE mdw.chunks ch SET status = 'rolled_back' FROM u "
-		      " WHERE ch.run_id = u.run_id AND ch.phase = u.phase), "
-		      "l AS (INSERT INTO rb_ledger SELECT phase, run_id FROM u) "
-		      "SELECT phase, array_agg(run_id ORDER BY run_id)::text FROM u GROUP BY phase ORDER BY phase",
-		      names)))
+	if (!(r = rbq(&x, ledger_sql_rollback_reset, names)))
 		goto fail;
 	for (int i = 0; i < PQntuples(r); i++)
 		fprintf(out, "ledger of %s reset in runs %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
@@ -338,25 +331,4 @@ int rollback_phase(PGconn *tgt, enum mdw_phase_id phase, const struct rollback_o
 fail:
 	PQclear(PQexec(tgt, "ROLLBACK"));
 	return rc;
-}
-
-int rollback_reopen(PGconn *tgt, int64_t run, char *err, size_t errlen)
-{
-	char id[24];
-	const char *p[1] = {id};
-	PGresult *r;
-	int n;
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(tgt,
-		      "WITH p AS (DELETE FROM mdw.run_phases WHERE run_id = $1 AND status = 'rolled_back' RETURNING phase), "
-		      "c AS (DELETE FROM mdw.chunks ch USING p WHERE ch.run_id = $1 AND ch.phase = p.phase), "
-		      "j AS (DELETE FROM mdw.rejects j USING p WHERE j.run_id = $1 AND j.phase = p.phase) "
-		      "SELECT count(*) FROM p",
-		      1, p, err, errlen, NULL);
-	if (!r)
-		return -1;
-	n = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return n;
 }

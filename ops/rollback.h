@@ -18,10 +18,10 @@
  * has rows from the migration the rollback is refused, unless cascading:
  * then the dependents are rolled back first, in reverse dependency order.
  *
- * The ledger: the phase's mdw.run_phases and mdw.chunks rows become
+ * The ledger: the phase's rows of its phases and chunks become
  * 'rolled_back': the phase no longer counts as complete (for --phases
  * needs) nor as covered (for --incremental). A run resumed later plans its
- * rolled-back phases again (rollback_reopen).
+ * rolled-back phases again (ledger_reopen_rolled_back).
  */
 #ifndef MDW_ROLLBACK_H
 #define MDW_ROLLBACK_H
@@ -54,12 +54,5 @@ enum { RB_DONE = 0, RB_REFUSED = 1, RB_ERROR = -1 };
 __attribute__((warn_unused_result)) int rollback_phase(PGconn *tgt, enum mdw_phase_id phase,
 						       const struct rollback_opts *o, FILE *out, char *err,
 						       size_t errlen);
-
-/*
- * For the coordinator resuming RUN: forget the run's rolled-back phases
- * (their ledger rows and rejects), so that the run plans them again. Returns
- * how many phases were reopened, or -1 with ERR.
- */
-__attribute__((warn_unused_result)) int rollback_reopen(PGconn *tgt, int64_t run, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,10 @@
-/* The ledger's view of a run, phase by phase (mdw.run_phases + mdw.chunks). */
-#include <inttypes.h>
+/* The ledger's view of a run, phase by phase (its phases and their chunks). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 
 const struct phase_state_names phase_states[PS_NSTATES] = {
@@ -26,29 +26,10 @@ static enum phase_state parse_state(const char *s)
 
 int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[1] = {id};
 	PGresult *r;
 
 	memset(ps, 0, sizeof *ps * MDW_NPHASES);
-	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(tgt,
-		      "SELECT rp.phase, rp.status, coalesce(rp.source_rows, 0), count(c.chunk_no), "
-		      "count(*) FILTER (WHERE c.status = 'done'), count(*) FILTER (WHERE c.status = 'dead'), "
-		      "count(*) FILTER (WHERE c.status IN ('pending', 'running')), "
-		      "coalesce(sum(c.rows_read), 0), coalesce(sum(c.rows_inserted), 0), "
-		      "coalesce(sum(c.rows_existing), 0), coalesce(sum(c.rows_merged), 0), "
-		      "coalesce(sum(c.rows_rejected), 0), "
-		      "coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
-		      "extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
-		      "coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, ''), "
-		      "(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase), "
-		      "coalesce(sum(c.rows_updated), 0) "
-		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-		      "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
-		      "rp.error",
-		      1, p, err, errlen, NULL);
-	if (!r)
+	if (ledger_phase_stats(tgt, run, &r, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
 		const struct mdw_phase *ph = mdw_phase_find(PQgetvalue(r, i, 0));

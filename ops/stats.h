@@ -1,5 +1,5 @@
 /*
- * A run's phases as the ledger sees them (mdw.run_phases and mdw.chunks):
+ * A run's phases as the ledger sees them (its phases and their chunks):
  * the phase states with every name each one goes by, and the per-phase
  * figures that the coordinator, mdwctl status, the report and the dashboard
  * all read from stats_load.

@@ -9,6 +9,7 @@
 #include "dead.h"
 #include "stats.h"
 #include "mdw/chunk_codec.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
 #include "status_json.h"
@@ -76,20 +77,16 @@ static json_t *by_phase_reason(const PGresult *r)
 }
 
 /* The ledger's dead chunks, and Redis's dead letters that mirror none of them (poison messages). */
-static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const char *run_s, char *err, size_t errlen)
+static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, char *err, size_t errlen)
 {
-	PGresult *l = run_query(c,
-				"SELECT " DEAD_COLUMNS " FROM mdw.chunks WHERE run_id = $1 AND status = 'dead' "
-				"ORDER BY phase, chunk_no",
-				run_s, err, errlen);
-	json_t *a = json_array(), *poison = NULL;
+	PGresult *l;
+	json_t *a, *poison = NULL;
 	redisReply *letters = NULL;
 	char key[128];
 
-	if (!l) {
-		json_decref(a);
+	if (ledger_dead_chunks(c, run, "", &l, err, errlen) < 0)
 		return -1;
-	}
+	a = json_array();
 	for (int i = 0; i < PQntuples(l); i++) {
 		struct mdw_chunk ch;
 		char desc[160];
@@ -131,26 +128,17 @@ static int add_dead(json_t *root, PGconn *c, struct rds *r, int64_t run, const c
  * phases: {name: [rows/s...]}}, the done chunks by commit time in at most 61
  * buckets of whole seconds.
  */
-static json_t *series(PGconn *c, const char *run_s, char *err, size_t errlen)
+static json_t *series(PGconn *c, int64_t run, char *err, size_t errlen)
 {
-	PGresult *r =
-		run_query(c,
-			  "WITH d AS (SELECT phase, finished_at, rows_read FROM mdw.chunks WHERE run_id = $1 AND status = 'done' "
-			  " AND finished_at IS NOT NULL), "
-			  "b AS (SELECT min(finished_at) AS t0, greatest(1, ceil(extract(epoch FROM max(finished_at) - min(finished_at)) "
-			  " / 60.0))::bigint AS w FROM d) "
-			  "SELECT d.phase, (floor(extract(epoch FROM d.finished_at - b.t0) / b.w))::int, b.w, sum(d.rows_read), "
-			  " extract(epoch FROM b.t0) FROM d, b GROUP BY 1, 2, 3, 5 ORDER BY 2",
-			  run_s, err, errlen);
-	json_t *o = json_object(), *phases = json_object();
+	PGresult *r;
+	json_t *o, *phases;
 	double w = 1, t0 = 0;
 	int last = 0;
 
-	if (!r) {
-		json_decref(o);
-		json_decref(phases);
+	if (ledger_rows_series(c, run, &r, err, errlen) < 0)
 		return NULL;
-	}
+	o = json_object();
+	phases = json_object();
 	if (PQntuples(r)) {
 		w = strtod(PQgetvalue(r, 0, 2), NULL);
 		t0 = strtod(PQgetvalue(r, 0, 4), NULL);
@@ -339,11 +327,11 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	json_object_set_new(root, "rejects", s);
 	json_object_set_new(root, "flags", flags ? flags : json_null());
 	flags = NULL;
-	if (add_dead(root, c, have_redis ? r : NULL, run, run_s, err, errlen) < 0)
+	if (add_dead(root, c, have_redis ? r : NULL, run, err, errlen) < 0)
 		goto fail;
 	json_object_set_new(root, "embed",
 			    embed(have_redis ? r : NULL, run, ps[MDW_PH_EMBEDDINGS].merged, opt->rate_rpm));
-	if (!(s = series(c, run_s, err, errlen)))
+	if (!(s = series(c, run, err, errlen)))
 		goto fail;
 	json_object_set_new(root, "series", s);
 	json_object_set_new(root, "report", json_string(opt->report_path ? opt->report_path : ""));

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "validate.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "rollback.h"
 
@@ -77,13 +78,7 @@ static int check_embeddings(PGconn *tgt, int64_t run, long long read, char *why,
 			 "WHEN '%s' THEN EXISTS (SELECT 1 FROM public.%s x WHERE x.id = s.content_id) ",
 			 mdw_parts[pt].name, mdw_part_table((enum mdw_part)pt));
 	}
-	snprintf(sql, sizeof sql,
-		 "SELECT %s, (SELECT count(*) FROM public.ai_embedding_sources), "
-		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		 "(SELECT count(*) FROM public.ai_embedding_sources s WHERE NOT CASE s.content_type %sELSE false END), "
-		 "(SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = 'embeddings'), "
-		 "(SELECT count(*) FROM public.ai_embeddings WHERE mdw_run_id = $1::bigint)",
-		 ents, kinds);
+	snprintf(sql, sizeof sql, ledger_fmt_embed_counts, ents, kinds);
 	r = pgx_query(tgt, sql, 1, p, err, sizeof err, NULL);
 	if (!r) {
 		snprintf(why, whylen, "cannot count the embeddings: %s", err);
@@ -145,20 +140,8 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	 * An incremental run read only its chunks' ranges: checks 3 counts the
 	 * rows and merges of those ranges (a full run's ranges cover every id).
 	 */
-#define IN_RUN_RANGES(col)                                                                                             \
-	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "      \
-	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
-	" BETWEEN k.lo AND k.hi))"
-	snprintf(sql, sizeof sql,
-		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
-		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
-		 "(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES(
-			 "m.legacy_id") "), x.rows "
-					"FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
-					"count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES(
-						"t.%s") ") AS rows FROM public.%s t) x",
-		 mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, t);
-#undef IN_RUN_RANGES
+	snprintf(sql, sizeof sql, ledger_fmt_phase_counts, mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col,
+		 t);
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
 	first_check = nj;
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0] && nj < MAX_JOBS; i++)
@@ -240,27 +223,17 @@ out:
 
 int validate_phase(PGconn *tgt, int64_t run, enum mdw_phase_id phase, char *why, size_t whylen)
 {
-	char id[24], err[512];
-	const char *p[2] = {id, mdw_phases[phase].name};
+	char err[512];
 	PGresult *r;
 	long long source, read, sum, unbalanced, notdone;
 
-	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(tgt,
-		      "SELECT rp.source_rows, coalesce(sum(c.rows_read), 0), "
-		      "coalesce(sum(c.rows_inserted + c.rows_existing + c.rows_updated + c.rows_merged + c.rows_rejected), 0), "
-		      "count(*) FILTER (WHERE c.rows_read <> c.rows_inserted + c.rows_existing + c.rows_updated + "
-		      "c.rows_merged + c.rows_rejected), count(*) FILTER (WHERE c.status <> 'done') "
-		      "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-		      "WHERE rp.run_id = $1 AND rp.phase = $2 GROUP BY rp.source_rows",
-		      2, p, err, sizeof err, NULL);
-	if (!r) {
+	if (ledger_phase_balance(tgt, run, mdw_phases[phase].name, &r, err, sizeof err) < 0) {
 		snprintf(why, whylen, "cannot read the ledger: %s", err);
 		return -1;
 	}
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		snprintf(why, whylen, "phase %s was not planned in run %s", p[1], id);
+		snprintf(why, whylen, "phase %s was not planned in run %" PRId64, mdw_phases[phase].name, run);
 		return 0;
 	}
 	source = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
