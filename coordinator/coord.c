@@ -90,13 +90,9 @@ static int ensure_pg(struct coord *c)
 /* Whether PHASE is complete in some earlier run. */
 static int complete_before(struct coord *c, int phase)
 {
-	const char *p[1] = {mdw_phases[phase].name};
 	char err[256];
-	PGresult *r = pgx_query(c->tgt, "SELECT 1 FROM mdw.run_phases WHERE phase = $1 AND status = 'complete' LIMIT 1",
-				1, p, err, sizeof err, NULL);
-	int yes = r && PQntuples(r) > 0;
-	PQclear(r);
-	return yes;
+
+	return ledger_phase_ever_complete(c->tgt, mdw_phases[phase].name, err, sizeof err) > 0;
 }
 
 /* Create a run, or resume the newest unfinished one. */
@@ -104,13 +100,9 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 {
 	PGresult *r;
 	char settings[512];
-	const char *p[1] = {settings};
 
 	if (!c->cfg.new_run) {
-		r = pgx_query(c->tgt,
-			      "SELECT id, settings->>'phases' FROM mdw.runs WHERE status <> 'complete' ORDER BY id DESC LIMIT 1",
-			      0, NULL, err, errlen, NULL);
-		if (!r)
+		if (ledger_run_unfinished(c->tgt, &r, err, errlen) < 0)
 			return -1;
 		if (PQntuples(r) == 1) {
 			c->run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -123,11 +115,7 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
-			char run[24];
-			const char *q[1] = {run};
-			snprintf(run, sizeof run, "%" PRId64, c->run);
-			if (pgx_exec(c->tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1",
-				     1, q, err, errlen, NULL) < 0)
+			if (ledger_run_resume(c->tgt, c->run, err, errlen) < 0)
 				return -1;
 			mdw_info("run=%" PRId64 " msg=\"resuming unfinished run\"", c->run);
 			return 0;
@@ -136,12 +124,8 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 	}
 	snprintf(settings, sizeof settings, "{\"phases\": \"%s\", \"chunk_rows\": %lld, \"embed_model\": \"%s\"}",
 		 c->cfg.phases, c->cfg.chunk_rows, c->cfg.embed_model);
-	r = pgx_query(c->tgt, "INSERT INTO mdw.runs (settings) VALUES ($1::jsonb) RETURNING id", 1, p, err, errlen,
-		      NULL);
-	if (!r)
+	if (ledger_run_create(c->tgt, settings, &c->run, err, errlen) < 0)
 		return -1;
-	c->run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
 	mdw_info("run=%" PRId64 " msg=\"new run\" chunk_rows=%lld", c->run, c->cfg.chunk_rows);
 	return 0;
 }

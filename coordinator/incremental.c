@@ -13,29 +13,13 @@
 
 int incr_open(struct coord *c, char *err, size_t errlen)
 {
-	char run[24];
 	int mode_incr = c->cfg.incremental || c->cfg.redrive || c->cfg.catch_up;
-	const char *p[4] = {run, mode_incr ? "true" : "false", c->cfg.redrive ? "true" : "false",
-			    c->cfg.catch_up ? "true" : "false"};
-	PGresult *r;
 	int was, was_redrive, was_catch_up;
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
 	/* redrive and catch-up runs are incremental runs (validation within their ranges) that plan their own way */
-	r = pgx_query(c->tgt,
-		      "WITH u AS (UPDATE mdw.runs SET settings = settings || jsonb_build_object('incremental', $2::boolean, "
-		      " 'redrive', $3::boolean, 'catch_up', $4::boolean) WHERE id = $1 AND NOT settings ? 'incremental' "
-		      " RETURNING settings), "
-		      "s AS (SELECT coalesce((SELECT settings FROM u), (SELECT settings FROM mdw.runs WHERE id = $1)) AS v) "
-		      "SELECT v ->> 'incremental', coalesce(v ->> 'redrive', 'false'), coalesce(v ->> 'catch_up', 'false') "
-		      "FROM s",
-		      4, p, err, errlen, NULL);
-	if (!r)
+	if (ledger_run_mode(c->tgt, c->run, mode_incr, c->cfg.redrive, c->cfg.catch_up, &was, &was_redrive,
+			    &was_catch_up, err, errlen) < 0)
 		return -1;
-	was = !strcmp(PQgetvalue(r, 0, 0), "true");
-	was_redrive = !strcmp(PQgetvalue(r, 0, 1), "true");
-	was_catch_up = !strcmp(PQgetvalue(r, 0, 2), "true");
-	PQclear(r);
 	if (was != mode_incr || was_redrive != c->cfg.redrive || was_catch_up != c->cfg.catch_up)
 		mdw_warn("run=%" PRId64 " msg=\"the resumed run keeps its mode\" incremental=%s redrive=%s catch_up=%s",
 			 c->run, was ? "true" : "false", was_redrive ? "true" : "false",

@@ -61,8 +61,7 @@ static unsigned complete_phases(PGconn *tgt, int have_ledger, char *err, size_t 
 
 	if (!have_ledger)
 		return 0;
-	if (!(r = pgx_query(tgt, "SELECT DISTINCT phase FROM mdw.run_phases WHERE status = 'complete'", 0, NULL, err,
-			    errlen, NULL))) {
+	if (ledger_complete_phases(tgt, &r, err, errlen) < 0) {
 		*ok = 0;
 		return 0;
 	}

@@ -12,6 +12,7 @@
 #include "dead.h"
 #include "metrics.h"
 #include "mdw/log.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "mdw/sqlfiles.h"
 #include "status_json.h"
@@ -171,20 +172,11 @@ static int connect_backends(char *err, size_t errlen)
 static int64_t shown_run(void)
 {
 	char err[256];
-	PGresult *r;
 	int64_t run = 0;
-	char w[24];
-	const char *p[1] = {w};
 
 	if (srv.run > 0)
 		return srv.run;
-	snprintf(w, sizeof w, "%lld", srv.cfg->run_id);
-	r = pgx_query(srv.tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", 1, p, err,
-		      sizeof err, NULL);
-	if (r && PQntuples(r) && !PQgetisnull(r, 0, 0))
-		run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return run;
+	return ledger_run_find(srv.tgt, srv.cfg->run_id, &run, err, sizeof err) < 0 ? 0 : run;
 }
 
 static enum MHD_Result api_status(struct MHD_Connection *conn)

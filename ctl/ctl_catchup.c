@@ -52,25 +52,15 @@ static int print_query(PGconn *tgt, const char *what, const char *title, int qui
 /* The newest catch-up run (or RUN if > 0); 0 with a message when there is none. */
 static int64_t catchup_run(PGconn *tgt, long long want)
 {
-	char w[24], err[256];
-	const char *p[1] = {w};
-	PGresult *r;
+	char err[256];
 	int64_t run = 0;
 
-	snprintf(w, sizeof w, "%lld", want);
-	r = pgx_query(tgt,
-		      "SELECT max(id) FROM mdw.runs WHERE coalesce(settings ->> 'catch_up', 'false') = 'true' "
-		      "AND ($1::bigint = 0 OR id = $1::bigint)",
-		      1, p, err, sizeof err, NULL);
-	if (r && !PQgetisnull(r, 0, 0))
-		run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	else if (r && want)
-		fprintf(stderr, "mdwctl catch-up: run %lld is not a catch-up run\n", want);
-	else if (r)
-		fprintf(stderr, "mdwctl catch-up: no catch-up run yet (mdw-coordinator --catch-up)\n");
-	else
+	if (ledger_catchup_run_find(tgt, want, &run, err, sizeof err) < 0)
 		fprintf(stderr, "mdwctl catch-up: %s\n", err);
-	PQclear(r);
+	else if (!run && want)
+		fprintf(stderr, "mdwctl catch-up: run %lld is not a catch-up run\n", want);
+	else if (!run)
+		fprintf(stderr, "mdwctl catch-up: no catch-up run yet (mdw-coordinator --catch-up)\n");
 	return run;
 }
 

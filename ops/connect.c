@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "connect.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 
 PGconn *ops_target(struct mdw_config *cfg)
@@ -19,26 +20,18 @@ PGconn *ops_target(struct mdw_config *cfg)
 
 int64_t ops_current_run(PGconn *tgt, long long want)
 {
-	char err[512], w[24];
-	const char *p[1] = {w};
-	PGresult *r;
+	char err[512];
 	int64_t run = 0;
 
-	snprintf(w, sizeof w, "%lld", want);
-	r = pgx_query(tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", 1, p, err,
-		      sizeof err, NULL);
-	if (!r) {
+	if (ledger_run_find(tgt, want, &run, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: cannot read mdw.runs: %s (hint: has a coordinator run here yet?)\n",
 			program_invocation_short_name, err);
 		return 0;
 	}
-	if (!PQgetisnull(r, 0, 0))
-		run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	else if (want > 0)
+	if (!run && want > 0)
 		fprintf(stderr, "%s: no run %lld in the target database\n", program_invocation_short_name, want);
-	else
+	else if (!run)
 		fprintf(stderr, "%s: no run yet in the target database\n", program_invocation_short_name);
-	PQclear(r);
 	return run;
 }
 

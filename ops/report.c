@@ -8,6 +8,7 @@
 #include "catchup_deleted.h"
 #include "criteria.h"
 #include "stats.h"
+#include "mdw/ledger.h"
 #include "mdw/pgx.h"
 #include "report.h"
 
@@ -21,20 +22,12 @@ static void iso_time(double t, char *out, size_t len)
 
 static json_t *rejects_by_reason(PGconn *tgt, int64_t run, const char *phase, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[2] = {id, phase};
-	json_t *o = json_object();
+	json_t *o;
 	PGresult *r;
 
-	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(tgt,
-		      "SELECT reason, count(*) FROM mdw.rejects WHERE run_id = $1 AND phase = $2 GROUP BY reason "
-		      "ORDER BY count(*) DESC, reason",
-		      2, p, err, errlen, NULL);
-	if (!r) {
-		json_decref(o);
+	if (ledger_rejects_by_reason(tgt, run, phase, &r, err, errlen) < 0)
 		return NULL;
-	}
+	o = json_object();
 	for (int i = 0; i < PQntuples(r); i++)
 		json_object_set_new(o, PQgetvalue(r, i, 0), json_integer(strtoll(PQgetvalue(r, i, 1), NULL, 10)));
 	PQclear(r);
@@ -141,14 +134,12 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 	char ts[32];
 	int all_done;
 
-	char id[24], run_status[32] = "";
-	const char *p[1] = {id};
+	char run_status[32] = "";
 	PGresult *r;
 
 	if (stats_load(tgt, run, ps, err, errlen) < 0)
 		return NULL;
-	snprintf(id, sizeof id, "%" PRId64, run);
-	if (!(r = pgx_query(tgt, "SELECT status FROM mdw.runs WHERE id = $1", 1, p, err, errlen, NULL)))
+	if (ledger_run_row(tgt, run, &r, err, errlen) < 0)
 		return NULL;
 	if (PQntuples(r))
 		snprintf(run_status, sizeof run_status, "%s", PQgetvalue(r, 0, 0));

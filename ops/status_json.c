@@ -57,12 +57,6 @@ static json_t *safe_error(const char *in)
 	return json_string(out);
 }
 
-static PGresult *run_query(PGconn *c, const char *sql, const char *run, char *err, size_t errlen)
-{
-	const char *p[1] = {run};
-	return pgx_query(c, sql, 1, p, err, errlen, NULL);
-}
-
 /* {phase: {reason: count}} of a query returning phase, reason, count. */
 static json_t *by_phase_reason(const PGresult *r)
 {
@@ -189,45 +183,32 @@ static json_t *embed(struct rds *r, int64_t run, long long saved, long long rpm)
 }
 
 /* The run's own row (state, start, end), the rejects and flags by phase and reason, and the validations. */
-static int add_ledger(json_t *root, PGconn *c, const char *run_s, json_t **valid, json_t **flags, char *err,
-		      size_t errlen)
+static int add_ledger(json_t *root, PGconn *c, int64_t run, json_t **valid, json_t **flags, char *err, size_t errlen)
 {
 	PGresult *r;
+	int have_flags;
 
-	if (!(r = run_query(c,
-			    "SELECT status, coalesce(extract(epoch FROM started_at), 0), "
-			    "coalesce(extract(epoch FROM finished_at), 0) FROM mdw.runs WHERE id = $1::bigint",
-			    run_s, err, errlen)))
+	if (ledger_run_row(c, run, &r, err, errlen) < 0)
 		return -1;
 	json_object_set_new(root, "run_status", json_string(PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
 	json_object_set_new(root, "started_at", json_real(PQntuples(r) ? strtod(PQgetvalue(r, 0, 1), NULL) : 0));
 	json_object_set_new(root, "finished_at", json_real(PQntuples(r) ? strtod(PQgetvalue(r, 0, 2), NULL) : 0));
 	PQclear(r);
-	if (!(r = run_query(c,
-			    "SELECT phase, reason, count(*) FROM mdw.rejects WHERE run_id = $1::bigint GROUP BY 1, 2 "
-			    "ORDER BY 1, 2",
-			    run_s, err, errlen)))
+	if (ledger_rejects_by_phase_reason(c, run, &r, err, errlen) < 0)
 		return -1;
 	json_object_set_new(root, "rejects", by_phase_reason(r));
 	PQclear(r);
 	/* mdw.flags comes with a later schema: without it, flags are unknown (null) */
-	if (!(r = run_query(c, "SELECT to_regclass('mdw.flags') IS NOT NULL AND $1 <> ''", run_s, err, errlen)))
-		return -1;
 	*flags = NULL;
-	if (!strcmp(PQgetvalue(r, 0, 0), "t")) {
-		PQclear(r);
-		if (!(r = run_query(c,
-				    "SELECT phase, code, count(*) FROM mdw.flags WHERE run_id = $1::bigint GROUP BY 1, 2 "
-				    "ORDER BY 1, 2",
-				    run_s, err, errlen)))
+	if (ledger_flags_present(c, &have_flags, err, errlen) < 0)
+		return -1;
+	if (have_flags) {
+		if (ledger_flags_by_phase_code(c, run, &r, err, errlen) < 0)
 			return -1;
 		*flags = by_phase_reason(r);
+		PQclear(r);
 	}
-	PQclear(r);
-	if (!(r = run_query(c,
-			    "SELECT phase, coalesce(validation->>'result', '') FROM mdw.run_phases "
-			    "WHERE run_id = $1::bigint",
-			    run_s, err, errlen)))
+	if (ledger_phase_validations(c, run, &r, err, errlen) < 0)
 		return -1;
 	*valid = json_object();
 	for (int i = 0; i < PQntuples(r); i++)
@@ -253,13 +234,12 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 {
 	struct phase_stat ps[MDW_NPHASES];
 	struct qinfo q[MDW_NPHASES];
-	char key[128], run_s[24];
+	char key[128];
 	redisReply *workers = NULL;
 	json_t *root = json_object(), *arr = json_array(), *w = json_array(), *valid = NULL, *flags = NULL, *s;
 	double now = (double)time(NULL);
 	int have_redis = r != NULL;
 
-	snprintf(run_s, sizeof run_s, "%" PRId64, run);
 	if (stats_load(c, run, ps, err, errlen) < 0)
 		goto fail;
 	memset(q, 0, sizeof q);
@@ -271,7 +251,7 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	}
 	json_object_set_new(root, "run", json_integer(run));
 	json_object_set_new(root, "redis", json_boolean(have_redis));
-	if (add_ledger(root, c, run_s, &valid, &flags, err, errlen) < 0)
+	if (add_ledger(root, c, run, &valid, &flags, err, errlen) < 0)
 		goto fail;
 	for (int i = 0; i < MDW_NPHASES; i++) {
 		const struct phase_stat *st = &ps[i];

@@ -47,7 +47,8 @@ int ledger_chunk_lookup(PGconn *tgt, const struct mdw_chunk *c, PGresult **res, 
 	chunk_key(&k, c);
 	{
 		const char *p[3] = {k.run, k.phase, k.no};
-		return query(tgt, "SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+		return query(tgt,
+			     "SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
 			     3, p, res, err, errlen, transient);
 	}
 }
@@ -68,8 +69,8 @@ int ledger_chunk_claim(PGconn *tgt, const struct mdw_chunk *c, const char *worke
 	}
 }
 
-int ledger_chunk_lock(PGconn *tgt, const struct mdw_chunk *c, char *status, size_t statuslen, char *err,
-		      size_t errlen, int *transient)
+int ledger_chunk_lock(PGconn *tgt, const struct mdw_chunk *c, char *status, size_t statuslen, char *err, size_t errlen,
+		      int *transient)
 {
 	struct chunk_key k;
 	PGresult *r;
@@ -77,7 +78,8 @@ int ledger_chunk_lock(PGconn *tgt, const struct mdw_chunk *c, char *status, size
 	chunk_key(&k, c);
 	{
 		const char *p[3] = {k.run, k.phase, k.no};
-		if (query(tgt, "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
+		if (query(tgt,
+			  "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
 			  3, p, &r, err, errlen, transient) < 0)
 			return -1;
 	}
@@ -131,8 +133,9 @@ void ledger_chunk_last_error(PGconn *tgt, const struct mdw_chunk *c, char *out, 
 	chunk_key(&k, c);
 	{
 		const char *p[3] = {k.run, k.phase, k.no};
-		r = pgx_query(tgt, "SELECT last_error FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-			      3, p, e, sizeof e, NULL);
+		r = pgx_query(tgt,
+			      "SELECT last_error FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
+			      p, e, sizeof e, NULL);
 	}
 	snprintf(out, outlen, "%s",
 		 r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "no error recorded");
@@ -188,6 +191,100 @@ int ledger_phase_state(PGconn *tgt, int64_t run, const char *phase, const char *
 			4, p, err, errlen, NULL);
 }
 
+/* The single bigint of SQL with the parameter WANT into *OUT (0 for NULL). */
+static int find_id(PGconn *tgt, const char *sql, long long want, int64_t *out, char *err, size_t errlen)
+{
+	char w[24];
+	const char *p[1] = {w};
+	PGresult *r;
+
+	*out = 0;
+	snprintf(w, sizeof w, "%lld", want);
+	if (query(tgt, sql, 1, p, &r, err, errlen, NULL) < 0)
+		return -1;
+	if (PQntuples(r) && !PQgetisnull(r, 0, 0))
+		*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int ledger_run_find(PGconn *tgt, long long run_id, int64_t *run, char *err, size_t errlen)
+{
+	return find_id(tgt, "SELECT max(id) FROM mdw.runs WHERE $1::bigint <= 0 OR id = $1::bigint", run_id, run, err,
+		       errlen);
+}
+
+int ledger_catchup_run_find(PGconn *tgt, long long run_id, int64_t *run, char *err, size_t errlen)
+{
+	return find_id(tgt,
+		       "SELECT max(id) FROM mdw.runs WHERE coalesce(settings ->> 'catch_up', 'false') = 'true' "
+		       "AND ($1::bigint = 0 OR id = $1::bigint)",
+		       run_id, run, err, errlen);
+}
+
+int ledger_run_unfinished(PGconn *tgt, PGresult **res, char *err, size_t errlen)
+{
+	return query(tgt,
+		     "SELECT id, settings->>'phases' FROM mdw.runs WHERE status <> 'complete' ORDER BY id DESC LIMIT 1",
+		     0, NULL, res, err, errlen, NULL);
+}
+
+int ledger_run_create(PGconn *tgt, const char *settings, int64_t *run, char *err, size_t errlen)
+{
+	const char *p[1] = {settings};
+	PGresult *r;
+
+	if (query(tgt, "INSERT INTO mdw.runs (settings) VALUES ($1::jsonb) RETURNING id", 1, p, &r, err, errlen, NULL) <
+	    0)
+		return -1;
+	*run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+int ledger_run_resume(PGconn *tgt, int64_t run, char *err, size_t errlen)
+{
+	char id[24];
+	const char *p[1] = {id};
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	return pgx_exec(tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1", 1, p, err,
+			errlen, NULL);
+}
+
+int ledger_run_mode(PGconn *tgt, int64_t run, int incremental, int redrive, int catch_up, int *was_incremental,
+		    int *was_redrive, int *was_catch_up, char *err, size_t errlen)
+{
+	char id[24];
+	const char *p[4] = {id, incremental ? "true" : "false", redrive ? "true" : "false",
+			    catch_up ? "true" : "false"};
+	PGresult *r;
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	if (query(tgt,
+		  "WITH u AS (UPDATE mdw.runs SET settings = settings || jsonb_build_object('incremental', $2::boolean, "
+		  " 'redrive', $3::boolean, 'catch_up', $4::boolean) WHERE id = $1 AND NOT settings ? 'incremental' "
+		  " RETURNING settings), "
+		  "s AS (SELECT coalesce((SELECT settings FROM u), (SELECT settings FROM mdw.runs WHERE id = $1)) AS v) "
+		  "SELECT v ->> 'incremental', coalesce(v ->> 'redrive', 'false'), coalesce(v ->> 'catch_up', 'false') "
+		  "FROM s",
+		  4, p, &r, err, errlen, NULL) < 0)
+		return -1;
+	*was_incremental = !strcmp(PQgetvalue(r, 0, 0), "true");
+	*was_redrive = !strcmp(PQgetvalue(r, 0, 1), "true");
+	*was_catch_up = !strcmp(PQgetvalue(r, 0, 2), "true");
+	PQclear(r);
+	return 0;
+}
+
+int ledger_run_row(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
+{
+	return run_query(tgt,
+			 "SELECT status, coalesce(extract(epoch FROM started_at), 0), "
+			 "coalesce(extract(epoch FROM finished_at), 0) FROM mdw.runs WHERE id = $1::bigint",
+			 run, NULL, res, err, errlen);
+}
+
 int ledger_run_finish(PGconn *tgt, int64_t run, const char *status, const char *summary, char *err, size_t errlen)
 {
 	char id[24];
@@ -196,6 +293,34 @@ int ledger_run_finish(PGconn *tgt, int64_t run, const char *status, const char *
 	snprintf(id, sizeof id, "%" PRId64, run);
 	return pgx_exec(tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
 			err, errlen, NULL);
+}
+
+int ledger_phase_ever_complete(PGconn *tgt, const char *phase, char *err, size_t errlen)
+{
+	const char *p[1] = {phase};
+	PGresult *r;
+	int yes;
+
+	if (query(tgt, "SELECT 1 FROM mdw.run_phases WHERE phase = $1 AND status = 'complete' LIMIT 1", 1, p, &r, err,
+		  errlen, NULL) < 0)
+		return -1;
+	yes = PQntuples(r) > 0;
+	PQclear(r);
+	return yes;
+}
+
+int ledger_complete_phases(PGconn *tgt, PGresult **res, char *err, size_t errlen)
+{
+	return query(tgt, "SELECT DISTINCT phase FROM mdw.run_phases WHERE status = 'complete'", 0, NULL, res, err,
+		     errlen, NULL);
+}
+
+int ledger_phase_validations(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
+{
+	return run_query(tgt,
+			 "SELECT phase, coalesce(validation->>'result', '') FROM mdw.run_phases "
+			 "WHERE run_id = $1::bigint",
+			 run, NULL, res, err, errlen);
 }
 
 int ledger_phase_fail(PGconn *tgt, int64_t run, const char *phase, const char *error, char *err, size_t errlen)
@@ -286,36 +411,34 @@ int ledger_first_dead_chunk(PGconn *tgt, int64_t run, PGresult **res, char *err,
 
 int ledger_phase_stats(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
 {
-	return run_query(
-		tgt,
-		"SELECT rp.phase, rp.status, coalesce(rp.source_rows, 0), count(c.chunk_no), "
-		"count(*) FILTER (WHERE c.status = 'done'), count(*) FILTER (WHERE c.status = 'dead'), "
-		"count(*) FILTER (WHERE c.status IN ('pending', 'running')), "
-		"coalesce(sum(c.rows_read), 0), coalesce(sum(c.rows_inserted), 0), "
-		"coalesce(sum(c.rows_existing), 0), coalesce(sum(c.rows_merged), 0), "
-		"coalesce(sum(c.rows_rejected), 0), "
-		"coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
-		"extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
-		"coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, ''), "
-		"(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase), "
-		"coalesce(sum(c.rows_updated), 0) "
-		"FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-		"WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
-		"rp.error",
-		run, NULL, res, err, errlen);
+	return run_query(tgt,
+			 "SELECT rp.phase, rp.status, coalesce(rp.source_rows, 0), count(c.chunk_no), "
+			 "count(*) FILTER (WHERE c.status = 'done'), count(*) FILTER (WHERE c.status = 'dead'), "
+			 "count(*) FILTER (WHERE c.status IN ('pending', 'running')), "
+			 "coalesce(sum(c.rows_read), 0), coalesce(sum(c.rows_inserted), 0), "
+			 "coalesce(sum(c.rows_existing), 0), coalesce(sum(c.rows_merged), 0), "
+			 "coalesce(sum(c.rows_rejected), 0), "
+			 "coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
+			 "extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
+			 "coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, ''), "
+			 "(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase), "
+			 "coalesce(sum(c.rows_updated), 0) "
+			 "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
+			 "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
+			 "rp.error",
+			 run, NULL, res, err, errlen);
 }
 
 int ledger_phase_balance(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen)
 {
-	return run_query(
-		tgt,
-		"SELECT rp.source_rows, coalesce(sum(c.rows_read), 0), "
-		"coalesce(sum(c.rows_inserted + c.rows_existing + c.rows_updated + c.rows_merged + c.rows_rejected), 0), "
-		"count(*) FILTER (WHERE c.rows_read <> c.rows_inserted + c.rows_existing + c.rows_updated + "
-		"c.rows_merged + c.rows_rejected), count(*) FILTER (WHERE c.status <> 'done') "
-		"FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
-		"WHERE rp.run_id = $1 AND rp.phase = $2 GROUP BY rp.source_rows",
-		run, phase, res, err, errlen);
+	return run_query(tgt,
+			 "SELECT rp.source_rows, coalesce(sum(c.rows_read), 0), "
+			 "coalesce(sum(c.rows_inserted + c.rows_existing + c.rows_updated + c.rows_merged + c.rows_rejected), 0), "
+			 "count(*) FILTER (WHERE c.rows_read <> c.rows_inserted + c.rows_existing + c.rows_updated + "
+			 "c.rows_merged + c.rows_rejected), count(*) FILTER (WHERE c.status <> 'done') "
+			 "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
+			 "WHERE rp.run_id = $1 AND rp.phase = $2 GROUP BY rp.source_rows",
+			 run, phase, res, err, errlen);
 }
 
 int ledger_chunk_totals(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
@@ -337,15 +460,49 @@ int ledger_chunk_durations(PGconn *tgt, int64_t run, PGresult **res, char *err, 
 
 int ledger_rows_series(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
 {
-	return run_query(
-		tgt,
-		"WITH d AS (SELECT phase, finished_at, rows_read FROM mdw.chunks WHERE run_id = $1 AND status = 'done' "
-		" AND finished_at IS NOT NULL), "
-		"b AS (SELECT min(finished_at) AS t0, greatest(1, ceil(extract(epoch FROM max(finished_at) - min(finished_at)) "
-		" / 60.0))::bigint AS w FROM d) "
-		"SELECT d.phase, (floor(extract(epoch FROM d.finished_at - b.t0) / b.w))::int, b.w, sum(d.rows_read), "
-		" extract(epoch FROM b.t0) FROM d, b GROUP BY 1, 2, 3, 5 ORDER BY 2",
-		run, NULL, res, err, errlen);
+	return run_query(tgt,
+			 "WITH d AS (SELECT phase, finished_at, rows_read FROM mdw.chunks WHERE run_id = $1 AND status = 'done' "
+			 " AND finished_at IS NOT NULL), "
+			 "b AS (SELECT min(finished_at) AS t0, greatest(1, ceil(extract(epoch FROM max(finished_at) - min(finished_at)) "
+			 " / 60.0))::bigint AS w FROM d) "
+			 "SELECT d.phase, (floor(extract(epoch FROM d.finished_at - b.t0) / b.w))::int, b.w, sum(d.rows_read), "
+			 " extract(epoch FROM b.t0) FROM d, b GROUP BY 1, 2, 3, 5 ORDER BY 2",
+			 run, NULL, res, err, errlen);
+}
+
+int ledger_rejects_by_reason(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen)
+{
+	return run_query(tgt,
+			 "SELECT reason, count(*) FROM mdw.rejects WHERE run_id = $1 AND phase = $2 GROUP BY reason "
+			 "ORDER BY count(*) DESC, reason",
+			 run, phase, res, err, errlen);
+}
+
+int ledger_rejects_by_phase_reason(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
+{
+	return run_query(tgt,
+			 "SELECT phase, reason, count(*) FROM mdw.rejects WHERE run_id = $1::bigint GROUP BY 1, 2 "
+			 "ORDER BY 1, 2",
+			 run, NULL, res, err, errlen);
+}
+
+int ledger_flags_present(PGconn *tgt, int *present, char *err, size_t errlen)
+{
+	PGresult *r;
+
+	if (query(tgt, "SELECT to_regclass('mdw.flags') IS NOT NULL", 0, NULL, &r, err, errlen, NULL) < 0)
+		return -1;
+	*present = !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return 0;
+}
+
+int ledger_flags_by_phase_code(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
+{
+	return run_query(tgt,
+			 "SELECT phase, code, count(*) FROM mdw.flags WHERE run_id = $1::bigint GROUP BY 1, 2 "
+			 "ORDER BY 1, 2",
+			 run, NULL, res, err, errlen);
 }
 
 int ledger_flags_by_phase(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
@@ -458,5 +615,6 @@ const char ledger_fmt_phase_counts[] =
 	"(SELECT count(*) FROM mdw.merges m WHERE phase = $2 AND " IN_RUN_RANGES(
 		"m.legacy_id") "), x.rows "
 			       "FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
-			       "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES("t.%s") ") AS rows FROM public.%s t) x";
+			       "count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES(
+				       "t.%s") ") AS rows FROM public.%s t) x";
 #undef IN_RUN_RANGES

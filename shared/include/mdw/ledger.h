@@ -71,6 +71,15 @@ PGX_MUST int ledger_phase_state(PGconn *tgt, int64_t run, const char *phase, con
 PGX_MUST int ledger_phase_insert(PGconn *tgt, int64_t run, const char *phase, long long source_rows, int nchunks,
 				 char *err, size_t errlen);
 
+/* Whether PHASE is complete in some run: 1, 0, or -1. */
+PGX_MUST int ledger_phase_ever_complete(PGconn *tgt, const char *phase, char *err, size_t errlen);
+
+/* The phases complete in some run: phase. */
+PGX_MUST int ledger_complete_phases(PGconn *tgt, PGresult **res, char *err, size_t errlen);
+
+/* RUN's phases with the result of their validation ('' for none): phase, result. */
+PGX_MUST int ledger_phase_validations(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
+
 /* Mark PHASE of RUN failed with ERROR. */
 PGX_MUST int ledger_phase_fail(PGconn *tgt, int64_t run, const char *phase, const char *error, char *err,
 			       size_t errlen);
@@ -83,12 +92,10 @@ PGX_MUST int ledger_chunks_insert(PGconn *tgt, int64_t run, const char *phase, c
 				  const char *parts, char *err, size_t errlen);
 
 /* PHASE's pending and running chunks in RUN (ordered): chunk_no, lo, hi, part ('' for none). */
-PGX_MUST int ledger_chunks_open(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err,
-				size_t errlen);
+PGX_MUST int ledger_chunks_open(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen);
 
 /* Stop PHASE of RUN: its pending and running chunks become dead with WHY as their error. */
-PGX_MUST int ledger_chunks_stop(PGconn *tgt, int64_t run, const char *phase, const char *why, char *err,
-				size_t errlen);
+PGX_MUST int ledger_chunks_stop(PGconn *tgt, int64_t run, const char *phase, const char *why, char *err, size_t errlen);
 
 /*
  * The done chunks of PHASE in complete runs, ordered by run and lo, as five
@@ -103,8 +110,7 @@ PGX_MUST int ledger_chunks_covered(PGconn *tgt, const char *phase, PGresult **re
 #define LEDGER_DEAD_COLUMNS "phase, chunk_no, lo, hi, coalesce(part, ''), attempts, coalesce(last_error, '')"
 
 /* RUN's dead chunks of PHASE ("" every phase), ordered by phase and chunk_no: LEDGER_DEAD_COLUMNS. */
-PGX_MUST int ledger_dead_chunks(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err,
-				size_t errlen);
+PGX_MUST int ledger_dead_chunks(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen);
 
 /*
  * In one statement, RUN's dead chunks of PHASE ("" every phase) set pending
@@ -153,13 +159,53 @@ PGX_MUST int ledger_rows_series(PGconn *tgt, int64_t run, PGresult **res, char *
  * PHASE's rows read and seconds (first chunk start to last chunk end) over
  * its last three runs with done chunks that read rows; both 0 for none.
  */
-PGX_MUST int ledger_phase_rate(PGconn *tgt, const char *phase, double *rows, double *seconds, char *err,
-			       size_t errlen);
+PGX_MUST int ledger_phase_rate(PGconn *tgt, const char *phase, double *rows, double *seconds, char *err, size_t errlen);
+
+/* --- rejected and repaired rows --- */
+
+/* RUN's rejects of PHASE by reason, most first: reason, rows. */
+PGX_MUST int ledger_rejects_by_reason(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err,
+				      size_t errlen);
+
+/* RUN's rejects by phase and reason (ordered): phase, reason, rows. */
+PGX_MUST int ledger_rejects_by_phase_reason(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
+
+/* Whether the target has mdw.flags (a later schema): *PRESENT 1 or 0. */
+PGX_MUST int ledger_flags_present(PGconn *tgt, int *present, char *err, size_t errlen);
+
+/* RUN's repaired rows by phase and code (ordered): phase, code, rows. */
+PGX_MUST int ledger_flags_by_phase_code(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
 
 /* RUN's rows placed with a repaired reference (mdw.flags) by phase: phase, rows. */
 PGX_MUST int ledger_flags_by_phase(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
 
 /* --- runs --- */
+
+/* The run RUN_ID if it exists, else (RUN_ID <= 0) the newest: *RUN, 0 when there is none. */
+PGX_MUST int ledger_run_find(PGconn *tgt, long long run_id, int64_t *run, char *err, size_t errlen);
+
+/* The catch-up run RUN_ID if it is one, else (RUN_ID 0) the newest: *RUN, 0 when there is none. */
+PGX_MUST int ledger_catchup_run_find(PGconn *tgt, long long run_id, int64_t *run, char *err, size_t errlen);
+
+/* The newest run not complete (0 or 1 rows): id, its settings' phase list (NULL when unset). */
+PGX_MUST int ledger_run_unfinished(PGconn *tgt, PGresult **res, char *err, size_t errlen);
+
+/* A new run with SETTINGS (a JSON object): its id in *RUN. */
+PGX_MUST int ledger_run_create(PGconn *tgt, const char *settings, int64_t *run, char *err, size_t errlen);
+
+/* RUN resumed: running again, not finished. */
+PGX_MUST int ledger_run_resume(PGconn *tgt, int64_t run, char *err, size_t errlen);
+
+/*
+ * RUN's mode: recorded as INCREMENTAL, REDRIVE, CATCH_UP (each 0 or 1) if it
+ * has none yet; the mode it has, either way, in *WAS_INCREMENTAL,
+ * *WAS_REDRIVE and *WAS_CATCH_UP.
+ */
+PGX_MUST int ledger_run_mode(PGconn *tgt, int64_t run, int incremental, int redrive, int catch_up, int *was_incremental,
+			     int *was_redrive, int *was_catch_up, char *err, size_t errlen);
+
+/* RUN's row (0 or 1 rows): status, epoch started (0 = unknown), epoch finished (0 = not yet). */
+PGX_MUST int ledger_run_row(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
 
 /* Finish RUN with STATUS and SUMMARY (finished now). */
 PGX_MUST int ledger_run_finish(PGconn *tgt, int64_t run, const char *status, const char *summary, char *err,
