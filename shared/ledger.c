@@ -39,6 +39,30 @@ static int run_query(PGconn *tgt, const char *sql, int64_t run, const char *phas
 	return query(tgt, sql, phase ? 2 : 1, p, res, err, errlen, NULL);
 }
 
+/* Run the statement SQL of run RUN ($1) with N parameters in all: $2.. from P2, P3, P4. 0 or -1. */
+static int run_exec(PGconn *tgt, const char *sql, int64_t run, int n, const char *p2, const char *p3, const char *p4,
+		    char *err, size_t errlen)
+{
+	char id[24];
+	const char *p[4] = {id, p2, p3, p4};
+
+	snprintf(id, sizeof id, "%" PRId64, run);
+	return pgx_exec(tgt, sql, n, p, err, errlen, NULL);
+}
+
+/* Whether the table NAME exists (*PRESENT 1 or 0). */
+static int table_present(PGconn *tgt, const char *name, int *present, char *err, size_t errlen)
+{
+	const char *p[1] = {name};
+	PGresult *r;
+
+	if (query(tgt, "SELECT to_regclass($1) IS NOT NULL", 1, p, &r, err, errlen, NULL) < 0)
+		return -1;
+	*present = !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return 0;
+}
+
 int ledger_chunk_lookup(PGconn *tgt, const struct mdw_chunk *c, PGresult **res, char *err, size_t errlen,
 			int *transient)
 {
@@ -180,15 +204,11 @@ int ledger_phase_insert(PGconn *tgt, int64_t run, const char *phase, long long s
 int ledger_phase_state(PGconn *tgt, int64_t run, const char *phase, const char *state, const char *detail, char *err,
 		       size_t errlen)
 {
-	char id[24];
-	const char *p[4] = {id, phase, state, detail};
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	return pgx_exec(tgt,
+	return run_exec(tgt,
 			"UPDATE mdw.run_phases SET status = $3, error = CASE WHEN $3 = 'failed' THEN $4 END, "
 			"validation = jsonb_build_object('result', $4::text), "
 			"completed_at = CASE WHEN $3 = 'complete' THEN now() END WHERE run_id = $1 AND phase = $2",
-			4, p, err, errlen, NULL);
+			run, 4, phase, state, detail, err, errlen);
 }
 
 /* The single bigint of SQL with the parameter WANT into *OUT (0 for NULL). */
@@ -244,12 +264,8 @@ int ledger_run_create(PGconn *tgt, const char *settings, int64_t *run, char *err
 
 int ledger_run_resume(PGconn *tgt, int64_t run, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[1] = {id};
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	return pgx_exec(tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1", 1, p, err,
-			errlen, NULL);
+	return run_exec(tgt, "UPDATE mdw.runs SET status = 'running', finished_at = NULL WHERE id = $1", run, 1, NULL,
+			NULL, NULL, err, errlen);
 }
 
 int ledger_run_mode(PGconn *tgt, int64_t run, int incremental, int redrive, int catch_up, int *was_incremental,
@@ -287,12 +303,8 @@ int ledger_run_row(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t e
 
 int ledger_run_finish(PGconn *tgt, int64_t run, const char *status, const char *summary, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[3] = {id, status, summary};
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	return pgx_exec(tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", 3, p,
-			err, errlen, NULL);
+	return run_exec(tgt, "UPDATE mdw.runs SET status = $2, finished_at = now(), summary = $3 WHERE id = $1", run, 3,
+			status, summary, NULL, err, errlen);
 }
 
 int ledger_phase_ever_complete(PGconn *tgt, const char *phase, char *err, size_t errlen)
@@ -325,12 +337,8 @@ int ledger_phase_validations(PGconn *tgt, int64_t run, PGresult **res, char *err
 
 int ledger_phase_fail(PGconn *tgt, int64_t run, const char *phase, const char *error, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[3] = {id, phase, error};
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	return pgx_exec(tgt, "UPDATE mdw.run_phases SET status = 'failed', error = $3 WHERE run_id = $1 AND phase = $2",
-			3, p, err, errlen, NULL);
+	return run_exec(tgt, "UPDATE mdw.run_phases SET status = 'failed', error = $3 WHERE run_id = $1 AND phase = $2",
+			run, 3, phase, error, NULL, err, errlen);
 }
 
 int ledger_chunks_insert(PGconn *tgt, int64_t run, const char *phase, const char *los, const char *his,
@@ -357,14 +365,10 @@ int ledger_chunks_open(PGconn *tgt, int64_t run, const char *phase, PGresult **r
 
 int ledger_chunks_stop(PGconn *tgt, int64_t run, const char *phase, const char *why, char *err, size_t errlen)
 {
-	char id[24];
-	const char *p[3] = {id, phase, why};
-
-	snprintf(id, sizeof id, "%" PRId64, run);
-	return pgx_exec(tgt,
+	return run_exec(tgt,
 			"UPDATE mdw.chunks SET status = 'dead', last_error = $3, finished_at = now() "
 			"WHERE run_id = $1 AND phase = $2 AND status IN ('pending', 'running')",
-			3, p, err, errlen, NULL);
+			run, 3, phase, why, NULL, err, errlen);
 }
 
 int ledger_chunks_covered(PGconn *tgt, const char *phase, PGresult **res, char *err, size_t errlen)
@@ -488,13 +492,7 @@ int ledger_rejects_by_phase_reason(PGconn *tgt, int64_t run, PGresult **res, cha
 
 int ledger_flags_present(PGconn *tgt, int *present, char *err, size_t errlen)
 {
-	PGresult *r;
-
-	if (query(tgt, "SELECT to_regclass('mdw.flags') IS NOT NULL", 0, NULL, &r, err, errlen, NULL) < 0)
-		return -1;
-	*present = !strcmp(PQgetvalue(r, 0, 0), "t");
-	PQclear(r);
-	return 0;
+	return table_present(tgt, "mdw.flags", present, err, errlen);
 }
 
 int ledger_flags_by_phase_code(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
@@ -531,13 +529,7 @@ int ledger_phase_rate(PGconn *tgt, const char *phase, double *rows, double *seco
 
 int ledger_present(PGconn *tgt, int *present, char *err, size_t errlen)
 {
-	PGresult *r;
-
-	if (query(tgt, "SELECT (to_regclass('mdw.chunks') IS NOT NULL)::int", 0, NULL, &r, err, errlen, NULL) < 0)
-		return -1;
-	*present = PQntuples(r) == 1 && atoi(PQgetvalue(r, 0, 0)) > 0;
-	PQclear(r);
-	return 0;
+	return table_present(tgt, "mdw.chunks", present, err, errlen);
 }
 
 int ledger_resumable_run(PGconn *tgt, long long *run, long long *left, char *err, size_t errlen)
