@@ -63,6 +63,15 @@ static int table_present(PGconn *tgt, const char *name, int *present, char *err,
 	return 0;
 }
 
+/*
+ * Done and dead are settled; rolled_back means the chunk's rows were removed
+ * on purpose, and a stale message must not bring them back.
+ */
+int ledger_chunk_applicable(const char *status)
+{
+	return !strcmp(status, "pending") || !strcmp(status, "running");
+}
+
 int ledger_chunk_lookup(PGconn *tgt, const struct mdw_chunk *c, PGresult **res, char *err, size_t errlen,
 			int *transient)
 {

@@ -41,6 +41,16 @@ static struct mdw_chunk chunk(int no)
 	return c;
 }
 
+static void test_applicable(void)
+{
+	CU_ASSERT_TRUE(ledger_chunk_applicable("pending"));
+	CU_ASSERT_TRUE(ledger_chunk_applicable("running"));
+	CU_ASSERT_FALSE(ledger_chunk_applicable("done"));
+	CU_ASSERT_FALSE(ledger_chunk_applicable("dead"));
+	CU_ASSERT_FALSE(ledger_chunk_applicable("rolled_back"));
+	CU_ASSERT_FALSE(ledger_chunk_applicable("")); /* no ledger row */
+}
+
 static void test_plan(void)
 {
 	char err[512];
@@ -86,10 +96,9 @@ static void test_chunk_life(void)
 	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 2), "40");
 	PQclear(r);
 	CU_ASSERT_EQUAL(ledger_chunk_claim(TGT, &c, "w1", err, sizeof err, &transient), 0);
-	CU_ASSERT_STRING_EQUAL(
-		value("SELECT status || ' ' || attempts || ' ' || worker FROM mdw.chunks WHERE run_id = $1 AND chunk_no = 0",
-		      v, sizeof v),
-		"running 1 w1");
+	CU_ASSERT_STRING_EQUAL(value("SELECT status || ' ' || attempts || ' ' || worker FROM mdw.chunks WHERE run_id = $1 AND chunk_no = 0",
+				     v, sizeof v),
+			       "running 1 w1");
 
 	CU_ASSERT_EQUAL_FATAL(pgx_exec(TGT, "BEGIN", 0, NULL, err, sizeof err, NULL), 0);
 	CU_ASSERT_EQUAL(ledger_chunk_lock(TGT, &c, status, sizeof status, err, sizeof err, &transient), 0);
@@ -107,9 +116,9 @@ static void test_chunk_life(void)
 	CU_ASSERT_EQUAL(ledger_chunk_dead(TGT, &c, "late", err, sizeof err), 1);
 	ledger_chunk_last_error(TGT, &c, v, sizeof v);
 	CU_ASSERT_STRING_EQUAL(v, "no error recorded");
-	CU_ASSERT_STRING_EQUAL(
-		value("SELECT status || ' ' || worker FROM mdw.chunks WHERE run_id = $1 AND chunk_no = 0", v, sizeof v),
-		"done w1");
+	CU_ASSERT_STRING_EQUAL(value("SELECT status || ' ' || worker FROM mdw.chunks WHERE run_id = $1 AND chunk_no = 0",
+				     v, sizeof v),
+			       "done w1");
 
 	/* the done chunk is no longer open */
 	CU_ASSERT_EQUAL_FATAL(ledger_chunks_open(TGT, RUN, "practices", &r, err, sizeof err), 0);
@@ -171,9 +180,9 @@ static void test_dead_and_retry(void)
 				     "WHERE run_id = $1 AND chunk_no = 1",
 				     v, sizeof v),
 			       "pending 0 -");
-	CU_ASSERT_STRING_EQUAL(
-		value("SELECT status || ' ' || coalesce(error, '-') FROM mdw.run_phases WHERE run_id = $1", v, sizeof v),
-		"running -");
+	CU_ASSERT_STRING_EQUAL(value("SELECT status || ' ' || coalesce(error, '-') FROM mdw.run_phases WHERE run_id = $1",
+				     v, sizeof v),
+			       "running -");
 
 	/* the phase stopped: its open chunks dead with the reason, the done one stays */
 	CU_ASSERT_EQUAL(ledger_chunks_stop(TGT, RUN, "practices", "needs x, which failed", err, sizeof err), 0);
@@ -314,6 +323,7 @@ int main(void)
 {
 	/* in order: each test goes on from the ledger the one before left */
 	static const struct unit_test tests[] = {
+		{"only pending and running chunks may be applied", test_applicable},
 		{"a run's plan: its phase and chunks, open, in the figures", test_plan},
 		{"a chunk's life: claim, lock, done; settled stays settled", test_chunk_life},
 		{"dead chunks, their retry, a phase stopped", test_dead_and_retry},

@@ -32,6 +32,9 @@
 
 /* --- a worker's chunk, in its transaction (run, phase and chunk_no of C name the row) --- */
 
+/* Whether a chunk in ledger state STATUS may be applied: 1 for pending and running, else 0. */
+int ledger_chunk_applicable(const char *status);
+
 /* C's ledger row, if any (0 or 1 rows): status, lo, hi. */
 PGX_MUST int ledger_chunk_lookup(PGconn *tgt, const struct mdw_chunk *c, PGresult **res, char *err, size_t errlen,
 				 int *transient);
@@ -58,7 +61,7 @@ void ledger_chunk_last_error(PGconn *tgt, const struct mdw_chunk *c, char *out, 
 /* Mark C dead with ERROR if it is pending or running: 0 marked, 1 it was not (settled already), -1. */
 PGX_MUST int ledger_chunk_dead(PGconn *tgt, const struct mdw_chunk *c, const char *error, char *err, size_t errlen);
 
-/* --- a phase's chunks --- */
+/* --- a run's phases --- */
 
 /*
  * Set PHASE of RUN to STATE with DETAIL (the validation's result; also its
@@ -83,6 +86,8 @@ PGX_MUST int ledger_phase_validations(PGconn *tgt, int64_t run, PGresult **res, 
 /* Mark PHASE of RUN failed with ERROR. */
 PGX_MUST int ledger_phase_fail(PGconn *tgt, int64_t run, const char *phase, const char *error, char *err,
 			       size_t errlen);
+
+/* --- a phase's chunks --- */
 
 /*
  * The plan of PHASE in RUN: one pending chunk per entry of the array literals
