@@ -132,77 +132,75 @@ static PGresult *range_query(struct job *j, const char *sql, long long lo, long 
 
 enum { R_OK = 0, R_TRANSIENT = -1, R_FAILED = -2 };
 
+static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen);
+
 /*
- * Load staged ids [a..b] into the target under a savepoint. On a data error
- * roll back and split the range; a single row that still fails is rejected
- * with its SQLSTATE and message. Any other error (a table gone, a privilege
- * revoked) would reject every row: it fails the chunk instead.
+ * Under the savepoint mdw_range, run the phase's statements for staged ids
+ * LO..HI and count what they did into *N: the orphans rejected, the rows
+ * inserted, updated (catch-up runs) and merged; the flags and the after
+ * statement. 0; -1 with E (and *TRANSIENT) on a database error, the savepoint
+ * still open; -2 out of memory.
  */
-static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
+static int range_statements(struct job *j, long long lo, long long hi, struct mdw_counts *n, char *e, size_t elen,
+			    int *transient)
 {
 	PGconn *t = j->ctx->tgt;
-	long long lo = j->ids[a], hi = j->ids[b];
-	struct mdw_counts n = {0};
-	int first_rej = j->nrej, transient = 0;
-	PGresult *r = NULL;
-	char e[512];
+	PGresult *r;
 
-	n.read = b - a + 1;
-	if (pgx_exec(t, "SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
-		goto dberr;
+	if (pgx_exec(t, "SAVEPOINT mdw_range", 0, NULL, e, elen, transient) < 0)
+		return -1;
 	if (j->ops->orphans_sql) {
-		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
+		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, elen, transient)))
+			return -1;
 		if (add_orphans(j, r) < 0) {
-			snprintf(err, errlen, "out of memory");
 			PQclear(r);
-			return R_FAILED;
+			return -2;
 		}
-		n.rejected = PQntuples(r);
+		n->rejected = PQntuples(r);
 		PQclear(r);
 	}
-	if (!(r = range_query(j, j->ops->insert_sql, lo, hi, e, sizeof e, &transient)))
-		goto dberr;
-	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
+	if (!(r = range_query(j, j->ops->insert_sql, lo, hi, e, elen, transient)))
+		return -1;
+	n->inserted = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	if (j->catch_up && cu_update_sql(j->c->phase)) {
-		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		n.updated = strtoll(PQcmdTuples(r), NULL, 10);
+		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, elen, transient)))
+			return -1;
+		n->updated = strtoll(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
 	}
 	if (j->ops->flags_sql) {
-		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
+		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, elen, transient)))
+			return -1;
 		PQclear(r);
 	}
 	if (j->ops->merged_sql) {
-		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		n.merged = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, elen, transient)))
+			return -1;
+		n->merged = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 		PQclear(r);
 	}
 	if (j->ops->after_sql) {
-		if (!(r = range_query(j, j->ops->after_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
+		if (!(r = range_query(j, j->ops->after_sql, lo, hi, e, elen, transient)))
+			return -1;
 		PQclear(r);
 	}
-	if (pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
-		goto dberr;
-	n.existing = n.read - n.rejected - n.inserted - n.updated - n.merged;
-	if (n.existing < 0) {
-		snprintf(err, errlen,
-			 "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld updated %lld merged %lld",
-			 lo, hi, n.read, n.rejected, n.inserted, n.updated, n.merged);
-		return R_FAILED;
-	}
-	/* read is counted once for the whole chunk */
-	n.read = 0;
-	mdw_counts_add(&j->n, &n);
-	touch(j);
-	return R_OK;
+	return pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, elen, transient) < 0 ? -1 : 0;
+}
 
-dberr:
+/*
+ * Staged ids [a..b] met database error E (TRANSIENT) under the savepoint. A
+ * data error rolls the range back and splits it; a single row that still
+ * fails is rejected with its SQLSTATE and message. Any other error fails the
+ * chunk (its message into ERR).
+ */
+static int range_bisect(struct job *j, int a, int b, int depth, int first_rej, const char *e, int transient, char *err,
+			size_t errlen)
+{
+	PGconn *t = j->ctx->tgt;
+	long long lo = j->ids[a];
+	int mid;
+
 	if (transient || !pgx_err_is_row_data(e)) {
 		snprintf(err, errlen, "%s", e);
 		return transient ? R_TRANSIENT : R_FAILED;
@@ -222,12 +220,48 @@ dberr:
 		j->n.rejected++;
 		return R_OK;
 	}
+	mid = a + (b - a) / 2;
 	{
-		int mid = a + (b - a) / 2, rc = load_range(j, a, mid, depth + 1, err, errlen);
+		int rc = load_range(j, a, mid, depth + 1, err, errlen);
 		if (rc != R_OK)
 			return rc;
-		return load_range(j, mid + 1, b, depth + 1, err, errlen);
 	}
+	return load_range(j, mid + 1, b, depth + 1, err, errlen);
+}
+
+/*
+ * Load staged ids [a..b] into the target under a savepoint. On a data error
+ * roll back and split the range; a single row that still fails is rejected
+ * with its SQLSTATE and message. Any other error (a table gone, a privilege
+ * revoked) would reject every row: it fails the chunk instead.
+ */
+static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
+{
+	long long lo = j->ids[a], hi = j->ids[b];
+	struct mdw_counts n = {0};
+	int first_rej = j->nrej, transient = 0, rc;
+	char e[512];
+
+	n.read = b - a + 1;
+	rc = range_statements(j, lo, hi, &n, e, sizeof e, &transient);
+	if (rc == -2) {
+		snprintf(err, errlen, "out of memory");
+		return R_FAILED;
+	}
+	if (rc < 0)
+		return range_bisect(j, a, b, depth, first_rej, e, transient, err, errlen);
+	n.existing = n.read - n.rejected - n.inserted - n.updated - n.merged;
+	if (n.existing < 0) {
+		snprintf(err, errlen,
+			 "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld updated %lld merged %lld",
+			 lo, hi, n.read, n.rejected, n.inserted, n.updated, n.merged);
+		return R_FAILED;
+	}
+	/* read is counted once for the whole chunk */
+	n.read = 0;
+	mdw_counts_add(&j->n, &n);
+	touch(j);
+	return R_OK;
 }
 
 /* The source row at index ROW as a JSON object of its columns (text values). */
