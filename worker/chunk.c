@@ -428,14 +428,21 @@ int chunk_not_now(const char *err)
 	       strncmp(err, "53100", 5) == 0;   /* disk_full */
 }
 
+/* The job of chunk C, with its ids as text for the statements' parameters (nothing allocated yet). */
+static void job_init(struct job *j, struct chunk_ctx *ctx, const struct mdw_chunk *c)
+{
+	*j = (struct job){.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
+	snprintf(j->run, sizeof j->run, "%" PRId64, c->run);
+	snprintf(j->chunk, sizeof j->chunk, "%d", (int)c->chunk_no);
+	snprintf(j->lo, sizeof j->lo, "%" PRId64, c->lo);
+	snprintf(j->hi, sizeof j->hi, "%" PRId64, c->hi);
+}
+
 enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
 {
-	struct job j = {.ctx = ctx, .c = c};
+	struct job j;
 
-	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
-	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
-	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
-	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
+	job_init(&j, ctx, c);
 	return claim_job(&j, err, errlen);
 }
 
@@ -661,43 +668,27 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 	return 0;
 }
 
-enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				    char *err, size_t errlen)
+/* The result of a step that failed with ERR: not now (read-only or full target, a ledger row locked), retry, or failed. */
+static enum chunk_result failure_result(const char *err, int transient)
 {
-	struct job j = {.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
-	struct rowbuf stage;
-	enum chunk_result res = CHUNK_FAILED;
-	const char *phase = mdw_phases[c->phase].name;
-	int transient = 0, in_tx = 0, src_tx = 0, src_slot = 0;
+	return chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+}
 
-	rb_init(&stage);
-	err[0] = 0;
-	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
-	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
-	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
-	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
-	if (!j.ops) {
-		snprintf(err, errlen, "phase %s has no relational transform", phase);
-		return CHUNK_INVALID;
-	}
-	res = claim_job(&j, err, errlen);
-	if (res != CHUNK_DONE)
-		return res;
-	res = CHUNK_FAILED;
+/*
+ * Step 1: lock the ledger row (a chunk done meanwhile is a no-op:
+ * CHUNK_ALREADY) and set up the chunk's transaction. CHUNK_DONE: in the
+ * transaction, go on; otherwise it is rolled back.
+ */
+static enum chunk_result begin_job(struct job *j, char *err, size_t errlen)
+{
+	struct chunk_ctx *ctx = j->ctx;
+	enum chunk_result res;
+	int already, transient = 0;
 
-	/* 1. lock the ledger row; a chunk done meanwhile is a no-op */
-	{
-		int already;
-		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
-			res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
-			goto out;
-		}
-		if (already) {
-			res = CHUNK_ALREADY;
-			goto out;
-		}
-		in_tx = 1;
-	}
+	if (chunk_begin(ctx, j->c, &already, err, errlen, &transient) < 0)
+		return failure_result(err, transient);
+	if (already)
+		return CHUNK_ALREADY;
 	/*
 	 * Foreign keys: every parent id this chunk writes comes from a join with
 	 * the parent table in this transaction, and the orphans were rejected
@@ -708,49 +699,75 @@ enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chun
 	if (ctx->fk_by_phase &&
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
-	if (cu_update_sql(c->phase) && (j.catch_up = cu_run_is_catch_up(ctx->tgt, c->run, err, errlen, &transient)) < 0)
+	if (cu_update_sql(j->c->phase) &&
+	    (j->catch_up = cu_run_is_catch_up(ctx->tgt, j->c->run, err, errlen, &transient)) < 0)
 		goto fail;
-
-	/* 2-4. read the source range through a cursor, in parts of about max_bytes, holding a read slot */
-	if (source_slot_take(ctx, err, errlen, &transient) < 0)
-		goto fail;
-	src_slot = 1;
-	if (source_open(&j, err, errlen, &transient) < 0)
-		goto fail;
-	src_tx = 1;
-	for (;;) {
-		int rows;
-		if (source_next(&j, &rows, err, errlen, &transient) < 0)
-			goto fail;
-		if (rows == 0)
-			break;
-		if (load_part(&j, &stage, err, errlen, &transient) < 0)
-			goto fail;
-	}
-	src_tx = 0;
-	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
-		goto fail;
-	source_slot_give(ctx);
-	src_slot = 0;
-
-	/* 5. ledger, commit */
-	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
-		goto fail;
-	in_tx = 0;
-	*counts = j.n;
-	res = CHUNK_DONE;
-	goto out;
+	return CHUNK_DONE;
 
 fail:
-	/* read-only or full target: no fault of the chunk's (lock waits inside the chunk are not bounded) */
-	res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
-	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
+	res = failure_result(err, transient);
+	if (PQstatus(ctx->tgt) == CONNECTION_OK)
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
-	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)
-		PQclear(PQexec(ctx->src, "ROLLBACK"));
-	if (src_slot)
+	return res;
+}
+
+/*
+ * Steps 2-4: read the source range through a cursor, in parts of about
+ * max_bytes, holding a read slot, and load each part. -1 with ERR and
+ * *TRANSIENT; the source transaction is then rolled back and the slot given
+ * back either way.
+ */
+static int load_source(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+{
+	struct chunk_ctx *ctx = j->ctx;
+	int rows;
+
+	if (source_slot_take(ctx, err, errlen, transient) < 0)
+		return -1;
+	if (source_open(j, err, errlen, transient) < 0) {
 		source_slot_give(ctx);
-out:
+		return -1;
+	}
+	do {
+		if (source_next(j, &rows, err, errlen, transient) < 0 ||
+		    (rows > 0 && load_part(j, stage, err, errlen, transient) < 0)) {
+			if (PQstatus(ctx->src) == CONNECTION_OK)
+				PQclear(PQexec(ctx->src, "ROLLBACK"));
+			source_slot_give(ctx);
+			return -1;
+		}
+	} while (rows > 0);
+	rows = pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, transient);
+	source_slot_give(ctx);
+	return rows < 0 ? -1 : 0;
+}
+
+enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				    char *err, size_t errlen)
+{
+	struct job j;
+	struct rowbuf stage;
+	enum chunk_result res;
+	int transient = 0;
+
+	job_init(&j, ctx, c);
+	err[0] = 0;
+	if (!j.ops) {
+		snprintf(err, errlen, "phase %s has no relational transform", mdw_phases[c->phase].name);
+		return CHUNK_INVALID;
+	}
+	if ((res = claim_job(&j, err, errlen)) != CHUNK_DONE || (res = begin_job(&j, err, errlen)) != CHUNK_DONE)
+		return res;
+	rb_init(&stage);
+	/* 2-4. read, transform, load; 5. ledger, commit */
+	if (load_source(&j, &stage, err, errlen, &transient) < 0 ||
+	    chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0) {
+		res = failure_result(err, transient);
+		if (PQstatus(ctx->tgt) == CONNECTION_OK)
+			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+	} else {
+		*counts = j.n;
+	}
 	rb_free(&stage);
 	job_free(&j);
 	return res;
