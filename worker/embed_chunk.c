@@ -89,6 +89,16 @@ static void touch(struct ejob *j)
 		j->ctx->touch(j->ctx->touch_arg);
 }
 
+/*
+ * The outcome of a step of this chunk kind that failed (TRANSIENT from pgx or
+ * Redis): retry, or a failed attempt. (Unlike the relational kind, a target
+ * that refuses writes or a ledger row locked is not "not now" here.)
+ */
+static enum chunk_outcome failed(int transient)
+{
+	return transient ? CHUNK_RETRY : CHUNK_FAILED;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -358,32 +368,32 @@ static void settle_item(struct ejob *j, int k)
 	j->todo_hash[k] = NULL;
 }
 
-/* Embed items S0..S0+SN through the provider and store the answers at once. */
-static int embed_slice(struct ejob *j, int s0, int sn, char *err, size_t errlen, int *transient)
+/*
+ * Embed items S0..S0+SN through the provider and store the answers at once.
+ * A provider that refuses the credentials is CHUNK_FATAL.
+ */
+static enum chunk_outcome embed_slice(struct ejob *j, int s0, int sn, char *err, size_t errlen)
 {
 	double t0 = now_s(), t1;
-	int prc = provider_embed(j->ctx->provider, j->items + s0, sn, err, errlen);
+	int prc = provider_embed(j->ctx->provider, j->items + s0, sn, err, errlen), transient = 0;
 
 	t1 = now_s();
 	j->t_provider += t1 - t0;
 	j->calls += sn;
-	if (prc != PROVIDER_OK) {
-		*transient = prc == PROVIDER_TRANSIENT;
-		j->ctx->fatal = prc == PROVIDER_FATAL;
-		return -1;
-	}
+	if (prc != PROVIDER_OK)
+		return prc == PROVIDER_FATAL ? CHUNK_FATAL : failed(prc == PROVIDER_TRANSIENT);
 	if (store(j, j->items + s0, j->todo_hash + s0, sn, provider_model(j->ctx->provider), j->stored + s0, err,
-		  errlen, transient) < 0)
-		return -1;
+		  errlen, &transient) < 0)
+		return failed(transient);
 	j->t_store += now_s() - t1;
 	for (int k = s0; k < s0 + sn; k++)
 		settle_item(j, k);
 	touch(j);
-	return 0;
+	return CHUNK_OK;
 }
 
 /* Embed the NTODO texts this chunk claimed; on failure every claim still held is released. */
-static int embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen, int *transient)
+static enum chunk_outcome embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen)
 {
 	free(j->items);
 	free(j->stored);
@@ -391,7 +401,7 @@ static int embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen, in
 	j->stored = NULL;
 	if (!j->items) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return CHUNK_FAILED;
 	}
 	for (int k = 0; k < ntodo; k++) {
 		/* the text of the first entity holding this hash */
@@ -407,7 +417,7 @@ static int embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen, in
 	if (!(j->stored = calloc((size_t)ntodo, 1))) {
 		snprintf(err, errlen, "out of memory");
 		release_held(j);
-		return -1;
+		return CHUNK_FAILED;
 	}
 	/*
 	 * In slices, each stored as soon as it is answered: a worker that dies, or a
@@ -415,13 +425,14 @@ static int embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen, in
 	 */
 	for (int s0 = 0; s0 < ntodo; s0 += j->ctx->embed_slice) {
 		int sn = ntodo - s0 < j->ctx->embed_slice ? ntodo - s0 : j->ctx->embed_slice;
-		if (embed_slice(j, s0, sn, err, errlen, transient) < 0) {
+		enum chunk_outcome res = embed_slice(j, s0, sn, err, errlen);
+		if (res != CHUNK_OK) {
 			release_held(j);
-			return -1;
+			return res;
 		}
 	}
 	touch(j);
-	return 0;
+	return CHUNK_OK;
 }
 
 /*
@@ -439,21 +450,24 @@ static void wait_for_others(struct ejob *j)
 }
 
 /* Step 1: make every distinct text of the chunk present in ai_embeddings (or rejected). */
-static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transient)
+static enum chunk_outcome ensure_embedded(struct ejob *j, char *err, size_t errlen)
 {
 	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
-	int rc = -1, last_waiting = -1;
+	int last_waiting = -1, transient = 0;
+	enum chunk_outcome res = CHUNK_OK;
 
 	claims_timer_start(j);
 	for (;;) {
 		int ntodo, waiting;
 
-		if (claim_missing(j, &ntodo, &waiting, err, errlen, transient) < 0 ||
-		    (ntodo > 0 && drop_stored_meanwhile(j, &ntodo, err, errlen, transient) < 0))
-			goto out;
+		if (claim_missing(j, &ntodo, &waiting, err, errlen, &transient) < 0 ||
+		    (ntodo > 0 && drop_stored_meanwhile(j, &ntodo, err, errlen, &transient) < 0)) {
+			res = failed(transient);
+			break;
+		}
 		if (ntodo > 0) {
-			if (embed_claimed(j, ntodo, err, errlen, transient) < 0)
-				goto out;
+			if ((res = embed_claimed(j, ntodo, err, errlen)) != CHUNK_OK)
+				break;
 			continue;
 		}
 		if (!waiting)
@@ -463,15 +477,13 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 		last_waiting = waiting;
 		if (now_s() > deadline) {
 			snprintf(err, errlen, "%d texts claimed by other workers did not appear in time", waiting);
-			*transient = 1;
-			goto out;
+			res = CHUNK_RETRY;
+			break;
 		}
 		wait_for_others(j);
 	}
-	rc = 0;
-out:
 	claims_timer_stop(j);
-	return rc;
+	return res;
 }
 
 /* Mark the entities whose link existed before the migration (rows ascending by id, like the entities). */
@@ -739,12 +751,12 @@ out:
 	return rc;
 }
 
-enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				      char *err, size_t errlen)
+enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				       char *err, size_t errlen)
 {
 	struct ejob j = {.ctx = ctx, .c = c};
 	struct mdw_counts n = {0};
-	enum chunk_result res;
+	enum chunk_outcome res;
 	int transient = 0, already;
 	double t0 = now_s(), t1, t2;
 
@@ -754,17 +766,20 @@ enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_ch
 		return CHUNK_FAILED;
 	}
 	res = chunk_claim(ctx, c, err, errlen);
-	if (res != CHUNK_DONE)
+	if (res != CHUNK_OK)
 		return res;
-	res = CHUNK_FAILED;
-	if (prepare(&j, err, errlen, &transient) < 0)
-		goto fail;
+	if (prepare(&j, err, errlen, &transient) < 0) {
+		res = failed(transient);
+		goto out;
+	}
 	t1 = now_s();
-	if (ensure_embedded(&j, err, errlen, &transient) < 0)
-		goto fail;
+	if ((res = ensure_embedded(&j, err, errlen)) != CHUNK_OK)
+		goto out;
 	t2 = now_s();
-	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
-		goto fail;
+	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
+		res = failed(transient);
+		goto out;
+	}
 	if (already) {
 		res = CHUNK_ALREADY;
 		goto out;
@@ -772,17 +787,14 @@ enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_ch
 	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, err, errlen, &transient) < 0) {
 		if (PQstatus(ctx->tgt) == CONNECTION_OK)
 			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
-		goto fail;
+		res = failed(transient);
+		goto out;
 	}
 	*counts = n;
-	res = CHUNK_DONE;
 	mdw_debug("phase=embeddings chunk=%d msg=\"embedding chunk steps\" calls=%d prepare_ms=%.0f provider_ms=%.0f "
 		  "store_ms=%.0f claims_ms=%.0f wait_ms=%.0f link_ms=%.0f",
 		  (int)c->chunk_no, j.calls, (t1 - t0) * 1000, j.t_provider * 1000, j.t_store * 1000,
 		  (t2 - t1 - j.t_provider - j.t_store - j.t_wait) * 1000, j.t_wait * 1000, (now_s() - t2) * 1000);
-	goto out;
-fail:
-	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 out:
 	ejob_free(&j);
 	return res;

@@ -105,7 +105,7 @@ static void probe_fk_mode(struct worker *w)
 /*
  * A ledger row lock held by another session (a stalled worker, an operator's
  * psql) is waited for at most MDW_LOCK_TIMEOUT_MS, then the chunk is "not
- * mine now" (CHUNK_BUSY). chunk_begin lifts the limit inside a chunk's own
+ * mine now" (CHUNK_NOT_NOW). chunk_begin lifts the limit inside a chunk's own
  * transaction once it holds the row.
  */
 static void set_lock_timeout(struct worker *w)
@@ -268,7 +268,7 @@ static void publish_embed_counts(struct worker *w)
 }
 
 /*
- * CHUNK_BUSY: say why (WHY), give the delivery back and, when the target
+ * CHUNK_NOT_NOW: say why (WHY), give the delivery back and, when the target
  * refuses writes (read-only, disk full), drop the session: a new one sees the
  * database's defaults once the fault is lifted.
  */
@@ -377,9 +377,9 @@ static chunk_process_fn *const process_by_kind[] = {
 	[MDW_KIND_EMBEDDINGS] = chunk_embed_process,
 };
 
-/* One attempt at chunk C: its result, what it counted (N), why it failed (WHY), whether retrying is hopeless. */
-static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
-				 size_t whylen, int *fatal)
+/* One attempt at chunk C: its outcome, what it counted (N), why it failed (WHY). */
+static enum chunk_outcome attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
+				  size_t whylen)
 {
 	struct chunk_ctx ctx = {.src = w->src,
 				.tgt = w->tgt,
@@ -396,22 +396,19 @@ static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, st
 				.source_max_connections = w->cfg.source_max_connections,
 				.source_rows_per_s = w->cfg.source_rows_per_s,
 				.provider = w->provider};
-	enum chunk_result res;
 
 	if (!connections_ready(w)) {
 		snprintf(why, whylen, "database unreachable");
-		return CHUNK_TRANSIENT;
+		return CHUNK_RETRY;
 	}
-	res = process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
-	*fatal = ctx.fatal;
-	return res;
+	return process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
 }
 
-/* Acknowledge entry E of chunk C, settled in the ledger (RES: done now, or already). */
-static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, enum chunk_result res,
+/* Acknowledge entry E of chunk C, settled in the ledger (RES: CHUNK_OK done now, or CHUNK_ALREADY). */
+static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, enum chunk_outcome res,
 			const struct mdw_counts *n, double t0)
 {
-	if (res == CHUNK_DONE) {
+	if (res == CHUNK_OK) {
 		w->chunks_done++;
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
 			 "updated=%lld merged=%lld rejected=%lld ms=%.0f",
@@ -481,34 +478,47 @@ static int retry_later(struct worker *w, struct mdwq_entry *e, const struct mdw_
 	return 1;
 }
 
-/* Work chunk C of entry E until it is settled, left for a retry, or the worker stops. */
+/*
+ * Work chunk C of entry E until it is settled, left for a retry, or the
+ * worker stops: the one place that acts on a chunk's outcome.
+ */
 static void work(struct worker *w, struct mdwq_entry *e, const struct mdw_chunk *c)
 {
 	for (;;) {
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		char why[512];
-		int fatal = 0;
-		enum chunk_result res;
+		enum chunk_outcome res;
 
 		if (ensure_provider(w, c) < 0)
 			return;
-		res = attempt(w, c, &n, why, sizeof why, &fatal);
-		if (res == CHUNK_DONE || res == CHUNK_ALREADY)
+		res = attempt(w, c, &n, why, sizeof why);
+		switch (res) {
+		case CHUNK_OK:
+		case CHUNK_ALREADY:
 			acknowledge(w, e, c, res, &n, t0);
-		else if (res == CHUNK_BUSY)
+			return;
+		case CHUNK_NOT_NOW:
 			not_now(w, e, (int)c->chunk_no, why);
-		else if (res == CHUNK_INVALID)
+			return;
+		case CHUNK_DEAD:
 			dead_letter(w, e, why);
-		else if (res == CHUNK_FAILED && fatal)
+			return;
+		case CHUNK_FATAL:
 			fail_fatal(w, e, c, why);
-		else if (res == CHUNK_FAILED) {
-			mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
-				  "deliveries=%lld",
-				  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
-			chunk_record_error(w->tgt, c, why);
-		} else if (retry_later(w, e, c, why))
-			continue;
+			return;
+		case CHUNK_RETRY:
+			if (retry_later(w, e, c, why))
+				continue;
+			return;
+		case CHUNK_REJECT_ROWS: /* a step's outcome only, never a chunk's */
+		case CHUNK_FAILED:
+			break;
+		}
+		mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
+			  "deliveries=%lld",
+			  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
+		chunk_record_error(w->tgt, c, why);
 		return;
 	}
 }
