@@ -61,7 +61,7 @@ struct chunk_ctx {
  * the chunk's accounting when CHUNK_OK. ERR says why otherwise.
  */
 typedef enum chunk_outcome chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-					   char *err, size_t errlen);
+					    char *err, size_t errlen);
 chunk_process_fn chunk_rel_process;   /* a relational phase's chunk (chunk.c) */
 chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chunk.c) */
 
