@@ -57,7 +57,12 @@ static void lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			 w->chunk_no, w->r.errstr);
 }
 
-/* Let timers and signals run while a chunk is in hand (the tick timer is stopped then). */
+/*
+ * Let timers and signals run while a chunk is in hand (the tick timer is
+ * stopped then): the lease and heartbeat timers, the signal watchers. The
+ * chunk is worked outside the loop (worker_run calls tick once ev_run has
+ * returned), so this never runs the loop from inside one of its callbacks.
+ */
 static void touch(void *arg)
 {
 	struct worker *w = arg;
@@ -585,18 +590,20 @@ static int pop(struct worker *w)
 	return 0;
 }
 
-static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/*
+ * Look for work once: join or leave the run, take over or pop one entry and
+ * work it, or wait for the coordinator; then re-arm the tick timer. 1 when
+ * the worker stops.
+ */
+static int tick(struct worker *w)
 {
-	struct worker *w = t->data;
+	struct ev_loop *loop = w->loop;
+	ev_timer *t = &w->tick;
 	double next = w->cfg.poll_ms / 1000.0;
 	int rc;
 
-	(void)revents;
-	ev_timer_stop(loop, t);
-	if (w->stopping) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	if (w->stopping)
+		return 1;
 	if (!connections_ready(w)) {
 		next = mdw_backoff_next(&w->bo) / 1000.0;
 		goto again;
@@ -610,10 +617,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			next = mdw_backoff_next(&w->bo) / 1000.0;
 			goto again;
 		}
-		if (w->stopping) {
-			ev_break(loop, EVBREAK_ALL);
-			return;
-		}
+		if (w->stopping)
+			return 1;
 		if (rc == 0)
 			goto idle;
 	}
@@ -634,10 +639,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		else
 			goto idle;
 	}
-	if (w->stopping) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	if (w->stopping)
+		return 1;
 	goto again;
 idle:
 	/* nothing to do: block until the coordinator queues chunks or ends the run (or poll_ms) */
@@ -649,6 +652,18 @@ idle:
 again:
 	ev_timer_set(t, next, 0.);
 	ev_timer_start(loop, t);
+	return 0;
+}
+
+/* The tick timer fired: leave the loop, so that worker_run works outside any callback. */
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	(void)revents;
+	ev_timer_stop(loop, t);
+	w->tick_due = 1;
+	ev_break(loop, EVBREAK_ONE);
 }
 
 int worker_init(struct worker *w, char *err, size_t errlen)
@@ -691,7 +706,11 @@ int worker_run(struct worker *w)
 	ev_timer_start(w->loop, &w->lease);
 	ev_signal_start(w->loop, &w->sigterm);
 	ev_signal_start(w->loop, &w->sigint);
-	ev_run(w->loop, 0);
+	/* the loop runs the timers and signals; the work happens between its runs, never inside a callback */
+	do {
+		w->tick_due = 0;
+		ev_run(w->loop, 0);
+	} while (w->tick_due && !tick(w));
 	if (w->run) {
 		char key[128];
 		mdwq_key(key, sizeof key, w->run, "workers", NULL);
