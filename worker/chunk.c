@@ -509,7 +509,12 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
 
-/* BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure). */
+/*
+ * BEGIN on the source and open a cursor over the chunk's range. A cursor that
+ * cannot be opened (its read canceled while it waits for a lock, say) is
+ * rolled back here: the session is left outside any transaction, usable by
+ * the next attempt.
+ */
 static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 {
 	char sql[1024];
@@ -519,7 +524,11 @@ static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0)
 		return -1;
 	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
-	return pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient);
+	if (pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient) == 0)
+		return 0;
+	if (PQstatus(j->ctx->src) == CONNECTION_OK)
+		PQclear(PQexec(j->ctx->src, "ROLLBACK"));
+	return -1;
 }
 
 /* The next part of the source range into j->src (the previous one freed). *ROWS = 0 at the end. */
