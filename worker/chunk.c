@@ -12,6 +12,7 @@
 #include "catchup_update.h"
 #include "chunk.h"
 #include "source_read.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "phase_ops.h"
@@ -373,47 +374,28 @@ static int write_rejects(struct job *j, char *err, size_t errlen, int *transient
 	return rc;
 }
 
-/*
- * Whether a chunk in ledger state STATUS may be applied: only pending or
- * running. Done and dead are settled; rolled_back means its rows were removed
- * on purpose, and a stale message must not bring them back.
- */
-static int chunk_processable(const char *status)
-{
-	return !strcmp(status, "pending") || !strcmp(status, "running");
-}
-
 /* Mark running (informational, own transaction) and check the message against the ledger. */
 static enum chunk_outcome claim_job(struct job *j, char *err, size_t errlen)
 {
-	const char *p[4] = {j->run, mdw_phases[j->c->phase].name, j->chunk, j->ctx->worker_id};
 	int transient;
-	PGresult *r =
-		pgx_query(j->ctx->tgt,
-			  "SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
-			  p, err, errlen, &transient);
+	PGresult *r;
 	enum chunk_outcome res = CHUNK_FAILED;
 
-	if (!r)
+	if (ledger_chunk_lookup(j->ctx->tgt, j->c, &r, err, errlen, &transient) < 0)
 		return transient ? CHUNK_RETRY : CHUNK_FAILED;
 	if (PQntuples(r) != 1) {
-		snprintf(err, errlen, "no ledger row for run %s phase %s chunk %s", j->run, p[1], j->chunk);
+		snprintf(err, errlen, "no ledger row for run %s phase %s chunk %s", j->run,
+			 mdw_phases[j->c->phase].name, j->chunk);
 		res = CHUNK_DEAD;
 	} else if (strcmp(PQgetvalue(r, 0, 1), j->lo) || strcmp(PQgetvalue(r, 0, 2), j->hi)) {
 		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi,
 			 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
 		res = CHUNK_DEAD;
-	} else if (!chunk_processable(PQgetvalue(r, 0, 0))) {
+	} else if (!ledger_chunk_applicable(PQgetvalue(r, 0, 0))) {
 		res = CHUNK_ALREADY;
+	} else if (ledger_chunk_claim(j->ctx->tgt, j->c, j->ctx->worker_id, err, errlen, &transient) < 0) {
+		res = chunk_failure(err, transient);
 	} else {
-		PQclear(r);
-		r = pgx_query(j->ctx->tgt,
-			      "UPDATE mdw.chunks SET status = 'running', attempts = attempts + 1, worker = $4, "
-			      "started_at = now() WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 "
-			      "AND status IN ('pending', 'running')",
-			      4, p, err, errlen, &transient);
-		if (!r)
-			return chunk_failure(err, transient);
 		res = CHUNK_OK;
 	}
 	PQclear(r);
@@ -453,24 +435,17 @@ enum chunk_outcome chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c,
 int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
 		int *transient)
 {
-	char run[24], no[16];
-	const char *p[3] = {run, mdw_phases[c->phase].name, no};
-	PGresult *r;
+	char status[32];
 
 	*already = 0;
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
 	if (pgx_exec(ctx->tgt, "BEGIN", 0, NULL, err, errlen, transient) < 0)
 		return -1;
-	if (!(r = pgx_query(ctx->tgt,
-			    "SELECT status FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 FOR UPDATE",
-			    3, p, err, errlen, transient))) {
+	if (ledger_chunk_lock(ctx->tgt, c, status, sizeof status, err, errlen, transient) < 0) {
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
 		return -1;
 	}
-	if (PQntuples(r) != 1 || !chunk_processable(PQgetvalue(r, 0, 0)))
+	if (!ledger_chunk_applicable(status)) /* settled, or no ledger row */
 		*already = 1;
-	PQclear(r);
 	/* the row is ours: the chunk's own statements wait for locks as long as they need */
 	if (!*already && pgx_exec(ctx->tgt, "SET LOCAL lock_timeout = 0", 0, NULL, err, errlen, transient) < 0) {
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
@@ -484,27 +459,14 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
 		 int *transient)
 {
-	char why[256], nb[6][24], run[24], no[16];
-	const char *q[9] = {run, mdw_phases[c->phase].name, no, nb[0], nb[1], nb[2], nb[3], nb[4], nb[5]};
+	char why[256];
 
 	if (!mdw_counts_balanced(n, why, sizeof why)) {
 		snprintf(err, errlen, "chunk does not balance: %s", why);
 		*transient = 0;
 		return -1;
 	}
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
-	snprintf(nb[0], 24, "%lld", n->read);
-	snprintf(nb[1], 24, "%lld", n->inserted);
-	snprintf(nb[2], 24, "%lld", n->existing);
-	snprintf(nb[3], 24, "%lld", n->merged);
-	snprintf(nb[4], 24, "%lld", n->rejected);
-	snprintf(nb[5], 24, "%lld", n->updated);
-	if (pgx_exec(ctx->tgt,
-		     "UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
-		     "rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8, "
-		     "rows_updated = $9 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-		     9, q, err, errlen, transient) < 0)
+	if (ledger_chunk_done(ctx->tgt, c, n, err, errlen, transient) < 0)
 		return -1;
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
@@ -786,45 +748,17 @@ enum chunk_outcome chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chu
 
 void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err)
 {
-	char run[24], chunk[16], e[256];
-	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
+	char e[256];
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
-	if (pgx_exec(tgt,
-		     "UPDATE mdw.chunks SET last_error = $4 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 "
-		     "AND status <> 'done'",
-		     4, p, e, sizeof e, NULL) < 0)
-		mdw_warn("phase=%s chunk=%d msg=\"cannot record the chunk's error\" error=\"%s\"", p[1],
-			 (int)c->chunk_no, e);
-}
-
-int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err, char *e, size_t elen)
-{
-	char run[24], chunk[16];
-	const char *p[4] = {run, mdw_phases[c->phase].name, chunk, err};
-	PGresult *r;
-	int updated;
-
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(chunk, sizeof chunk, "%d", (int)c->chunk_no);
-	if (!(r = pgx_query(tgt,
-			    "UPDATE mdw.chunks SET status = 'dead', last_error = $4, finished_at = now() "
-			    "WHERE run_id = $1 AND phase = $2 AND chunk_no = $3 AND status IN ('pending', 'running')",
-			    4, p, e, elen, NULL)))
-		return -1;
-	updated = strcmp(PQcmdTuples(r), "0") != 0;
-	PQclear(r);
-	return updated ? 0 : 1;
+	if (ledger_chunk_note_error(tgt, c, err, e, sizeof e) < 0)
+		mdw_warn("phase=%s chunk=%d msg=\"cannot record the chunk's error\" error=\"%s\"",
+			 mdw_phases[c->phase].name, (int)c->chunk_no, e);
 }
 
 void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err)
 {
-	char run[24], e[256];
-	const char *p[3] = {run, mdw_phases[c->phase].name, err};
+	char e[256];
 
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	if (pgx_exec(tgt, "UPDATE mdw.run_phases SET status = 'failed', error = $3 WHERE run_id = $1 AND phase = $2", 3,
-		     p, e, sizeof e, NULL) < 0)
-		mdw_warn("phase=%s msg=\"cannot mark the phase failed\" error=\"%s\"", p[1], e);
+	if (ledger_phase_fail(tgt, c->run, mdw_phases[c->phase].name, err, e, sizeof e) < 0)
+		mdw_warn("phase=%s msg=\"cannot mark the phase failed\" error=\"%s\"", mdw_phases[c->phase].name, e);
 }

@@ -91,12 +91,4 @@ void chunk_record_error(PGconn *tgt, const struct mdw_chunk *c, const char *err)
 /* Mark the chunk's phase failed with ERR (a fatal error: the coordinator then ends the run). */
 void chunk_fail_phase(PGconn *tgt, const struct mdw_chunk *c, const char *err);
 
-/*
- * Mark the chunk dead with ERR in the ledger, if it is still pending or
- * running: 0; 1 if the ledger had settled it already (done, dead, rolled
- * back: nothing to mark, the message is only acknowledged); -1 on error.
- */
-__attribute__((warn_unused_result)) int chunk_mark_dead(PGconn *tgt, const struct mdw_chunk *c, const char *err,
-							char *e, size_t elen);
-
 #endif

@@ -8,6 +8,7 @@
 
 #include "chunk.h"
 #include "mdw/chunk_codec.h"
+#include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/queue.h"
@@ -155,13 +156,10 @@ static int connections_ready(struct worker *w)
 /* Status of run RUN in the ledger: 'running', 'complete', 'failed', or NULL. Copies into OUT. */
 static int run_status(struct worker *w, int64_t run, char *out, size_t outlen)
 {
-	char id[24], err[256];
-	const char *p[1] = {id};
+	char err[256];
 	PGresult *r;
 
-	snprintf(id, sizeof id, "%" PRId64, run);
-	r = pgx_query(w->tgt, "SELECT status FROM mdw.runs WHERE id = $1", 1, p, err, sizeof err, NULL);
-	if (!r)
+	if (ledger_run_row(w->tgt, run, &r, err, sizeof err) < 0)
 		return -1;
 	snprintf(out, outlen, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
 	PQclear(r);
@@ -233,22 +231,6 @@ static long long count_retry(struct worker *w, const struct mdwq_entry *e, const
 	if (lost)
 		return e->deliveries;
 	return mdwq_count_retry(&w->r, w->run, e->phase, w->id, e->id, e->deliveries);
-}
-
-/* The last error the ledger holds for C (for the dead letter). */
-static void ledger_error(struct worker *w, const struct mdw_chunk *c, char *out, size_t outlen)
-{
-	char run[24], no[16], e[128];
-	const char *p[3] = {run, mdw_phases[c->phase].name, no};
-	PGresult *r;
-
-	snprintf(run, sizeof run, "%" PRId64, c->run);
-	snprintf(no, sizeof no, "%d", (int)c->chunk_no);
-	r = pgx_query(w->tgt, "SELECT last_error FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
-		      p, e, sizeof e, NULL);
-	snprintf(out, outlen, "%s",
-		 r && PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "no error recorded");
-	PQclear(r);
 }
 
 /*
@@ -334,10 +316,10 @@ static void settle_overdue(struct worker *w, const struct mdwq_entry *e, const s
 	char last[256], err[256], why[512];
 	int rc;
 
-	ledger_error(w, c, last, sizeof last);
+	ledger_chunk_last_error(w->tgt, c, last, sizeof last); /* for the dead letter */
 	snprintf(why, sizeof why, "delivered %lld times (max %lld); last error: %s", e->deliveries, w->cfg.max_attempts,
 		 last);
-	if ((rc = chunk_mark_dead(w->tgt, c, why, err, sizeof err)) < 0) {
+	if ((rc = ledger_chunk_dead(w->tgt, c, why, err, sizeof err)) < 0) {
 		mdw_warn("worker=%s phase=%s chunk=%d msg=\"cannot mark the chunk dead\" error=\"%s\"", w->id, e->phase,
 			 (int)c->chunk_no, err);
 		return; /* stays pending: retried later */
@@ -444,7 +426,7 @@ static void fail_fatal(struct worker *w, const struct mdwq_entry *e, const struc
 	mdw_error("worker=%s phase=%s chunk=%d msg=\"fatal error: chunk dead, phase failed, worker stopping\" "
 		  "error=\"%s\"",
 		  w->id, e->phase, (int)c->chunk_no, why);
-	if (chunk_mark_dead(w->tgt, c, fatal, err, sizeof err) == 0) {
+	if (ledger_chunk_dead(w->tgt, c, fatal, err, sizeof err) == 0) {
 		chunk_fail_phase(w->tgt, c, fatal);
 		dead_letter(w, e, fatal);
 	}

@@ -58,7 +58,11 @@ PGX_MUST int ledger_chunk_note_error(PGconn *tgt, const struct mdw_chunk *c, con
 /* C's last error into OUT ("no error recorded" when there is none or the ledger cannot be read). */
 void ledger_chunk_last_error(PGconn *tgt, const struct mdw_chunk *c, char *out, size_t outlen);
 
-/* Mark C dead with ERROR if it is pending or running: 0 marked, 1 it was not (settled already), -1. */
+/*
+ * Mark C dead with ERROR if it is still pending or running: 0; 1 if the
+ * ledger had settled it already (done, dead, rolled back: nothing to mark,
+ * the message is only acknowledged); -1 on error.
+ */
 PGX_MUST int ledger_chunk_dead(PGconn *tgt, const struct mdw_chunk *c, const char *error, char *err, size_t errlen);
 
 /* --- a run's phases --- */
