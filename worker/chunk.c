@@ -467,14 +467,23 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 /* BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure). */
 static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 {
-	char sql[1024];
-	const char *p[2] = {j->lo, j->hi};
+	char sql[2048], *ids = NULL;
+	const char *p[3] = {j->lo, j->hi, NULL}, *read = j->ops->source_sql;
+	int narrowed = cu_source_read(j->ctx->tgt, j->c->run, j->c->phase, j->lo, j->hi, &read, &ids, err, errlen,
+				      transient),
+	    rc;
 
-	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", j->ops->source_sql);
-	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+	if (narrowed < 0)
 		return -1;
+	p[2] = ids;
+	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", read);
 	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
-	return pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient);
+	rc = pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0 ||
+			     pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient) < 0
+		     ? -1
+		     : 0;
+	free(ids);
+	return rc;
 }
 
 /* The next part of the source range into j->src (the previous one freed). *ROWS = 0 at the end. */
