@@ -421,7 +421,6 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 	const char *p[2] = {id, mdw_phases[ph].name};
 	PGresult *r;
 	long long n;
-	int own = PQtransactionStatus(tgt) == PQTRANS_IDLE;
 
 	if (!has_catchup(ph))
 		return 0;
@@ -429,9 +428,7 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 	/*
 	 * A join, not IN (...) OR IN (...): with every row of a full run written
 	 * that would be a subplan per row. The md5 is taken before DISTINCT ON,
-	 * so that the sort carries ids and hashes, not the rows' text. Without
-	 * JIT: the statement's estimate (a join on a cast) is far above its
-	 * cost, and compiling it took longer than running it.
+	 * so that the sort carries ids and hashes, not the rows' text.
 	 */
 	snprintf(sql, sizeof sql,
 		 "WITH w (id) AS (SELECT t.%s::bigint FROM public.%s t WHERE t.mdw_run_id = $1::bigint "
@@ -442,20 +439,11 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 		 "(SELECT x.id, md5(x::text) AS h FROM (%s) x) y JOIN w ON w.id = y.id "
 		 "ORDER BY y.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
 		 made_key(ph), made_table(ph), verify_target_sql(ph));
-	if (own && (pgx_exec(tgt, "BEGIN", 0, NULL, err, errlen, NULL) < 0 ||
-		    pgx_exec(tgt, "SET LOCAL jit = off", 0, NULL, err, errlen, NULL) < 0))
-		goto fail;
 	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
-		goto fail;
+		return -1;
 	n = strtoll(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
-	if (own && pgx_exec(tgt, "COMMIT", 0, NULL, err, errlen, NULL) < 0)
-		goto fail;
 	return n;
-fail:
-	if (own)
-		PQclear(PQexec(tgt, "ROLLBACK"));
-	return -1;
 }
 
 void catchup_embed_filter(enum mdw_part part, int64_t run, const char *base, char *out, size_t outlen)

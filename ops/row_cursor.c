@@ -2,7 +2,9 @@
  * Rows read by cursor (see row_cursor.h): DECLARE ... NO SCROLL CURSOR, then
  * FETCH FORWARD ROW_CURSOR_PART at a time. The cursor lives in the caller's
  * transaction if the connection is in one, else in one begun here and ended
- * by row_cursor_close.
+ * by row_cursor_close. row_cursor_start sends the first FETCH and returns:
+ * a query whose ORDER BY needs all its rows does its work then, on its
+ * server, while the caller goes on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,43 @@ int row_cursor_open(struct row_cursor *k, PGconn *c, const char *name, const cha
 	return 0;
 }
 
+static void fetch_sql(const struct row_cursor *k, char *sql, size_t len)
+{
+	snprintf(sql, len, "FETCH FORWARD %d FROM %s", ROW_CURSOR_PART, k->name);
+}
+
+int row_cursor_start(struct row_cursor *k, char *err, size_t errlen)
+{
+	char sql[128];
+
+	fetch_sql(k, sql, sizeof sql);
+	if (!PQsendQuery(k->c, sql)) {
+		pgx_error(k->c, NULL, err, errlen);
+		return -1;
+	}
+	k->pending = 1;
+	return 0;
+}
+
+/* The rows of the FETCH that row_cursor_start sent, into k->part. 0, or -1 with ERR. */
+static int take_pending(struct row_cursor *k, char *err, size_t errlen)
+{
+	PGresult *r, *last = NULL;
+
+	k->pending = 0;
+	while ((r = PQgetResult(k->c))) {
+		PQclear(last);
+		last = r;
+	}
+	if (!last || PQresultStatus(last) != PGRES_TUPLES_OK) {
+		pgx_error(k->c, last, err, errlen);
+		PQclear(last);
+		return -1;
+	}
+	k->part = last;
+	return 0;
+}
+
 int row_cursor_next(struct row_cursor *k, char *err, size_t errlen)
 {
 	char sql[128];
@@ -51,9 +90,15 @@ int row_cursor_next(struct row_cursor *k, char *err, size_t errlen)
 	if (k->part && PQntuples(k->part) < ROW_CURSOR_PART)
 		return 0; /* the last part was short: the end */
 	PQclear(k->part);
-	snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", ROW_CURSOR_PART, k->name);
-	if (!(k->part = pgx_query(k->c, sql, 0, NULL, err, errlen, NULL)))
-		return -1;
+	k->part = NULL;
+	if (k->pending) {
+		if (take_pending(k, err, errlen) < 0)
+			return -1;
+	} else {
+		fetch_sql(k, sql, sizeof sql);
+		if (!(k->part = pgx_query(k->c, sql, 0, NULL, err, errlen, NULL)))
+			return -1;
+	}
 	k->i = 0;
 	return PQntuples(k->part) > 0;
 }
@@ -69,6 +114,11 @@ void row_cursor_close(struct row_cursor *k)
 
 	if (!k->open)
 		return;
+	if (k->pending) {
+		char e[64];
+		if (take_pending(k, e, sizeof e) < 0)
+			k->part = NULL;
+	}
 	PQclear(k->part);
 	k->part = NULL;
 	k->open = 0;

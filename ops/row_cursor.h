@@ -16,6 +16,7 @@ struct row_cursor {
 	int i;            /* the current row of part */
 	int own_txn;      /* the cursor's transaction was begun here (else the caller's) */
 	int open;
+	int pending; /* a FETCH was sent and its rows not yet taken (row_cursor_start) */
 };
 
 /*
@@ -23,8 +24,16 @@ struct row_cursor {
  * one begun here. 0, or -1 with ERR (nothing left open).
  */
 __attribute__((warn_unused_result)) int row_cursor_open(struct row_cursor *k, PGconn *c, const char *name,
-							 const char *sql, int n, const char *const *p, char *err,
-							 size_t errlen);
+							const char *sql, int n, const char *const *p, char *err,
+							size_t errlen);
+
+/*
+ * Send K's first FETCH without waiting for it, so that the server computes
+ * the rows while the caller starts another cursor on another connection
+ * (both sides of a comparison at once); nothing else may be sent on K's
+ * connection before the next row_cursor_next. 0, or -1 with ERR.
+ */
+__attribute__((warn_unused_result)) int row_cursor_start(struct row_cursor *k, char *err, size_t errlen);
 
 /* Move to the next row: 1 there is one (row_cursor_get), 0 the end, -1 error (ERR). */
 __attribute__((warn_unused_result)) int row_cursor_next(struct row_cursor *k, char *err, size_t errlen);

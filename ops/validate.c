@@ -151,8 +151,10 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	"((NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
 	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
 	" BETWEEN k.lo AND k.hi)) AND (NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs "   \
-	"WHERE id = $1::bigint) OR EXISTS (SELECT 1 FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint AND "          \
-	"u.phase = $2 AND u.legacy_id = " col " AND u.action IN ('update', 'insert'))))"
+	"WHERE id = $1::bigint) OR " col                                                                               \
+	" IN (SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint "                                 \
+	"AND u.phase = $2 AND u.action IN ('update', 'insert'))))"
+	/* IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per row of the table */
 	snprintf(sql, sizeof sql,
 		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "

@@ -442,6 +442,9 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 	if (side_rows_open(src, "mdw_verify_src", buckets, &a, err, errlen) < 0 ||
 	    side_rows_open(tgt, "mdw_verify_tgt", buckets, &b, err, errlen) < 0)
 		goto out;
+	/* both servers compute their side at once (two connections: the legacy database and the target) */
+	if (src->c != tgt->c && (row_cursor_start(&a, err, errlen) < 0 || row_cursor_start(&b, err, errlen) < 0))
+		goto out;
 	if ((ha = row_cursor_next(&a, err, errlen)) < 0 || (hb = row_cursor_next(&b, err, errlen)) < 0)
 		goto out;
 	while (ha > 0 || hb > 0) {

@@ -464,7 +464,10 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
 
-/* BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure). */
+/*
+ * BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure); in a
+ * catch-up run over the rows the run lists in it (catchup_update.c).
+ */
 static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 {
 	char sql[2048], *ids = NULL;
@@ -478,10 +481,9 @@ static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 	p[2] = ids;
 	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", read);
 	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
-	rc = pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0 ||
-			     pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient) < 0
-		     ? -1
-		     : 0;
+	rc = pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient);
+	if (rc == 0)
+		rc = pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient);
 	free(ids);
 	return rc;
 }
