@@ -767,6 +767,9 @@ int coord_main(struct coord *c)
 				goto out;
 			}
 	}
+	/* the first snapshot before the endpoint listens: a scrape never sees a run without its families */
+	if (c->cfg.metrics_addr[0])
+		metrics_update(c->tgt, &c->r, c->run);
 	if (c->cfg.metrics_addr[0] && web_start(c->cfg.metrics_addr, &c->cfg, c->run, 0, err, sizeof err) < 0) {
 		mdw_error("run=%" PRId64 " msg=\"%s\"", c->run, err);
 		code = 2;

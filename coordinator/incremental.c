@@ -229,17 +229,7 @@ out:
 	return rc;
 }
 
-/* The embeddings phase: per part (its table: mdw_part_table), the target entities due for an embedding. */
-static const char *const embed_due[MDW_NPARTS] = {
-	NULL,
-	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
-	"AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN public.ai_embedding_sources s "
-	"ON s.content_type = 'patient' AND s.content_id = t.id WHERE x.patient_id = t.id "
-	"AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))",
-	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' AND s.content_id = t.id)",
-	"NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' AND s.content_id = t.id)",
-};
-
+/* The embeddings phase: per part (its table: mdw_part_table), the target entities due (mdw_parts[].due_sql). */
 static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **parts, char *err, size_t errlen)
 {
 	for (int pt = 1; pt < MDW_NPARTS; pt++) {
@@ -251,9 +241,9 @@ static int walk_embeddings(struct coord *c, struct plan *plan, enum mdw_part **p
 
 		/* a catch-up run also embeds the entities whose rows it updated (their text may have changed) */
 		if (c->cfg.catch_up)
-			catchup_embed_filter((enum mdw_part)pt, c->run, embed_due[pt], filter, sizeof filter);
+			catchup_embed_filter((enum mdw_part)pt, c->run, mdw_parts[pt].due_sql, filter, sizeof filter);
 		else
-			snprintf(filter, sizeof filter, "%s", embed_due[pt]);
+			snprintf(filter, sizeof filter, "%s", mdw_parts[pt].due_sql);
 		due_sql(&s, "", mdw_part_table((enum mdw_part)pt), filter);
 		if (plan_walk(&one, due_next, &s, c->cfg.embed_batch, PLAN_DUE_ONLY, err, errlen) < 0)
 			goto fail;

@@ -107,34 +107,10 @@ size_t embed_truncate(const char *text, size_t len, size_t max_chars, size_t max
 	return end;
 }
 
-/* The text of each part: $1 lo, $2 hi over the target ids. Columns: id, practice_id, text. */
-static const char *const text_sql[MDW_NPARTS] = {
-	NULL,
-	"SELECT p.id, p.practice_id, 'Patient record. Status: ' || p.status || '.' || "
-	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
-	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
-	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id",
-	"SELECT id, practice_id, 'Case type: ' || case_type || '. Status: ' || status || '. Clinical notes: ' || "
-	"coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM public.cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
-	"SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM public.projects "
-	"WHERE id BETWEEN $1 AND $2 ORDER BY id",
-};
-
-/* The patient text with direct identifiers (MDW_EMBED_IDENTIFIERS=1): name and birth year first. */
-static const char *const patient_identified_sql =
-	"SELECT p.id, p.practice_id, 'Patient ' || btrim(p.first_name || ' ' || p.last_name) || "
-	"coalesce(', born ' || extract(year FROM p.birthdate)::int, '') || '. Status: ' || p.status || '.' || "
-	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "
-	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "
-	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "
-	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "
-	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id";
-
 const char *embed_text_sql(enum mdw_part part, int identifiers)
 {
 	if (part <= MDW_PART_NONE || part >= MDW_NPARTS)
 		return NULL;
-	return part == MDW_PART_PATIENT && identifiers ? patient_identified_sql : text_sql[part];
+	return identifiers && mdw_parts[part].identified_sql ? mdw_parts[part].identified_sql
+							     : mdw_parts[part].text_sql;
 }

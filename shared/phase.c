@@ -111,11 +111,39 @@ const struct mdw_phase mdw_phases[MDW_NPHASES] = {
 	 NONE},
 };
 
+/* The patient's text: its status and its treatment history (every case); identified, its name and birth year first. */
+#define PATIENT_TEXT(who)                                                                                              \
+	"SELECT p.id, p.practice_id, " who "'. Status: ' || p.status || '.' || "                                       \
+	"CASE WHEN p.is_archived THEN ' Archived.' ELSE '' END || "                                                    \
+	"CASE WHEN p.is_suspended THEN ' Suspended.' ELSE '' END || ' Treatment history: ' || "                        \
+	"coalesce((SELECT count(*) || ' cases: ' || string_agg(c.case_type || ' (' || c.status || ')', ', ' "          \
+	"ORDER BY c.created_at, c.id) FROM public.cases c WHERE c.patient_id = p.id), 'no cases') || '.' "             \
+	"FROM public.patients p WHERE p.id BETWEEN $1 AND $2 ORDER BY p.id"
+
 const struct mdw_part_info mdw_parts[MDW_NPARTS] = {
-	[MDW_PART_NONE] = {NULL, MDW_PH_EMBEDDINGS},
-	[MDW_PART_PATIENT] = {"patient", MDW_PH_PATIENTS},
-	[MDW_PART_CASE] = {"case", MDW_PH_CASES},
-	[MDW_PART_PROJECT] = {"project", MDW_PH_PROJECTS},
+	[MDW_PART_NONE] = {NULL, MDW_PH_EMBEDDINGS, NULL, NULL, NULL},
+	[MDW_PART_PATIENT] = {"patient", MDW_PH_PATIENTS, PATIENT_TEXT("'Patient record' || "),
+			      PATIENT_TEXT("'Patient ' || btrim(p.first_name || ' ' || p.last_name) || "
+					   "coalesce(', born ' || extract(year FROM p.birthdate)::int, '') || "),
+			      "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'patient' "
+			      "AND s.content_id = t.id) OR EXISTS (SELECT 1 FROM public.cases x JOIN "
+			      "public.ai_embedding_sources s ON s.content_type = 'patient' AND s.content_id = t.id "
+			      "WHERE x.patient_id = t.id AND coalesce(x.mdw_run_id, 0) > coalesce(s.mdw_run_id, 0))"},
+	[MDW_PART_CASE] =
+		{"case", MDW_PH_CASES,
+		 "SELECT id, practice_id, 'Case type: ' || case_type || '. Status: ' || status || "
+		 "'. Clinical notes: ' || coalesce(nullif(btrim(clinical_notes), ''), 'none') FROM public.cases "
+		 "WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		 NULL,
+		 "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'case' "
+		 "AND s.content_id = t.id)"},
+	[MDW_PART_PROJECT] =
+		{"project", MDW_PH_PROJECTS,
+		 "SELECT id, practice_id, 'Digital asset: ' || asset_type || '. ' || name FROM public.projects "
+		 "WHERE id BETWEEN $1 AND $2 ORDER BY id",
+		 NULL,
+		 "NOT EXISTS (SELECT 1 FROM public.ai_embedding_sources s WHERE s.content_type = 'project' "
+		 "AND s.content_id = t.id)"},
 };
 
 const struct mdw_phase *mdw_phase_find(const char *name)

@@ -1,7 +1,9 @@
 /* CUnit: the phase table: dependency order, no cycles, names, the facts of each phase, --phases parsing. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cunit_main.h"
+#include "mdw/embed_text.h"
 #include "mdw/phase.h"
 
 static void test_order(void)
@@ -53,7 +55,24 @@ static void test_kinds_and_parts(void)
 		CU_ASSERT_EQUAL(mdw_phases[ph].kind, MDW_KIND_RELATIONAL);
 		CU_ASSERT_EQUAL(mdw_phases[ph].part, pt);
 		CU_ASSERT_TRUE(mdw_phases[MDW_PH_EMBEDDINGS].needs & MDW_PH_BIT(ph));
+		/* its text reads its own table by target id; its due condition names its own links */
+		char from[64], links[96];
+		snprintf(from, sizeof from, "FROM public.%s ", mdw_part_table((enum mdw_part)pt));
+		snprintf(links, sizeof links, "s.content_type = '%s'", mdw_parts[pt].name);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mdw_parts[pt].text_sql);
+		CU_ASSERT_PTR_NOT_NULL(strstr(mdw_parts[pt].text_sql, "WHERE"));
+		CU_ASSERT_PTR_NOT_NULL(
+			strstr(strstr(mdw_parts[pt].text_sql, from) ? strstr(mdw_parts[pt].text_sql, from) : "",
+			       "BETWEEN $1 AND $2"));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mdw_parts[pt].due_sql);
+		CU_ASSERT_PTR_NOT_NULL(strstr(mdw_parts[pt].due_sql, links));
+		CU_ASSERT_PTR_EQUAL(embed_text_sql((enum mdw_part)pt, 0), mdw_parts[pt].text_sql);
+		CU_ASSERT_PTR_NOT_NULL(embed_text_sql((enum mdw_part)pt, 1));
 	}
+	CU_ASSERT_PTR_NULL(mdw_parts[MDW_PART_NONE].text_sql);
+	CU_ASSERT_PTR_NULL(embed_text_sql(MDW_PART_NONE, 0));
+	CU_ASSERT_PTR_NOT_NULL(strstr(embed_text_sql(MDW_PART_PATIENT, 1), "p.first_name"));
+	CU_ASSERT_PTR_NULL(strstr(embed_text_sql(MDW_PART_PATIENT, 0), "p.first_name"));
 	CU_ASSERT_STRING_EQUAL(mdw_part_table(MDW_PART_CASE), "cases");
 	CU_ASSERT_STRING_EQUAL(mdw_parts[MDW_PART_PROJECT].name, "project");
 }

@@ -50,10 +50,20 @@ struct mdw_phase {
 
 extern const struct mdw_phase mdw_phases[MDW_NPHASES];
 
-/* An embeddings part: its name (a link's content_type, the chunk's "part") and the phase whose rows it embeds. */
+/*
+ * An embeddings part: every fact of it. Its name (a link's content_type, the
+ * chunk's "part"), the phase whose rows it embeds, its text ($1 lo, $2 hi over
+ * the target ids; columns id, practice_id, text; identified: the text with
+ * direct identifiers, MDW_EMBED_IDENTIFIERS=1, NULL where it is the same), and
+ * when an entity of it is due for an embedding (a condition on its target row
+ * t; the patient's text holds its cases, so a newer case makes it due again).
+ */
 struct mdw_part_info {
 	const char *name;
 	enum mdw_phase_id phase;
+	const char *text_sql;
+	const char *identified_sql;
+	const char *due_sql;
 };
 
 extern const struct mdw_part_info mdw_parts[MDW_NPARTS];
