@@ -3,10 +3,10 @@
  * migration wrote their target rows, found without change data capture.
  *
  * A catch-up run (mdw-coordinator --catch-up) is an incremental run (its
- * validation keeps to its ranges) that plans each relational phase, in
- * dependency order, from mdwctl verify's comparison (verify.c: md5 per bucket
- * of legacy ids on both sides, drilled down to rows only where the hashes
- * differ; one description of what a legacy row should become):
+ * validation keeps to the rows it lists) that plans each relational phase,
+ * in dependency order, from mdwctl verify's comparison (ops/verify.c: each
+ * side's rows hashed once, in one query per side, merged by legacy id; one
+ * description of what a legacy row should become):
  *
  *   missing   a legacy row the target should hold and does not: new, planned
  *             and inserted as in any run ('insert');
