@@ -556,7 +556,7 @@ static int step(struct coord *c, int *code)
 		return -1;
 	}
 	if (target_writable(c) == 0) {
-		/* the workers leave their chunks pending meanwhile, uncounted (CHUNK_BUSY) */
+		/* the workers leave their chunks pending meanwhile, uncounted (CHUNK_NOT_NOW) */
 		mdw_error("run=%" PRId64
 			  " msg=\"the target database refuses writes (read-only, or a standby): stopping, the "
 			  "run stays open\" hint=\"make it writable (e.g. ALTER DATABASE ... RESET "

@@ -75,6 +75,106 @@ static int get_int(const msgpack_object *v, int64_t *out)
 
 static uint64_t be(const unsigned char *p, int k);
 
+/* What one msgpack object's head says: where its payload starts, and its size. */
+struct frame_head {
+	size_t off;    /* bytes of the head: the type byte and any length */
+	uint64_t skip; /* bytes of a scalar's payload */
+	uint64_t n;    /* elements of an array, pairs of a map */
+	int container; /* 1 array, 2 map */
+};
+
+/* A big-endian length of K bytes at OFF; a truncated one reads as "more than the body". */
+static uint64_t be_at(const unsigned char *p, size_t len, size_t off, int k)
+{
+	return len < off + (size_t)k ? (uint64_t)len + 1 : be(p + off, k);
+}
+
+/* Payload bytes of a fixed-size type T (integers, floats, fixext, with its type byte), or -1. */
+static int fixed_size(unsigned char t)
+{
+	switch (t) {
+	case 0xcc:
+	case 0xd0:
+		return 1;
+	case 0xcd:
+	case 0xd1:
+	case 0xd4:
+		return 2;
+	case 0xd5:
+		return 3;
+	case 0xce:
+	case 0xd2:
+	case 0xca:
+		return 4;
+	case 0xd6:
+		return 5;
+	case 0xcf:
+	case 0xd3:
+	case 0xcb:
+		return 8;
+	case 0xd7:
+		return 9;
+	case 0xd8:
+		return 17;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The head of a type T that gives its length in 1, 2 or 4 bytes: str, bin
+ * and ext (whose payload has a type byte more), array and map 16/32.
+ * 0 into *H, -1 if T is none of them.
+ */
+static int sized_head(unsigned char t, const unsigned char *p, size_t len, struct frame_head *h)
+{
+	static const struct {
+		unsigned char t;
+		int k, extra, container;
+	} sized[] = {
+		{0xc4, 1, 0, 0}, {0xd9, 1, 0, 0}, {0xc5, 2, 0, 0}, {0xda, 2, 0, 0}, {0xc6, 4, 0, 0},
+		{0xdb, 4, 0, 0}, {0xc7, 1, 1, 0}, {0xc8, 2, 1, 0}, {0xc9, 4, 1, 0}, {0xdc, 2, 0, 1},
+		{0xdd, 4, 0, 1}, {0xde, 2, 0, 2}, {0xdf, 4, 0, 2},
+	};
+
+	for (size_t i = 0; i < sizeof sized / sizeof sized[0]; i++) {
+		uint64_t v;
+		if (sized[i].t != t)
+			continue;
+		v = be_at(p, len, h->off, sized[i].k);
+		h->off += (size_t)sized[i].k;
+		h->container = sized[i].container;
+		if (h->container)
+			h->n = v;
+		else
+			h->skip = v + (uint64_t)sized[i].extra;
+		return 0;
+	}
+	return -1;
+}
+
+/* Read the head of the object at P (LEN > 0 bytes) into *H: 0, or -1 for a type byte msgpack does not define. */
+static int frame_head(const unsigned char *p, size_t len, struct frame_head *h)
+{
+	unsigned char t = p[0];
+	int fixed;
+
+	*h = (struct frame_head){.off = 1};
+	if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+		return 0;
+	if ((t & 0xe0) == 0xa0)
+		h->skip = t & 0x1f;
+	else if ((t & 0xf0) == 0x90)
+		h->n = t & 0x0f, h->container = 1;
+	else if ((t & 0xf0) == 0x80)
+		h->n = t & 0x0f, h->container = 2;
+	else if ((fixed = fixed_size(t)) >= 0)
+		h->skip = (uint64_t)fixed;
+	else
+		return sized_head(t, p, len, h);
+	return 0;
+}
+
 /*
  * Walk the msgpack framing of BUF without building objects and refuse any
  * array or map that claims more elements than bytes remain: msgpack-c would
@@ -83,120 +183,24 @@ static uint64_t be(const unsigned char *p, int k);
  */
 static long frame(const unsigned char *p, size_t len, int depth)
 {
-	size_t off = 1;
-	uint64_t n = 0, skip = 0;
-	int container = 0; /* 1 array, 2 map */
-	unsigned char t;
+	struct frame_head h;
+	size_t off;
+	uint64_t n;
 
 	if (len == 0 || depth > 32)
 		return -1;
-	t = p[0];
-/* a big-endian length of K bytes at OFF; a truncated one reads as "more than the body" */
-#define BE(k) (len < off + (k) ? (uint64_t)len + 1 : be(p + off, k))
-	if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
-		return 1;
-	if ((t & 0xe0) == 0xa0)
-		skip = t & 0x1f;
-	else if ((t & 0xf0) == 0x90)
-		n = t & 0x0f, container = 1;
-	else if ((t & 0xf0) == 0x80)
-		n = t & 0x0f, container = 2;
-	else
-		switch (t) {
-		case 0xcc:
-		case 0xd0:
-			skip = 1;
-			break;
-		case 0xcd:
-		case 0xd1:
-			skip = 2;
-			break;
-		case 0xce:
-		case 0xd2:
-		case 0xca:
-			skip = 4;
-			break;
-		case 0xcf:
-		case 0xd3:
-		case 0xcb:
-			skip = 8;
-			break;
-		case 0xd4:
-			skip = 2;
-			break;
-		case 0xd5:
-			skip = 3;
-			break;
-		case 0xd6:
-			skip = 5;
-			break;
-		case 0xd7:
-			skip = 9;
-			break;
-		case 0xd8:
-			skip = 17;
-			break;
-		case 0xc4:
-		case 0xd9:
-			skip = BE(1);
-			off += 1;
-			break;
-		case 0xc5:
-		case 0xda:
-			skip = BE(2);
-			off += 2;
-			break;
-		case 0xc6:
-		case 0xdb:
-			skip = BE(4);
-			off += 4;
-			break;
-		case 0xc7:
-			skip = BE(1);
-			off += 1;
-			skip += 1;
-			break;
-		case 0xc8:
-			skip = BE(2);
-			off += 2;
-			skip += 1;
-			break;
-		case 0xc9:
-			skip = BE(4);
-			off += 4;
-			skip += 1;
-			break;
-		case 0xdc:
-			n = BE(2);
-			off += 2;
-			container = 1;
-			break;
-		case 0xdd:
-			n = BE(4);
-			off += 4;
-			container = 1;
-			break;
-		case 0xde:
-			n = BE(2);
-			off += 2;
-			container = 2;
-			break;
-		case 0xdf:
-			n = BE(4);
-			off += 4;
-			container = 2;
-			break;
-		default:
-			return -1;
-		}
-	if (!container) {
-		if (off > len || skip > len - off)
-			return -1;
-		return (long)(off + skip);
-	}
-	if (off > len || n > len - off || (container == 2 && 2 * n > len - off))
+	if (frame_head(p, len, &h) < 0)
 		return -1;
-	if (container == 2)
+	off = h.off;
+	if (!h.container) {
+		if (off > len || h.skip > len - off)
+			return -1;
+		return (long)(off + h.skip);
+	}
+	n = h.n;
+	if (off > len || n > len - off || (h.container == 2 && 2 * n > len - off))
+		return -1;
+	if (h.container == 2)
 		n *= 2;
 	for (uint64_t k = 0; k < n; k++) {
 		long used = frame(p + off, len - off, depth + 1);
@@ -205,7 +209,6 @@ static long frame(const unsigned char *p, size_t len, int depth)
 		off += (size_t)used;
 	}
 	return (long)off;
-#undef BE
 }
 
 static uint64_t be(const unsigned char *p, int k)

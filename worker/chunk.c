@@ -130,7 +130,97 @@ static PGresult *range_query(struct job *j, const char *sql, long long lo, long 
 	return pgx_query(j->ctx->tgt, sql, nparams(sql), p, err, errlen, transient);
 }
 
-enum { R_OK = 0, R_TRANSIENT = -1, R_FAILED = -2 };
+static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen);
+
+/*
+ * Under the savepoint mdw_range, run the phase's statements for staged ids
+ * LO..HI and count what they did into *N: the orphans rejected, the rows
+ * inserted, updated (catch-up runs) and merged; the flags and the after
+ * statement. 0; -1 with E (and *TRANSIENT) on a database error, the savepoint
+ * still open; -2 out of memory.
+ */
+static int range_statements(struct job *j, long long lo, long long hi, struct mdw_counts *n, char *e, size_t elen,
+			    int *transient)
+{
+	PGconn *t = j->ctx->tgt;
+	PGresult *r;
+
+	if (pgx_exec(t, "SAVEPOINT mdw_range", 0, NULL, e, elen, transient) < 0)
+		return -1;
+	if (j->ops->orphans_sql) {
+		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, elen, transient)))
+			return -1;
+		if (add_orphans(j, r) < 0) {
+			PQclear(r);
+			return -2;
+		}
+		n->rejected = PQntuples(r);
+		PQclear(r);
+	}
+	if (!(r = range_query(j, j->ops->insert_sql, lo, hi, e, elen, transient)))
+		return -1;
+	n->inserted = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	if (j->catch_up && cu_update_sql(j->c->phase)) {
+		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, elen, transient)))
+			return -1;
+		n->updated = strtoll(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	if (j->ops->flags_sql) {
+		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, elen, transient)))
+			return -1;
+		PQclear(r);
+	}
+	if (j->ops->merged_sql) {
+		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, elen, transient)))
+			return -1;
+		n->merged = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		PQclear(r);
+	}
+	if (j->ops->after_sql) {
+		if (!(r = range_query(j, j->ops->after_sql, lo, hi, e, elen, transient)))
+			return -1;
+		PQclear(r);
+	}
+	return pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, elen, transient) < 0 ? -1 : 0;
+}
+
+/*
+ * Staged ids [a..b] met the data error E under the savepoint (a row breaks
+ * a constraint: CHUNK_REJECT_ROWS): roll the range back and split it; a
+ * single row that still fails is rejected with its SQLSTATE and message.
+ */
+static enum chunk_outcome range_bisect(struct job *j, int a, int b, int depth, int first_rej, const char *e, char *err,
+				       size_t errlen)
+{
+	PGconn *t = j->ctx->tgt;
+	long long lo = j->ids[a];
+	int mid, transient = 0;
+
+	/* forget what this range's failed attempt reported, undo its writes */
+	rejects_truncate(j, first_rej);
+	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
+	    pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0)
+		return chunk_failure(err, transient);
+	if (a == b) {
+		mdw_debug("phase=%s chunk=%d legacy_id=%lld msg=\"row rejected by the database\" depth=%d",
+			  mdw_phases[j->c->phase].name, j->c->chunk_no, lo, depth);
+		if (add_reject(j, lo, "db_error", e) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return CHUNK_FAILED;
+		}
+		j->n.rejected++;
+		return CHUNK_OK;
+	}
+	mid = a + (b - a) / 2;
+	{
+		enum chunk_outcome res = load_range(j, a, mid, depth + 1, err, errlen);
+		if (res != CHUNK_OK)
+			return res;
+	}
+	return load_range(j, mid + 1, b, depth + 1, err, errlen);
+}
 
 /*
  * Load staged ids [a..b] into the target under a savepoint. On a data error
@@ -138,96 +228,39 @@ enum { R_OK = 0, R_TRANSIENT = -1, R_FAILED = -2 };
  * with its SQLSTATE and message. Any other error (a table gone, a privilege
  * revoked) would reject every row: it fails the chunk instead.
  */
-static int load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
+static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, char *err, size_t errlen)
 {
-	PGconn *t = j->ctx->tgt;
 	long long lo = j->ids[a], hi = j->ids[b];
 	struct mdw_counts n = {0};
-	int first_rej = j->nrej, transient = 0;
-	PGresult *r = NULL;
+	int first_rej = j->nrej, transient = 0, rc;
+	enum chunk_outcome res;
 	char e[512];
 
 	n.read = b - a + 1;
-	if (pgx_exec(t, "SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
-		goto dberr;
-	if (j->ops->orphans_sql) {
-		if (!(r = range_query(j, j->ops->orphans_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		if (add_orphans(j, r) < 0) {
-			snprintf(err, errlen, "out of memory");
-			PQclear(r);
-			return R_FAILED;
-		}
-		n.rejected = PQntuples(r);
-		PQclear(r);
+	rc = range_statements(j, lo, hi, &n, e, sizeof e, &transient);
+	if (rc == -2) {
+		snprintf(err, errlen, "out of memory");
+		return CHUNK_FAILED;
 	}
-	if (!(r = range_query(j, j->ops->insert_sql, lo, hi, e, sizeof e, &transient)))
-		goto dberr;
-	n.inserted = strtoll(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	if (j->catch_up && cu_update_sql(j->c->phase)) {
-		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		n.updated = strtoll(PQcmdTuples(r), NULL, 10);
-		PQclear(r);
+	if (rc < 0) {
+		res = transient || !pgx_err_is_row_data(e) ? chunk_failure(e, transient) : CHUNK_REJECT_ROWS;
+		if (res == CHUNK_REJECT_ROWS)
+			return range_bisect(j, a, b, depth, first_rej, e, err, errlen);
+		snprintf(err, errlen, "%s", e);
+		return res;
 	}
-	if (j->ops->flags_sql) {
-		if (!(r = range_query(j, j->ops->flags_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		PQclear(r);
-	}
-	if (j->ops->merged_sql) {
-		if (!(r = range_query(j, j->ops->merged_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		n.merged = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-		PQclear(r);
-	}
-	if (j->ops->after_sql) {
-		if (!(r = range_query(j, j->ops->after_sql, lo, hi, e, sizeof e, &transient)))
-			goto dberr;
-		PQclear(r);
-	}
-	if (pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, e, sizeof e, &transient) < 0)
-		goto dberr;
 	n.existing = n.read - n.rejected - n.inserted - n.updated - n.merged;
 	if (n.existing < 0) {
 		snprintf(err, errlen,
 			 "accounting bug in range %lld..%lld: read %lld rejected %lld inserted %lld updated %lld merged %lld",
 			 lo, hi, n.read, n.rejected, n.inserted, n.updated, n.merged);
-		return R_FAILED;
+		return CHUNK_FAILED;
 	}
 	/* read is counted once for the whole chunk */
 	n.read = 0;
 	mdw_counts_add(&j->n, &n);
 	touch(j);
-	return R_OK;
-
-dberr:
-	if (transient || !pgx_err_is_row_data(e)) {
-		snprintf(err, errlen, "%s", e);
-		return transient ? R_TRANSIENT : R_FAILED;
-	}
-	/* forget what this range's failed attempt reported, undo its writes */
-	rejects_truncate(j, first_rej);
-	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
-	    pgx_exec(t, "RELEASE SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0)
-		return transient ? R_TRANSIENT : R_FAILED;
-	if (a == b) {
-		mdw_debug("phase=%s chunk=%d legacy_id=%lld msg=\"row rejected by the database\" depth=%d",
-			  mdw_phases[j->c->phase].name, j->c->chunk_no, lo, depth);
-		if (add_reject(j, lo, "db_error", e) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return R_FAILED;
-		}
-		j->n.rejected++;
-		return R_OK;
-	}
-	{
-		int mid = a + (b - a) / 2, rc = load_range(j, a, mid, depth + 1, err, errlen);
-		if (rc != R_OK)
-			return rc;
-		return load_range(j, mid + 1, b, depth + 1, err, errlen);
-	}
+	return CHUNK_OK;
 }
 
 /* The source row at index ROW as a JSON object of its columns (text values). */
@@ -351,7 +384,7 @@ static int chunk_processable(const char *status)
 }
 
 /* Mark running (informational, own transaction) and check the message against the ledger. */
-static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
+static enum chunk_outcome claim_job(struct job *j, char *err, size_t errlen)
 {
 	const char *p[4] = {j->run, mdw_phases[j->c->phase].name, j->chunk, j->ctx->worker_id};
 	int transient;
@@ -359,17 +392,17 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 		pgx_query(j->ctx->tgt,
 			  "SELECT status, lo, hi FROM mdw.chunks WHERE run_id = $1 AND phase = $2 AND chunk_no = $3", 3,
 			  p, err, errlen, &transient);
-	enum chunk_result res = CHUNK_FAILED;
+	enum chunk_outcome res = CHUNK_FAILED;
 
 	if (!r)
-		return transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
+		return transient ? CHUNK_RETRY : CHUNK_FAILED;
 	if (PQntuples(r) != 1) {
 		snprintf(err, errlen, "no ledger row for run %s phase %s chunk %s", j->run, p[1], j->chunk);
-		res = CHUNK_INVALID;
+		res = CHUNK_DEAD;
 	} else if (strcmp(PQgetvalue(r, 0, 1), j->lo) || strcmp(PQgetvalue(r, 0, 2), j->hi)) {
 		snprintf(err, errlen, "bounds %s..%s differ from the ledger's %s..%s", j->lo, j->hi,
 			 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
-		res = CHUNK_INVALID;
+		res = CHUNK_DEAD;
 	} else if (!chunk_processable(PQgetvalue(r, 0, 0))) {
 		res = CHUNK_ALREADY;
 	} else {
@@ -380,8 +413,8 @@ static enum chunk_result claim_job(struct job *j, char *err, size_t errlen)
 			      "AND status IN ('pending', 'running')",
 			      4, p, err, errlen, &transient);
 		if (!r)
-			return chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
-		res = CHUNK_DONE;
+			return chunk_failure(err, transient);
+		res = CHUNK_OK;
 	}
 	PQclear(r);
 	return res;
@@ -394,14 +427,26 @@ int chunk_not_now(const char *err)
 	       strncmp(err, "53100", 5) == 0;   /* disk_full */
 }
 
-enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
+/* The job of chunk C, with its ids as text for the statements' parameters (nothing allocated yet). */
+static void job_init(struct job *j, struct chunk_ctx *ctx, const struct mdw_chunk *c)
 {
-	struct job j = {.ctx = ctx, .c = c};
+	*j = (struct job){.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
+	snprintf(j->run, sizeof j->run, "%" PRId64, c->run);
+	snprintf(j->chunk, sizeof j->chunk, "%d", (int)c->chunk_no);
+	snprintf(j->lo, sizeof j->lo, "%" PRId64, c->lo);
+	snprintf(j->hi, sizeof j->hi, "%" PRId64, c->hi);
+}
 
-	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
-	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
-	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
-	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
+enum chunk_outcome chunk_failure(const char *err, int transient)
+{
+	return chunk_not_now(err) ? CHUNK_NOT_NOW : transient ? CHUNK_RETRY : CHUNK_FAILED;
+}
+
+enum chunk_outcome chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen)
+{
+	struct job j;
+
+	job_init(&j, ctx, c);
 	return claim_job(&j, err, errlen);
 }
 
@@ -465,8 +510,11 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 }
 
 /*
- * BEGIN on the source and open a cursor over the chunk's range (rolled back by the caller on failure); in a
- * catch-up run over the rows the run lists in it (catchup_update.c).
+ * BEGIN on the source and open a cursor over the chunk's range; in a
+ * catch-up run over the rows the run lists in it (catchup_update.c). A
+ * cursor that cannot be opened (its read canceled while it waits for a lock,
+ * say) is rolled back here: the session is left outside any transaction,
+ * usable by the next attempt.
  */
 static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 {
@@ -480,12 +528,18 @@ static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 		return -1;
 	p[2] = ids;
 	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", read);
+	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0) {
+		free(ids);
+		return -1;
+	}
 	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
-	rc = pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient);
-	if (rc == 0)
-		rc = pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient);
+	rc = pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient);
 	free(ids);
-	return rc;
+	if (rc == 0)
+		return 0;
+	if (PQstatus(j->ctx->src) == CONNECTION_OK)
+		PQclear(PQexec(j->ctx->src, "ROLLBACK"));
+	return -1;
 }
 
 /* The next part of the source range into j->src (the previous one freed). *ROWS = 0 at the end. */
@@ -575,23 +629,24 @@ static int stage_flush(struct job *j, struct rowbuf *stage, char *err, size_t er
  * rejects (which carry source rows). STAGE is COPYed whenever it reaches
  * max_bytes, so that a chunk's memory stays bounded whatever its rows weigh.
  */
-static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errlen, int *transient)
+static enum chunk_outcome load_part(struct job *j, struct rowbuf *stage, char *err, size_t errlen)
 {
 	int rows = PQntuples(j->src);
 	size_t staged = 0, max = (size_t)j->ctx->max_bytes;
 	char sql[128];
+	int transient = 0;
+	enum chunk_outcome res;
 
 	snprintf(sql, sizeof sql, "TRUNCATE %s", j->ops->stage_table);
-	if (pgx_exec(j->ctx->tgt, j->parts++ ? sql : j->ops->stage_ddl, 0, NULL, err, errlen, transient) < 0)
-		return -1;
+	if (pgx_exec(j->ctx->tgt, j->parts++ ? sql : j->ops->stage_ddl, 0, NULL, err, errlen, &transient) < 0)
+		goto fail;
 	free(j->ids);
 	free(j->offs);
 	j->nids = j->buf_first = 0;
 	j->offs = malloc(sizeof *j->offs * (size_t)rows);
 	if (!(j->ids = malloc(sizeof *j->ids * (size_t)rows)) || !j->offs) {
 		snprintf(err, errlen, "out of memory");
-		*transient = 0;
-		return -1;
+		return CHUNK_FAILED;
 	}
 	j->n.read += rows;
 	for (int i = 0; i < rows; i++) {
@@ -608,26 +663,20 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 			stage->nfields = 0;
 			if (add_reject(j, id, ri.reason, ri.detail) < 0) {
 				snprintf(err, errlen, "out of memory");
-				*transient = 0;
-				return -1;
+				return CHUNK_FAILED;
 			}
 			j->n.rejected++;
 		}
-		if (stage->len >= max && stage_flush(j, stage, err, errlen, transient) < 0)
-			return -1;
+		if (stage->len >= max && stage_flush(j, stage, err, errlen, &transient) < 0)
+			goto fail;
 	}
-	if (stage_flush(j, stage, err, errlen, transient) < 0)
-		return -1;
+	if (stage_flush(j, stage, err, errlen, &transient) < 0)
+		goto fail;
 	touch(j);
-	if (j->nids > 0) {
-		int rc = load_range(j, 0, j->nids - 1, 0, err, errlen);
-		if (rc != R_OK) {
-			*transient = rc == R_TRANSIENT;
-			return -1;
-		}
-	}
-	if (write_rejects(j, err, errlen, transient) < 0)
-		return -1;
+	if (j->nids > 0 && (res = load_range(j, 0, j->nids - 1, 0, err, errlen)) != CHUNK_OK)
+		return res;
+	if (write_rejects(j, err, errlen, &transient) < 0)
+		goto fail;
 	rejects_truncate(j, 0);
 	/* the next part: as many rows as fit in max_bytes at this part's average */
 	{
@@ -635,46 +684,27 @@ static int load_part(struct job *j, struct rowbuf *stage, char *err, size_t errl
 			  next = avg ? (long long)max / avg : 10000;
 		j->fetch = next < 1 ? 1 : next > 10000 ? 10000 : next;
 	}
-	return 0;
+	return CHUNK_OK;
+
+fail:
+	return chunk_failure(err, transient);
 }
 
-enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				    char *err, size_t errlen)
+/*
+ * Step 1: lock the ledger row (a chunk done meanwhile is a no-op:
+ * CHUNK_ALREADY) and set up the chunk's transaction. CHUNK_OK: in the
+ * transaction, go on; otherwise it is rolled back.
+ */
+static enum chunk_outcome begin_job(struct job *j, char *err, size_t errlen)
 {
-	struct job j = {.ctx = ctx, .c = c, .ops = mdw_phase_ops[c->phase]};
-	struct rowbuf stage;
-	enum chunk_result res = CHUNK_FAILED;
-	const char *phase = mdw_phases[c->phase].name;
-	int transient = 0, in_tx = 0, src_tx = 0, src_slot = 0;
+	struct chunk_ctx *ctx = j->ctx;
+	enum chunk_outcome res;
+	int already, transient = 0;
 
-	rb_init(&stage);
-	err[0] = 0;
-	snprintf(j.run, sizeof j.run, "%" PRId64, c->run);
-	snprintf(j.chunk, sizeof j.chunk, "%d", (int)c->chunk_no);
-	snprintf(j.lo, sizeof j.lo, "%" PRId64, c->lo);
-	snprintf(j.hi, sizeof j.hi, "%" PRId64, c->hi);
-	if (!j.ops) {
-		snprintf(err, errlen, "phase %s has no relational transform", phase);
-		return CHUNK_INVALID;
-	}
-	res = claim_job(&j, err, errlen);
-	if (res != CHUNK_DONE)
-		return res;
-	res = CHUNK_FAILED;
-
-	/* 1. lock the ledger row; a chunk done meanwhile is a no-op */
-	{
-		int already;
-		if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
-			res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
-			goto out;
-		}
-		if (already) {
-			res = CHUNK_ALREADY;
-			goto out;
-		}
-		in_tx = 1;
-	}
+	if (chunk_begin(ctx, j->c, &already, err, errlen, &transient) < 0)
+		return chunk_failure(err, transient);
+	if (already)
+		return CHUNK_ALREADY;
 	/*
 	 * Foreign keys: every parent id this chunk writes comes from a join with
 	 * the parent table in this transaction, and the orphans were rejected
@@ -685,49 +715,81 @@ enum chunk_result chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chun
 	if (ctx->fk_by_phase &&
 	    pgx_exec(ctx->tgt, "SET LOCAL session_replication_role = replica", 0, NULL, err, errlen, &transient) < 0)
 		goto fail;
-	if (cu_update_sql(c->phase) && (j.catch_up = cu_run_is_catch_up(ctx->tgt, c->run, err, errlen, &transient)) < 0)
+	if (cu_update_sql(j->c->phase) &&
+	    (j->catch_up = cu_run_is_catch_up(ctx->tgt, j->c->run, err, errlen, &transient)) < 0)
 		goto fail;
-
-	/* 2-4. read the source range through a cursor, in parts of about max_bytes, holding a read slot */
-	if (source_slot_take(ctx, err, errlen, &transient) < 0)
-		goto fail;
-	src_slot = 1;
-	if (source_open(&j, err, errlen, &transient) < 0)
-		goto fail;
-	src_tx = 1;
-	for (;;) {
-		int rows;
-		if (source_next(&j, &rows, err, errlen, &transient) < 0)
-			goto fail;
-		if (rows == 0)
-			break;
-		if (load_part(&j, &stage, err, errlen, &transient) < 0)
-			goto fail;
-	}
-	src_tx = 0;
-	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
-		goto fail;
-	source_slot_give(ctx);
-	src_slot = 0;
-
-	/* 5. ledger, commit */
-	if (chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
-		goto fail;
-	in_tx = 0;
-	*counts = j.n;
-	res = CHUNK_DONE;
-	goto out;
+	return CHUNK_OK;
 
 fail:
-	/* read-only or full target: no fault of the chunk's (lock waits inside the chunk are not bounded) */
-	res = chunk_not_now(err) ? CHUNK_BUSY : transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
-	if (in_tx && PQstatus(ctx->tgt) == CONNECTION_OK)
+	res = chunk_failure(err, transient);
+	if (PQstatus(ctx->tgt) == CONNECTION_OK)
 		PQclear(PQexec(ctx->tgt, "ROLLBACK"));
-	if (src_tx && PQstatus(ctx->src) == CONNECTION_OK)
-		PQclear(PQexec(ctx->src, "ROLLBACK"));
-	if (src_slot)
+	return res;
+}
+
+/*
+ * Steps 2-4: read the source range through a cursor, in parts of about
+ * max_bytes, holding a read slot, and load each part. Unless CHUNK_OK, ERR
+ * says why; the source transaction is then rolled back and the slot given
+ * back either way.
+ */
+static enum chunk_outcome load_source(struct job *j, struct rowbuf *stage, char *err, size_t errlen)
+{
+	struct chunk_ctx *ctx = j->ctx;
+	enum chunk_outcome res = CHUNK_OK;
+	int rows, transient = 0;
+
+	if (source_slot_take(ctx, err, errlen, &transient) < 0)
+		return chunk_failure(err, transient);
+	if (source_open(j, err, errlen, &transient) < 0) {
 		source_slot_give(ctx);
-out:
+		return chunk_failure(err, transient);
+	}
+	do {
+		if (source_next(j, &rows, err, errlen, &transient) < 0)
+			res = chunk_failure(err, transient);
+		else if (rows > 0)
+			res = load_part(j, stage, err, errlen);
+		if (res != CHUNK_OK) {
+			if (PQstatus(ctx->src) == CONNECTION_OK)
+				PQclear(PQexec(ctx->src, "ROLLBACK"));
+			source_slot_give(ctx);
+			return res;
+		}
+	} while (rows > 0);
+	if (pgx_exec(ctx->src, "COMMIT", 0, NULL, err, errlen, &transient) < 0)
+		res = chunk_failure(err, transient);
+	source_slot_give(ctx);
+	return res;
+}
+
+enum chunk_outcome chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				     char *err, size_t errlen)
+{
+	struct job j;
+	struct rowbuf stage;
+	enum chunk_outcome res;
+	int transient = 0;
+
+	job_init(&j, ctx, c);
+	err[0] = 0;
+	if (!j.ops) {
+		snprintf(err, errlen, "phase %s has no relational transform", mdw_phases[c->phase].name);
+		return CHUNK_DEAD;
+	}
+	if ((res = claim_job(&j, err, errlen)) != CHUNK_OK || (res = begin_job(&j, err, errlen)) != CHUNK_OK)
+		return res;
+	rb_init(&stage);
+	/* 2-4. read, transform, load; 5. ledger, commit */
+	res = load_source(&j, &stage, err, errlen);
+	if (res == CHUNK_OK && chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
+		res = chunk_failure(err, transient);
+	if (res != CHUNK_OK) {
+		if (PQstatus(ctx->tgt) == CONNECTION_OK)
+			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
+	} else {
+		*counts = j.n;
+	}
 	rb_free(&stage);
 	job_free(&j);
 	return res;

@@ -15,13 +15,22 @@
 #include "mdw/chunk_codec.h"
 #include "rowbuf.h"
 
-enum chunk_result {
-	CHUNK_DONE,      /* processed and committed now */
-	CHUNK_ALREADY,   /* the ledger says done, dead or rolled back: nothing to do */
-	CHUNK_INVALID,   /* no such ledger row, or bounds differ: dead-letter it */
-	CHUNK_TRANSIENT, /* connection lost, deadlock...: retry the same chunk later */
-	CHUNK_FAILED,    /* any other error: counts as a failed attempt */
-	CHUNK_BUSY,      /* ledger row locked by another session, or target read-only/full: not now, not an attempt */
+/*
+ * The outcome of a chunk step, and of a chunk: the one way a step says what
+ * became of it (the human detail is in the step's err/errlen). The worker
+ * acts on a chunk's outcome in one place (worker.c `work`): acknowledge,
+ * give the delivery back, retry with backoff, record a failed attempt,
+ * dead-letter, or stop.
+ */
+enum chunk_outcome {
+	CHUNK_OK,          /* the step succeeded: go on; a chunk's: processed and committed now */
+	CHUNK_ALREADY,     /* the ledger says done, dead or rolled back: nothing to do, acknowledge */
+	CHUNK_RETRY,       /* transient (connection lost, deadlock, provider 5xx...): retry the same chunk later */
+	CHUNK_NOT_NOW,     /* ledger row locked by another session, or target read-only/full: not now, not an attempt */
+	CHUNK_REJECT_ROWS, /* a step's only: a row breaks a constraint; the range is bisected and the row rejected */
+	CHUNK_FAILED,      /* any other error: counts as a failed attempt, left for a retry */
+	CHUNK_DEAD,        /* no such ledger row, bounds differ, no transform for the phase: dead-letter it */
+	CHUNK_FATAL,       /* retrying cannot help (credentials refused): chunk dead, phase failed, worker stops */
 };
 
 struct provider;
@@ -40,7 +49,6 @@ struct chunk_ctx {
 	int fk_by_phase;       /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
 	long long source_max_connections; /* fleet-wide source read slots (0: unlimited; needs redis) */
 	long long source_rows_per_s;      /* fleet-wide source rows per second (0: unlimited; needs redis) */
-	int fatal; /* set when the failure cannot be cured by retrying (e.g. credentials refused) */
 	/* called between steps so that the caller can keep its lease fresh */
 	void (*touch)(void *arg);
 	void *touch_arg;
@@ -50,10 +58,10 @@ struct chunk_ctx {
 /*
  * Process chunk C: the two chunk kinds, peers that share the steps below;
  * the worker picks one by the phase's kind (mdw_phases[].kind). COUNTS gets
- * the chunk's accounting when CHUNK_DONE. ERR says why otherwise.
+ * the chunk's accounting when CHUNK_OK. ERR says why otherwise.
  */
-typedef enum chunk_result chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-					   char *err, size_t errlen);
+typedef enum chunk_outcome chunk_process_fn(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+					    char *err, size_t errlen);
 chunk_process_fn chunk_rel_process;   /* a relational phase's chunk (chunk.c) */
 chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chunk.c) */
 
@@ -64,8 +72,10 @@ chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chu
  * (read-only, disk full).
  */
 int chunk_not_now(const char *err);
-/* Mark the chunk running and check the message against the ledger (CHUNK_DONE: go on). */
-enum chunk_result chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen);
+/* The outcome of a step that failed with ERR (TRANSIENT from pgx): CHUNK_NOT_NOW, CHUNK_RETRY or CHUNK_FAILED. */
+enum chunk_outcome chunk_failure(const char *err, int transient);
+/* Mark the chunk running and check the message against the ledger (CHUNK_OK: go on). */
+enum chunk_outcome chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c, char *err, size_t errlen);
 /* BEGIN and lock the ledger row; *ALREADY when it is done or dead (then committed). -1 with ERR, *TRANSIENT. */
 int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
 		int *transient);

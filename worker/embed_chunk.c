@@ -62,6 +62,15 @@ struct ejob {
 	char **held; /* the claims this chunk holds (NULL entries released), refreshed by claims_timer */
 	int nheld;
 	ev_timer claims_timer;
+	/* per-chunk scratch of step 1 and 2 (sized for nmissing), freed in one place: ejob_free */
+	unsigned char *present;     /* per missing hash: in ai_embeddings now */
+	int *todo;                  /* the missing hashes claimed by this chunk in this round (indexes) */
+	char **todo_hash;           /* their hashes, the claims held (j->held) */
+	char **claimed;             /* the hashes claimed, to look for again */
+	unsigned char *now_present; /* of those, the ones another worker stored meanwhile */
+	struct embed_item *items;   /* this round's texts for the provider, and its answers */
+	unsigned char *stored;      /* per item: inserted by this chunk */
+	char **first;               /* per missing hash embedded here: the first entity linked to it */
 	/* where the chunk's time went (s), for the debug line "embedding chunk steps" */
 	double t_provider, t_store, t_wait;
 	int calls;
@@ -78,6 +87,16 @@ static void touch(struct ejob *j)
 {
 	if (j->ctx->touch)
 		j->ctx->touch(j->ctx->touch_arg);
+}
+
+/*
+ * The outcome of a step of this chunk kind that failed (TRANSIENT from pgx or
+ * Redis): retry, or a failed attempt. (Unlike the relational kind, a target
+ * that refuses writes or a ledger row locked is not "not now" here.)
+ */
+static enum chunk_outcome failed(int transient)
+{
+	return transient ? CHUNK_RETRY : CHUNK_FAILED;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -220,139 +239,235 @@ static void on_claims_timer(struct ev_loop *loop, ev_timer *t, int revents)
 			 j->ctx->redis->errstr);
 }
 
-/* Step 1: make every distinct text of the chunk present in ai_embeddings (or rejected). */
-static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transient)
+/* The scratch of steps 1 and 2, once the missing hashes are known. -1 out of memory. */
+static int ejob_scratch(struct ejob *j)
 {
-	const char *model = provider_model(j->ctx->provider);
-	unsigned char *present = calloc((size_t)j->nmissing + 1, 1);
-	int *todo = calloc((size_t)j->nmissing + 1, sizeof *todo);
-	struct embed_item *items = NULL;
-	char **todo_hash = calloc((size_t)j->nmissing + 1, sizeof *todo_hash);
-	unsigned char *stored = NULL;
-	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
-	int rc = -1, last_waiting = -1;
+	size_t n = (size_t)j->nmissing + 1;
 
-	if (!present || !todo || !todo_hash) {
+	j->embedded_here = calloc(n, 1);
+	j->present = calloc(n, 1);
+	j->todo = calloc(n, sizeof *j->todo);
+	j->todo_hash = calloc(n, sizeof *j->todo_hash);
+	j->claimed = calloc(n, sizeof *j->claimed);
+	j->now_present = calloc(n, 1);
+	j->first = calloc(n, sizeof *j->first);
+	return j->embedded_here && j->present && j->todo && j->todo_hash && j->claimed && j->now_present && j->first
+		       ? 0
+		       : -1;
+}
+
+/* Free everything chunk J holds (its result rows, entities, scratch). */
+static void ejob_free(struct ejob *j)
+{
+	PQclear(j->rows);
+	free(j->e);
+	free(j->missing);
+	free(j->embedded_here);
+	free(j->present);
+	free(j->todo);
+	free(j->todo_hash);
+	free(j->claimed);
+	free(j->now_present);
+	free(j->items);
+	free(j->stored);
+	free(j->first);
+}
+
+/* Refresh the claims held every third of a lease while step 1 runs (needs the worker's loop). */
+static void claims_timer_start(struct ejob *j)
+{
+	j->held = j->todo_hash;
+	if (!j->ctx->loop)
+		return;
+	ev_timer_init(&j->claims_timer, on_claims_timer, j->ctx->lease_ms / 3000.0, j->ctx->lease_ms / 3000.0);
+	j->claims_timer.data = j;
+	ev_timer_start(j->ctx->loop, &j->claims_timer);
+}
+
+static void claims_timer_stop(struct ejob *j)
+{
+	if (j->ctx->loop && j->held)
+		ev_timer_stop(j->ctx->loop, &j->claims_timer);
+	j->held = NULL;
+	j->nheld = 0;
+}
+
+/* Release every claim still held (after a failure in a round). */
+static void release_held(struct ejob *j)
+{
+	for (int k = 0; k < j->nmissing; k++)
+		if (j->todo_hash[k]) {
+			release_hash(j, j->todo_hash[k]);
+			j->todo_hash[k] = NULL;
+		}
+}
+
+/*
+ * Claim the missing hashes that ai_embeddings still lacks and no one has
+ * rejected or stored: *NTODO claimed into j->todo, *WAITING held by others.
+ */
+static int claim_missing(struct ejob *j, int *ntodo, int *waiting, char *err, size_t errlen, int *transient)
+{
+	*ntodo = *waiting = 0;
+	if (present_hashes(j, j->missing, j->nmissing, j->present, err, errlen, transient) < 0)
+		return -1;
+	for (int i = 0; i < j->nmissing; i++) {
+		int got;
+		if (j->present[i] || j->embedded_here[i] >= 2) /* rejected, or already stored by another */
+			continue;
+		got = claim_hash(j, j->missing[i]);
+		if (got < 0) {
+			snprintf(err, errlen, "%s", j->ctx->redis->errstr);
+			*transient = 1;
+			return -1;
+		}
+		if (got)
+			j->todo[(*ntodo)++] = i;
+		else
+			(*waiting)++;
+	}
+	return 0;
+}
+
+/* A text embedded and released by another worker between our check and our claim: release it, drop it from todo. */
+static int drop_stored_meanwhile(struct ejob *j, int *ntodo, char *err, size_t errlen, int *transient)
+{
+	int keep = 0;
+
+	for (int k = 0; k < *ntodo; k++)
+		j->claimed[k] = j->missing[j->todo[k]];
+	if (present_hashes(j, j->claimed, *ntodo, j->now_present, err, errlen, transient) < 0) {
+		for (int k = 0; k < *ntodo; k++)
+			release_hash(j, j->missing[j->todo[k]]);
+		return -1;
+	}
+	for (int k = 0; k < *ntodo; k++) {
+		if (j->now_present[k])
+			release_hash(j, j->missing[j->todo[k]]);
+		else
+			j->todo[keep++] = j->todo[k];
+	}
+	*ntodo = keep;
+	return 0;
+}
+
+/* Note what became of item K (stored here, rejected, stored by another) and release its claim. */
+static void settle_item(struct ejob *j, int k)
+{
+	struct embed_item *it = &j->items[k];
+
+	/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
+	j->embedded_here[j->todo[k]] = it->rejected ? 2 : j->stored[k] ? 1 : 3;
+	if (it->rejected)
+		for (int e = 0; e < j->n; e++)
+			if (!strcmp(j->e[e].hash, j->todo_hash[k])) {
+				j->e[e].rejected = 1;
+				snprintf(j->e[e].why, sizeof j->e[e].why, "%s", it->why);
+			}
+	release_hash(j, j->todo_hash[k]);
+	j->todo_hash[k] = NULL;
+}
+
+/*
+ * Embed items S0..S0+SN through the provider and store the answers at once.
+ * A provider that refuses the credentials is CHUNK_FATAL.
+ */
+static enum chunk_outcome embed_slice(struct ejob *j, int s0, int sn, char *err, size_t errlen)
+{
+	double t0 = now_s(), t1;
+	int prc = provider_embed(j->ctx->provider, j->items + s0, sn, err, errlen), transient = 0;
+
+	t1 = now_s();
+	j->t_provider += t1 - t0;
+	j->calls += sn;
+	if (prc != PROVIDER_OK)
+		return prc == PROVIDER_FATAL ? CHUNK_FATAL : failed(prc == PROVIDER_TRANSIENT);
+	if (store(j, j->items + s0, j->todo_hash + s0, sn, provider_model(j->ctx->provider), j->stored + s0, err,
+		  errlen, &transient) < 0)
+		return failed(transient);
+	j->t_store += now_s() - t1;
+	for (int k = s0; k < s0 + sn; k++)
+		settle_item(j, k);
+	touch(j);
+	return CHUNK_OK;
+}
+
+/* Embed the NTODO texts this chunk claimed; on failure every claim still held is released. */
+static enum chunk_outcome embed_claimed(struct ejob *j, int ntodo, char *err, size_t errlen)
+{
+	free(j->items);
+	free(j->stored);
+	j->items = calloc((size_t)ntodo, sizeof *j->items);
+	j->stored = NULL;
+	if (!j->items) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return CHUNK_FAILED;
 	}
-	j->held = todo_hash;
-	if (j->ctx->loop) {
-		ev_timer_init(&j->claims_timer, on_claims_timer, j->ctx->lease_ms / 3000.0, j->ctx->lease_ms / 3000.0);
-		j->claims_timer.data = j;
-		ev_timer_start(j->ctx->loop, &j->claims_timer);
+	for (int k = 0; k < ntodo; k++) {
+		/* the text of the first entity holding this hash */
+		for (int e = 0; e < j->n; e++)
+			if (!strcmp(j->e[e].hash, j->missing[j->todo[k]])) {
+				j->items[k].text = j->e[e].text;
+				j->items[k].len = j->e[e].len;
+				break;
+			}
+		j->todo_hash[k] = j->missing[j->todo[k]];
 	}
-	for (;;) {
-		int ntodo = 0, waiting = 0;
+	j->nheld = ntodo;
+	if (!(j->stored = calloc((size_t)ntodo, 1))) {
+		snprintf(err, errlen, "out of memory");
+		release_held(j);
+		return CHUNK_FAILED;
+	}
+	/*
+	 * In slices, each stored as soon as it is answered: a worker that dies, or a
+	 * database that goes away, loses at most one slice of paid answers.
+	 */
+	for (int s0 = 0; s0 < ntodo; s0 += j->ctx->embed_slice) {
+		int sn = ntodo - s0 < j->ctx->embed_slice ? ntodo - s0 : j->ctx->embed_slice;
+		enum chunk_outcome res = embed_slice(j, s0, sn, err, errlen);
+		if (res != CHUNK_OK) {
+			release_held(j);
+			return res;
+		}
+	}
+	touch(j);
+	return CHUNK_OK;
+}
 
-		if (present_hashes(j, j->missing, j->nmissing, present, err, errlen, transient) < 0)
-			goto out;
-		for (int i = 0; i < j->nmissing; i++) {
-			int got;
-			if (present[i] || j->embedded_here[i] >= 2) /* rejected, or already stored by another */
-				continue;
-			got = claim_hash(j, j->missing[i]);
-			if (got < 0) {
-				snprintf(err, errlen, "%s", j->ctx->redis->errstr);
-				*transient = 1;
-				goto out;
-			}
-			if (got)
-				todo[ntodo++] = i;
-			else
-				waiting++;
+/*
+ * Another worker is embedding texts we need: look again soon (it stores them
+ * a slice at a time, tens of ms apart), or take over its claim once expired.
+ */
+static void wait_for_others(struct ejob *j)
+{
+	struct timespec ts = {0, CLAIM_POLL_MS * 1000000L};
+	double t0 = now_s();
+
+	nanosleep(&ts, NULL);
+	touch(j);
+	j->t_wait += now_s() - t0;
+}
+
+/* Step 1: make every distinct text of the chunk present in ai_embeddings (or rejected). */
+static enum chunk_outcome ensure_embedded(struct ejob *j, char *err, size_t errlen)
+{
+	double deadline = now_s() + (double)j->ctx->lease_ms / 1000.0 * 4;
+	int last_waiting = -1, transient = 0;
+	enum chunk_outcome res = CHUNK_OK;
+
+	claims_timer_start(j);
+	for (;;) {
+		int ntodo, waiting;
+
+		if (claim_missing(j, &ntodo, &waiting, err, errlen, &transient) < 0 ||
+		    (ntodo > 0 && drop_stored_meanwhile(j, &ntodo, err, errlen, &transient) < 0)) {
+			res = failed(transient);
+			break;
 		}
 		if (ntodo > 0) {
-			/* a text embedded and released by another worker between our check and our claim */
-			char **claimed = calloc((size_t)ntodo, sizeof *claimed);
-			unsigned char *now_present = calloc((size_t)ntodo, 1);
-			int keep = 0;
-			if (!claimed || !now_present) {
-				free(claimed);
-				free(now_present);
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			for (int k = 0; k < ntodo; k++)
-				claimed[k] = j->missing[todo[k]];
-			if (present_hashes(j, claimed, ntodo, now_present, err, errlen, transient) < 0) {
-				free(claimed);
-				free(now_present);
-				for (int k = 0; k < ntodo; k++)
-					release_hash(j, j->missing[todo[k]]);
-				goto out;
-			}
-			for (int k = 0; k < ntodo; k++) {
-				if (now_present[k])
-					release_hash(j, j->missing[todo[k]]);
-				else
-					todo[keep++] = todo[k];
-			}
-			free(claimed);
-			free(now_present);
-			ntodo = keep;
-		}
-		if (ntodo > 0) {
-			int prc;
-			free(items);
-			items = calloc((size_t)ntodo, sizeof *items);
-			if (!items) {
-				snprintf(err, errlen, "out of memory");
-				goto release;
-			}
-			for (int k = 0; k < ntodo; k++) {
-				/* the text of the first entity holding this hash */
-				for (int e = 0; e < j->n; e++)
-					if (!strcmp(j->e[e].hash, j->missing[todo[k]])) {
-						items[k].text = j->e[e].text;
-						items[k].len = j->e[e].len;
-						break;
-					}
-				todo_hash[k] = j->missing[todo[k]];
-			}
-			j->nheld = ntodo;
-			if (!(stored = calloc((size_t)ntodo, 1))) {
-				snprintf(err, errlen, "out of memory");
-				goto release;
-			}
-			/*
-			 * In slices, each stored as soon as it is answered: a worker that dies, or a
-			 * database that goes away, loses at most one slice of paid answers.
-			 */
-			for (int s0 = 0; s0 < ntodo; s0 += j->ctx->embed_slice) {
-				int sn = ntodo - s0 < j->ctx->embed_slice ? ntodo - s0 : j->ctx->embed_slice;
-				double t0 = now_s(), t1;
-				prc = provider_embed(j->ctx->provider, items + s0, sn, err, errlen);
-				t1 = now_s();
-				j->t_provider += t1 - t0;
-				j->calls += sn;
-				if (prc != PROVIDER_OK) {
-					*transient = prc == PROVIDER_TRANSIENT;
-					j->ctx->fatal = prc == PROVIDER_FATAL;
-					goto release;
-				}
-				if (store(j, items + s0, todo_hash + s0, sn, model, stored + s0, err, errlen,
-					  transient) < 0)
-					goto release;
-				j->t_store += now_s() - t1;
-				for (int k = s0; k < s0 + sn; k++) {
-					/* 1: this chunk stored it (counts as inserted); 2: rejected; 3: stored by another */
-					j->embedded_here[todo[k]] = items[k].rejected ? 2 : stored[k] ? 1 : 3;
-					if (items[k].rejected)
-						for (int e = 0; e < j->n; e++)
-							if (!strcmp(j->e[e].hash, todo_hash[k])) {
-								j->e[e].rejected = 1;
-								snprintf(j->e[e].why, sizeof j->e[e].why, "%s",
-									 items[k].why);
-							}
-					release_hash(j, todo_hash[k]);
-					todo_hash[k] = NULL;
-				}
-				touch(j);
-			}
-			free(stored);
-			stored = NULL;
-			touch(j);
+			if ((res = embed_claimed(j, ntodo, err, errlen)) != CHUNK_OK)
+				break;
 			continue;
 		}
 		if (!waiting)
@@ -362,38 +477,13 @@ static int ensure_embedded(struct ejob *j, char *err, size_t errlen, int *transi
 		last_waiting = waiting;
 		if (now_s() > deadline) {
 			snprintf(err, errlen, "%d texts claimed by other workers did not appear in time", waiting);
-			*transient = 1;
-			goto out;
+			res = CHUNK_RETRY;
+			break;
 		}
-		/*
-		 * another worker is embedding these texts: look again soon (it stores them a slice at
-		 * a time, tens of ms apart), or take over its claim once expired
-		 */
-		{
-			struct timespec ts = {0, CLAIM_POLL_MS * 1000000L};
-			double t0 = now_s();
-			nanosleep(&ts, NULL);
-			touch(j);
-			j->t_wait += now_s() - t0;
-		}
+		wait_for_others(j);
 	}
-	rc = 0;
-	goto out;
-release:
-	for (int k = 0; k < j->nmissing; k++)
-		if (todo_hash[k])
-			release_hash(j, todo_hash[k]);
-out:
-	if (j->ctx->loop && j->held)
-		ev_timer_stop(j->ctx->loop, &j->claims_timer);
-	j->held = NULL;
-	j->nheld = 0;
-	free(stored);
-	free(present);
-	free(todo);
-	free(todo_hash);
-	free(items);
-	return rc;
+	claims_timer_stop(j);
+	return res;
 }
 
 /* Mark the entities whose link existed before the migration (rows ascending by id, like the entities). */
@@ -486,8 +576,7 @@ static int prepare(struct ejob *j, char *err, size_t errlen, int *transient)
 		if (!present[i])
 			j->missing[j->nmissing++] = distinct[i];
 	free(present);
-	j->embedded_here = calloc((size_t)j->nmissing + 1, 1);
-	if (!j->embedded_here) {
+	if (ejob_scratch(j) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -521,45 +610,54 @@ static int drop_stale_links(struct ejob *j, const char *type, char *err, size_t 
 	return rc;
 }
 
-/* Step 2, inside the ledger transaction: links, rejects, counts. */
-static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
+/* A reject row for entity E, whose text the provider refused. */
+static void reject_row(struct ejob *j, const struct entity *e, struct rowbuf *rej)
 {
 	const char *type = mdw_parts[j->c->part].name;
-	char lo[24], hi[24];
-	const char *p[4] = {type, lo, hi, j->run};
-	struct rowbuf links, rej;
-	PGresult *r;
-	int rc = -1;
-	char **first = calloc((size_t)j->nmissing + 1, sizeof *first); /* first entity per hash embedded here */
+	char src[128];
 
-	rb_init(&links);
-	rb_init(&rej);
-	if (!first) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	snprintf(src, sizeof src, "{\"id\": %lld, \"content_type\": \"%s\"}", e->id, type);
+	rb_str(rej, j->run);
+	rb_str(rej, "embeddings");
+	rb_str(rej, mdw_part_table(j->c->part));
+	rb_int(rej, e->id);
+	rb_str(rej, "provider_rejected");
+	rb_str(rej, e->why);
+	rb_str(rej, src);
+	rb_end(rej);
+}
+
+/*
+ * Count entity E, which needs a link: inserted if its hash was embedded here
+ * and no entity before it took that, else merged (its text was there).
+ */
+static void count_link(struct ejob *j, struct entity *e, struct mdw_counts *n)
+{
+	char **hit = bsearch(&(char *){e->hash}, j->missing, (size_t)j->nmissing, sizeof *j->missing, cmp_str);
+	int idx = hit ? (int)(hit - j->missing) : -1;
+
+	if (idx >= 0 && j->embedded_here[idx] == 1 && !j->first[idx]) {
+		j->first[idx] = e->hash;
+		n->inserted++;
+	} else {
+		n->merged++;
 	}
-	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
-	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
-	if (!(r = pgx_query(j->ctx->tgt,
-			    "SELECT content_id, sha256_hash, mdw_run_id IS NULL FROM public.ai_embedding_sources "
-			    "WHERE content_type = $1 AND content_id BETWEEN $2 AND $3",
-			    3, p, err, errlen, transient)))
-		goto out;
+}
+
+/*
+ * Sort every entity against the links the range has (R: content_id, hash,
+ * pre-existing): a reject row, existing, or a link to write (inserted or
+ * merged). A pre-existing link that changed meanwhile is a transient error.
+ */
+static int sort_entities(struct ejob *j, const PGresult *r, struct mdw_counts *n, struct rowbuf *links,
+			 struct rowbuf *rej, char *err, size_t errlen, int *transient)
+{
 	n->read = j->n;
 	for (int i = 0; i < j->n; i++) {
 		struct entity *e = &j->e[i];
 		int existing = 0, foreign = 0;
 		if (e->rejected) {
-			char src[128];
-			snprintf(src, sizeof src, "{\"id\": %lld, \"content_type\": \"%s\"}", e->id, type);
-			rb_str(&rej, j->run);
-			rb_str(&rej, "embeddings");
-			rb_str(&rej, mdw_part_table(j->c->part));
-			rb_int(&rej, e->id);
-			rb_str(&rej, "provider_rejected");
-			rb_str(&rej, e->why);
-			rb_str(&rej, src);
-			rb_end(&rej);
+			reject_row(j, e, rej);
 			n->rejected++;
 			continue;
 		}
@@ -569,75 +667,96 @@ static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, 
 				existing = foreign || !strcmp(PQgetvalue(r, k, 1), e->hash);
 			}
 		if (foreign != e->foreign) {
-			snprintf(err, errlen, "the pre-existing link of %s %lld changed during the chunk", type, e->id);
+			snprintf(err, errlen, "the pre-existing link of %s %lld changed during the chunk",
+				 mdw_parts[j->c->part].name, e->id);
 			*transient = 1;
-			PQclear(r);
-			goto out;
+			return -1;
 		}
 		if (existing) {
 			n->existing++;
 			continue;
 		}
-		{
-			char **hit = bsearch(&(char *){e->hash}, j->missing, (size_t)j->nmissing, sizeof *j->missing,
-					     cmp_str);
-			int idx = hit ? (int)(hit - j->missing) : -1;
-			if (idx >= 0 && j->embedded_here[idx] == 1 && !first[idx]) {
-				first[idx] = e->hash;
-				n->inserted++;
-			} else {
-				n->merged++;
-			}
-		}
-		rb_int(&links, e->id);
-		rb_str(&links, e->practice);
-		rb_str(&links, e->hash);
-		rb_end(&links);
+		count_link(j, e, n);
+		rb_int(links, e->id);
+		rb_str(links, e->practice);
+		rb_str(links, e->hash);
+		rb_end(links);
 	}
-	PQclear(r);
-	if (links.oom || rej.oom) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	return 0;
+}
+
+/* Write LINKS (upserted through a staging table), drop the rejected entities' links, COPY REJ into mdw.rejects. */
+static int write_links(struct ejob *j, const struct mdw_counts *n, const struct rowbuf *links, const struct rowbuf *rej,
+		       char *err, size_t errlen, int *transient)
+{
+	const char *type = mdw_parts[j->c->part].name;
+	const char *q[2] = {type, j->run};
+
 	if (pgx_exec(j->ctx->tgt,
 		     "CREATE TEMP TABLE IF NOT EXISTS stage_links (content_id bigint, practice_id bigint, sha256_hash text) "
 		     "ON COMMIT DELETE ROWS",
 		     0, NULL, err, errlen, transient) < 0 ||
-	    chunk_copy_in(j->ctx->tgt, "COPY stage_links FROM STDIN", &links, err, errlen, transient) < 0)
-		goto out;
-	{
-		const char *q[2] = {type, j->run};
-		if (pgx_exec(j->ctx->tgt,
-			     "INSERT INTO public.ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
-			     "SELECT $1, content_id, practice_id, sha256_hash, $2::bigint FROM stage_links "
-			     "ON CONFLICT (content_type, content_id) DO UPDATE SET sha256_hash = EXCLUDED.sha256_hash, "
-			     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id "
-			     "WHERE ai_embedding_sources.mdw_run_id IS NOT NULL",
-			     2, q, err, errlen, transient) < 0)
-			goto out;
-	}
+	    chunk_copy_in(j->ctx->tgt, "COPY stage_links FROM STDIN", links, err, errlen, transient) < 0)
+		return -1;
+	if (pgx_exec(j->ctx->tgt,
+		     "INSERT INTO public.ai_embedding_sources (content_type, content_id, practice_id, sha256_hash, mdw_run_id) "
+		     "SELECT $1, content_id, practice_id, sha256_hash, $2::bigint FROM stage_links "
+		     "ON CONFLICT (content_type, content_id) DO UPDATE SET sha256_hash = EXCLUDED.sha256_hash, "
+		     "practice_id = EXCLUDED.practice_id, mdw_run_id = EXCLUDED.mdw_run_id "
+		     "WHERE ai_embedding_sources.mdw_run_id IS NOT NULL",
+		     2, q, err, errlen, transient) < 0)
+		return -1;
 	if (n->rejected && drop_stale_links(j, type, err, errlen, transient) < 0)
-		goto out;
-	if (rej.len &&
+		return -1;
+	if (rej->len &&
 	    chunk_copy_in(j->ctx->tgt,
 			  "COPY mdw.rejects (run_id, phase, source_table, legacy_id, reason, detail, source_row) "
 			  "FROM STDIN",
-			  &rej, err, errlen, transient) < 0)
+			  rej, err, errlen, transient) < 0)
+		return -1;
+	return 0;
+}
+
+/* Step 2, inside the ledger transaction: links, rejects, counts. */
+static int link(struct ejob *j, struct mdw_counts *n, char *err, size_t errlen, int *transient)
+{
+	char lo[24], hi[24];
+	const char *p[3] = {mdw_parts[j->c->part].name, lo, hi};
+	struct rowbuf links, rej;
+	PGresult *r;
+	int rc = -1;
+
+	rb_init(&links);
+	rb_init(&rej);
+	snprintf(lo, sizeof lo, "%" PRId64, j->c->lo);
+	snprintf(hi, sizeof hi, "%" PRId64, j->c->hi);
+	if (!(r = pgx_query(j->ctx->tgt,
+			    "SELECT content_id, sha256_hash, mdw_run_id IS NULL FROM public.ai_embedding_sources "
+			    "WHERE content_type = $1 AND content_id BETWEEN $2 AND $3",
+			    3, p, err, errlen, transient)))
 		goto out;
-	rc = 0;
+	rc = sort_entities(j, r, n, &links, &rej, err, errlen, transient);
+	PQclear(r);
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	if (links.oom || rej.oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = write_links(j, n, &links, &rej, err, errlen, transient);
 out:
-	free(first);
 	rb_free(&links);
 	rb_free(&rej);
 	return rc;
 }
 
-enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
-				      char *err, size_t errlen)
+enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_chunk *c, struct mdw_counts *counts,
+				       char *err, size_t errlen)
 {
 	struct ejob j = {.ctx = ctx, .c = c};
 	struct mdw_counts n = {0};
-	enum chunk_result res;
+	enum chunk_outcome res;
 	int transient = 0, already;
 	double t0 = now_s(), t1, t2;
 
@@ -647,17 +766,20 @@ enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_ch
 		return CHUNK_FAILED;
 	}
 	res = chunk_claim(ctx, c, err, errlen);
-	if (res != CHUNK_DONE)
+	if (res != CHUNK_OK)
 		return res;
-	res = CHUNK_FAILED;
-	if (prepare(&j, err, errlen, &transient) < 0)
-		goto fail;
+	if (prepare(&j, err, errlen, &transient) < 0) {
+		res = failed(transient);
+		goto out;
+	}
 	t1 = now_s();
-	if (ensure_embedded(&j, err, errlen, &transient) < 0)
-		goto fail;
+	if ((res = ensure_embedded(&j, err, errlen)) != CHUNK_OK)
+		goto out;
 	t2 = now_s();
-	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0)
-		goto fail;
+	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
+		res = failed(transient);
+		goto out;
+	}
 	if (already) {
 		res = CHUNK_ALREADY;
 		goto out;
@@ -665,21 +787,15 @@ enum chunk_result chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_ch
 	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, err, errlen, &transient) < 0) {
 		if (PQstatus(ctx->tgt) == CONNECTION_OK)
 			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
-		goto fail;
+		res = failed(transient);
+		goto out;
 	}
 	*counts = n;
-	res = CHUNK_DONE;
 	mdw_debug("phase=embeddings chunk=%d msg=\"embedding chunk steps\" calls=%d prepare_ms=%.0f provider_ms=%.0f "
 		  "store_ms=%.0f claims_ms=%.0f wait_ms=%.0f link_ms=%.0f",
 		  (int)c->chunk_no, j.calls, (t1 - t0) * 1000, j.t_provider * 1000, j.t_store * 1000,
 		  (t2 - t1 - j.t_provider - j.t_store - j.t_wait) * 1000, j.t_wait * 1000, (now_s() - t2) * 1000);
-	goto out;
-fail:
-	res = transient ? CHUNK_TRANSIENT : CHUNK_FAILED;
 out:
-	PQclear(j.rows);
-	free(j.e);
-	free(j.missing);
-	free(j.embedded_here);
+	ejob_free(&j);
 	return res;
 }

@@ -418,6 +418,94 @@ static void throttled(struct http_provider *h, struct request *q)
 	requeue(h, q);
 }
 
+/* Correct the limiter's token estimate of Q by what the answer counted (DELTA). */
+static void correct_tokens(struct http_provider *h, long delta)
+{
+	char e[128];
+
+	if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm, delta, e, sizeof e) < 0)
+		mdw_debug("msg=\"limiter correction failed\" error=\"%s\"", e);
+}
+
+/* A 200 answer of Bedrock (one text): its vector and tokens into the item. -1 with WHY if malformed. */
+static int parse_bedrock_answer(struct http_provider *h, struct request *q, char *why, size_t whylen)
+{
+	struct embed_item *it = &h->items[q->idx[0]];
+
+	if (embed_parse_bedrock(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, it->vec, &it->tokens, why,
+				whylen) < 0)
+		return -1;
+	correct_tokens(h, it->tokens - q->est_tokens);
+	return 0;
+}
+
+/* A 200 answer of an OpenAI-style API (a batch): the vectors and tokens into the items. -1 with WHY if malformed. */
+static int parse_openai_answer(struct http_provider *h, struct request *q, char *why, size_t whylen)
+{
+	float *vecs = malloc(sizeof *vecs * MDW_EMBED_DIMS * (size_t)q->nidx);
+	int total = 0, bad;
+
+	bad = !vecs || embed_parse_openai(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, q->nidx, vecs, &total,
+					  why, whylen) < 0;
+	for (int k = 0; !bad && k < q->nidx; k++) {
+		memcpy(h->items[q->idx[k]].vec, vecs + (size_t)k * MDW_EMBED_DIMS, sizeof(float) * MDW_EMBED_DIMS);
+		h->items[q->idx[k]].tokens = total >= 0 ? total / q->nidx : -1;
+	}
+	free(vecs);
+	if (bad)
+		return -1;
+	correct_tokens(h, total >= 0 ? total - q->est_tokens : 0);
+	return 0;
+}
+
+/* The provider refuses the input of Q (a 4xx): reject its text(s), the rest goes on. */
+static void refused(struct http_provider *h, struct request *q, long status, const char *type, const char *msg)
+{
+	h->failed++;
+	if (same_refusal(h, status, type, msg))
+		return;
+	for (int k = 0; k < q->nidx; k++) {
+		struct embed_item *it = &h->items[q->idx[k]];
+		it->rejected = 1;
+		snprintf(it->why, sizeof it->why, "HTTP %ld %s: %s", status, type[0] ? type : "error", msg);
+	}
+	h->finished += q->nidx;
+}
+
+/* 5xx, timeouts, connection errors: back off and retry Q, unless one of its items has had MAX_TRIES. */
+static void failed_retry(struct http_provider *h, struct request *q, long status, CURLcode rc, const char *type)
+{
+	h->failed++;
+	if (!out_of_fds(h, q))
+		for (int k = 0; k < q->nidx; k++)
+			if (++h->tries[q->idx[k]] >= MAX_TRIES) {
+				char d[300];
+				snprintf(d, sizeof d, "%s%s",
+					 q->no_fd         ? "out of file descriptors (raise ulimit -n or lower "
+							    "MDW_EMBED_CONCURRENCY)"
+					 : rc != CURLE_OK ? curl_easy_strerror(rc)
+							  : "HTTP error ",
+					 rc != CURLE_OK ? "" : type);
+				fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
+				return;
+			}
+	requeue(h, q);
+	back_off(h, status, rc);
+}
+
+/* A 200 answer: 0 when its items are done; -1 when it is malformed (with WHY), to be treated as a 5xx. */
+static int answer_ok(struct http_provider *h, struct request *q, char *why, size_t whylen)
+{
+	if ((h->kind == K_BEDROCK ? parse_bedrock_answer : parse_openai_answer)(h, q, why, whylen) < 0)
+		return -1;
+	h->ok++;
+	h->same_refusals = h->expired_waves = 0;
+	grow_window(h);
+	h->finished += q->nidx;
+	mdw_backoff_reset(&h->bo);
+	return 0;
+}
+
 static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 {
 	long status = 0;
@@ -425,43 +513,8 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK && status == 200) {
-		int bad = 0;
-		if (h->kind == K_BEDROCK) {
-			struct embed_item *it = &h->items[q->idx[0]];
-			bad = embed_parse_bedrock(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, it->vec,
-						  &it->tokens, why, sizeof why) < 0;
-			if (!bad) {
-				char e[128];
-				if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm,
-					       it->tokens - q->est_tokens, e, sizeof e) < 0)
-					mdw_debug("msg=\"limiter correction failed\" error=\"%s\"", e);
-			}
-		} else {
-			float *vecs = malloc(sizeof *vecs * MDW_EMBED_DIMS * (size_t)q->nidx);
-			int total = 0;
-			bad = !vecs || embed_parse_openai(q->resp ? q->resp : "", q->resp_len, MDW_EMBED_DIMS, q->nidx,
-							  vecs, &total, why, sizeof why) < 0;
-			for (int k = 0; !bad && k < q->nidx; k++) {
-				memcpy(h->items[q->idx[k]].vec, vecs + (size_t)k * MDW_EMBED_DIMS,
-				       sizeof(float) * MDW_EMBED_DIMS);
-				h->items[q->idx[k]].tokens = total >= 0 ? total / q->nidx : -1;
-			}
-			free(vecs);
-			if (!bad) {
-				char e[128];
-				if (rl_correct(h->r, h->prefix, h->cfg->rate_rpm, h->cfg->rate_tpm,
-					       total >= 0 ? total - q->est_tokens : 0, e, sizeof e) < 0)
-					mdw_debug("msg=\"limiter correction failed\" error=\"%s\"", e);
-			}
-		}
-		if (!bad) {
-			h->ok++;
-			h->same_refusals = h->expired_waves = 0;
-			grow_window(h);
-			h->finished += q->nidx;
-			mdw_backoff_reset(&h->bo);
+		if (answer_ok(h, q, why, sizeof why) == 0)
 			return;
-		}
 		/* a malformed answer: like a 5xx, retried */
 		mdw_warn("msg=\"malformed provider answer: retrying\" error=\"%s\"", why);
 		status = 502;
@@ -486,36 +539,10 @@ static void on_answer(struct http_provider *h, struct request *q, CURLcode rc)
 		fail_batch(h, PROVIDER_FATAL, "the provider refused the credentials (%s); fix them and retry-dead", d);
 		return;
 	}
-	if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408) {
-		/* the provider refuses this input: reject the text(s), the rest goes on */
-		h->failed++;
-		if (same_refusal(h, status, type, msg))
-			return;
-		for (int k = 0; k < q->nidx; k++) {
-			struct embed_item *it = &h->items[q->idx[k]];
-			it->rejected = 1;
-			snprintf(it->why, sizeof it->why, "HTTP %ld %s: %s", status, type[0] ? type : "error", msg);
-		}
-		h->finished += q->nidx;
-		return;
-	}
-	/* 5xx, timeouts, connection errors: back off and retry */
-	h->failed++;
-	if (!out_of_fds(h, q))
-		for (int k = 0; k < q->nidx; k++)
-			if (++h->tries[q->idx[k]] >= MAX_TRIES) {
-				char d[300];
-				snprintf(d, sizeof d, "%s%s",
-					 q->no_fd         ? "out of file descriptors (raise ulimit -n or lower "
-							    "MDW_EMBED_CONCURRENCY)"
-					 : rc != CURLE_OK ? curl_easy_strerror(rc)
-							  : "HTTP error ",
-					 rc != CURLE_OK ? "" : type);
-				fail_batch(h, PROVIDER_TRANSIENT, "the provider kept failing after retries: %s", d);
-				return;
-			}
-	requeue(h, q);
-	back_off(h, status, rc);
+	if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408)
+		refused(h, q, status, type, msg);
+	else
+		failed_retry(h, q, status, rc, type);
 }
 
 /* Handle every finished transfer curl has queued; the number handled. */

@@ -57,7 +57,12 @@ static void lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			 w->chunk_no, w->r.errstr);
 }
 
-/* Let timers and signals run while a chunk is in hand (the tick timer is stopped then). */
+/*
+ * Let timers and signals run while a chunk is in hand (the tick timer is
+ * stopped then): the lease and heartbeat timers, the signal watchers. The
+ * chunk is worked outside the loop (worker_run calls tick once ev_run has
+ * returned), so this never runs the loop from inside one of its callbacks.
+ */
 static void touch(void *arg)
 {
 	struct worker *w = arg;
@@ -105,7 +110,7 @@ static void probe_fk_mode(struct worker *w)
 /*
  * A ledger row lock held by another session (a stalled worker, an operator's
  * psql) is waited for at most MDW_LOCK_TIMEOUT_MS, then the chunk is "not
- * mine now" (CHUNK_BUSY). chunk_begin lifts the limit inside a chunk's own
+ * mine now" (CHUNK_NOT_NOW). chunk_begin lifts the limit inside a chunk's own
  * transaction once it holds the row.
  */
 static void set_lock_timeout(struct worker *w)
@@ -268,7 +273,7 @@ static void publish_embed_counts(struct worker *w)
 }
 
 /*
- * CHUNK_BUSY: say why (WHY), give the delivery back and, when the target
+ * CHUNK_NOT_NOW: say why (WHY), give the delivery back and, when the target
  * refuses writes (read-only, disk full), drop the session: a new one sees the
  * database's defaults once the fault is lifted.
  */
@@ -377,9 +382,9 @@ static chunk_process_fn *const process_by_kind[] = {
 	[MDW_KIND_EMBEDDINGS] = chunk_embed_process,
 };
 
-/* One attempt at chunk C: its result, what it counted (N), why it failed (WHY), whether retrying is hopeless. */
-static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
-				 size_t whylen, int *fatal)
+/* One attempt at chunk C: its outcome, what it counted (N), why it failed (WHY). */
+static enum chunk_outcome attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
+				  size_t whylen)
 {
 	struct chunk_ctx ctx = {.src = w->src,
 				.tgt = w->tgt,
@@ -396,22 +401,19 @@ static enum chunk_result attempt(struct worker *w, const struct mdw_chunk *c, st
 				.source_max_connections = w->cfg.source_max_connections,
 				.source_rows_per_s = w->cfg.source_rows_per_s,
 				.provider = w->provider};
-	enum chunk_result res;
 
 	if (!connections_ready(w)) {
 		snprintf(why, whylen, "database unreachable");
-		return CHUNK_TRANSIENT;
+		return CHUNK_RETRY;
 	}
-	res = process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
-	*fatal = ctx.fatal;
-	return res;
+	return process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
 }
 
-/* Acknowledge entry E of chunk C, settled in the ledger (RES: done now, or already). */
-static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, enum chunk_result res,
+/* Acknowledge entry E of chunk C, settled in the ledger (RES: CHUNK_OK done now, or CHUNK_ALREADY). */
+static void acknowledge(struct worker *w, const struct mdwq_entry *e, const struct mdw_chunk *c, enum chunk_outcome res,
 			const struct mdw_counts *n, double t0)
 {
-	if (res == CHUNK_DONE) {
+	if (res == CHUNK_OK) {
 		w->chunks_done++;
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
 			 "updated=%lld merged=%lld rejected=%lld ms=%.0f",
@@ -481,34 +483,47 @@ static int retry_later(struct worker *w, struct mdwq_entry *e, const struct mdw_
 	return 1;
 }
 
-/* Work chunk C of entry E until it is settled, left for a retry, or the worker stops. */
+/*
+ * Work chunk C of entry E until it is settled, left for a retry, or the
+ * worker stops: the one place that acts on a chunk's outcome.
+ */
 static void work(struct worker *w, struct mdwq_entry *e, const struct mdw_chunk *c)
 {
 	for (;;) {
 		struct mdw_counts n = {0};
 		double t0 = now_s();
 		char why[512];
-		int fatal = 0;
-		enum chunk_result res;
+		enum chunk_outcome res;
 
 		if (ensure_provider(w, c) < 0)
 			return;
-		res = attempt(w, c, &n, why, sizeof why, &fatal);
-		if (res == CHUNK_DONE || res == CHUNK_ALREADY)
+		res = attempt(w, c, &n, why, sizeof why);
+		switch (res) {
+		case CHUNK_OK:
+		case CHUNK_ALREADY:
 			acknowledge(w, e, c, res, &n, t0);
-		else if (res == CHUNK_BUSY)
+			return;
+		case CHUNK_NOT_NOW:
 			not_now(w, e, (int)c->chunk_no, why);
-		else if (res == CHUNK_INVALID)
+			return;
+		case CHUNK_DEAD:
 			dead_letter(w, e, why);
-		else if (res == CHUNK_FAILED && fatal)
+			return;
+		case CHUNK_FATAL:
 			fail_fatal(w, e, c, why);
-		else if (res == CHUNK_FAILED) {
-			mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
-				  "deliveries=%lld",
-				  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
-			chunk_record_error(w->tgt, c, why);
-		} else if (retry_later(w, e, c, why))
-			continue;
+			return;
+		case CHUNK_RETRY:
+			if (retry_later(w, e, c, why))
+				continue;
+			return;
+		case CHUNK_REJECT_ROWS: /* a step's outcome only, never a chunk's */
+		case CHUNK_FAILED:
+			break;
+		}
+		mdw_error("worker=%s phase=%s chunk=%d msg=\"chunk failed: left for a retry\" error=\"%s\" "
+			  "deliveries=%lld",
+			  w->id, e->phase, (int)c->chunk_no, why, e->deliveries);
+		chunk_record_error(w->tgt, c, why);
 		return;
 	}
 }
@@ -575,18 +590,20 @@ static int pop(struct worker *w)
 	return 0;
 }
 
-static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/*
+ * Look for work once: join or leave the run, take over or pop one entry and
+ * work it, or wait for the coordinator; then re-arm the tick timer. 1 when
+ * the worker stops.
+ */
+static int tick(struct worker *w)
 {
-	struct worker *w = t->data;
+	struct ev_loop *loop = w->loop;
+	ev_timer *t = &w->tick;
 	double next = w->cfg.poll_ms / 1000.0;
 	int rc;
 
-	(void)revents;
-	ev_timer_stop(loop, t);
-	if (w->stopping) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	if (w->stopping)
+		return 1;
 	if (!connections_ready(w)) {
 		next = mdw_backoff_next(&w->bo) / 1000.0;
 		goto again;
@@ -600,10 +617,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			next = mdw_backoff_next(&w->bo) / 1000.0;
 			goto again;
 		}
-		if (w->stopping) {
-			ev_break(loop, EVBREAK_ALL);
-			return;
-		}
+		if (w->stopping)
+			return 1;
 		if (rc == 0)
 			goto idle;
 	}
@@ -624,10 +639,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		else
 			goto idle;
 	}
-	if (w->stopping) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
+	if (w->stopping)
+		return 1;
 	goto again;
 idle:
 	/* nothing to do: block until the coordinator queues chunks or ends the run (or poll_ms) */
@@ -639,6 +652,18 @@ idle:
 again:
 	ev_timer_set(t, next, 0.);
 	ev_timer_start(loop, t);
+	return 0;
+}
+
+/* The tick timer fired: leave the loop, so that worker_run works outside any callback. */
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	(void)revents;
+	ev_timer_stop(loop, t);
+	w->tick_due = 1;
+	ev_break(loop, EVBREAK_ONE);
 }
 
 int worker_init(struct worker *w, char *err, size_t errlen)
@@ -681,7 +706,11 @@ int worker_run(struct worker *w)
 	ev_timer_start(w->loop, &w->lease);
 	ev_signal_start(w->loop, &w->sigterm);
 	ev_signal_start(w->loop, &w->sigint);
-	ev_run(w->loop, 0);
+	/* the loop runs the timers and signals; the work happens between its runs, never inside a callback */
+	do {
+		w->tick_due = 0;
+		ev_run(w->loop, 0);
+	} while (w->tick_due && !tick(w));
 	if (w->run) {
 		char key[128];
 		mdwq_key(key, sizeof key, w->run, "workers", NULL);

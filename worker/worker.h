@@ -26,6 +26,7 @@ struct worker {
 	int64_t run; /* the run joined, 0 = none */
 	int stopping;
 	int exit_code;
+	int tick_due; /* the tick timer fired: worker_run looks for work once the loop has returned */
 	/* the entry in hand */
 	int busy;
 	char entry[64];

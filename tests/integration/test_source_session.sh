@@ -57,4 +57,25 @@ grep -E 'run cannot finish.*practices #0.*57014' "$LOGS/coordinator-slow.log" >/
   fail "the failure does not name the canceled read: $(grep 'cannot finish' "$LOGS/coordinator-slow.log")"
 ok "a legacy read over MDW_SOURCE_STATEMENT_TIMEOUT_MS is canceled and the chunk dead-lettered"
 lq "DROP POLICY it_slow ON dispatch_office; ALTER TABLE dispatch_office DISABLE ROW LEVEL SECURITY" >/dev/null
+
+# a legacy read canceled while it opens (a DBA holds a table's exclusive lock
+# past the statement timeout) leaves the worker's source session usable: once
+# the lock is gone, the retried chunk loads on the same session
+fresh_target
+export MDW_MAX_ATTEMPTS=30 MDW_LEASE_MS=5000
+migrate parents --phases practices,profiles
+"$BUILD/mdw-coordinator" --new-run --phases patients 2>"$LOGS/coordinator-locked.log" &
+coord=$!
+echo $coord >>"$LOGS/pids"
+wait_for 30 "the patients chunks planned" "[ \"\$(tq \"SELECT count(*) FROM mdw.chunks WHERE phase = 'patients'\")\" -gt 0 ]"
+lq "BEGIN; LOCK TABLE dispatch_patient IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2.5); COMMIT" >/dev/null &
+locker=$!
+wait_for 10 "the DBA's lock" "[ \"\$(lq \"SELECT count(*) FROM pg_locks WHERE relation = 'dispatch_patient'::regclass AND mode = 'AccessExclusiveLock' AND granted\")\" = 1 ]"
+start_worker locked1 --exit-when-done >/dev/null
+wait "$locker"
+wait "$coord" && rc=0 || rc=$?
+grep -q '57014' "$LOGS/worker-locked1.log" || fail "the worker's read did not meet the lock: $(tail -3 "$LOGS/worker-locked1.log")"
+assert_eq "coordinator exit code after a read canceled on a locked table" 0 "$rc"
+assert_eq "patients chunks done, none dead" "0" "$(tq "SELECT count(*) FROM mdw.chunks WHERE phase = 'patients' AND run_id = 2 AND status <> 'done'")"
+grep -q '25P02' "$LOGS/worker-locked1.log" && fail "a retry met the aborted transaction of the canceled read"
 finish

@@ -50,19 +50,25 @@ static int exec(const char *sql)
 	return 0;
 }
 
-/* Process chunk NO of RUN over [LO, HI] of practices as worker "unit" does. */
-static enum chunk_result process(long long run, int no, long long lo, long long hi, struct mdw_counts *n, char *err,
-				 size_t errlen)
+/* Process chunk NO of RUN over [LO, HI] of practices as worker "unit" does, on target session T. */
+static enum chunk_outcome process_on(PGconn *t, long long run, int no, long long lo, long long hi, struct mdw_counts *n,
+				     char *err, size_t errlen)
 {
-	struct chunk_ctx ctx = {.src = SRC, .tgt = TGT, .worker_id = "unit", .lease_ms = 30000, .max_bytes = 1 << 20};
+	struct chunk_ctx ctx = {.src = SRC, .tgt = t, .worker_id = "unit", .lease_ms = 30000, .max_bytes = 1 << 20};
 	struct mdw_chunk c = {.run = run, .phase = MDW_PH_PRACTICES, .chunk_no = no, .lo = lo, .hi = hi};
 
-	enum chunk_result res;
+	enum chunk_outcome res;
 
 	memset(n, 0, sizeof *n);
-	if ((res = chunk_rel_process(&ctx, &c, n, err, errlen)) != CHUNK_DONE)
-		fprintf(stderr, "test_chunk: run %lld chunk %d: result %d: %s\n", run, no, (int)res, err);
+	if ((res = chunk_rel_process(&ctx, &c, n, err, errlen)) != CHUNK_OK)
+		fprintf(stderr, "test_chunk: run %lld chunk %d: outcome %d: %s\n", run, no, (int)res, err);
 	return res;
+}
+
+static enum chunk_outcome process(long long run, int no, long long lo, long long hi, struct mdw_counts *n, char *err,
+				  size_t errlen)
+{
+	return process_on(TGT, run, no, lo, hi, n, err, errlen);
 }
 
 /* The ledger's counts of chunk NO of RUN: "status read inserted existing merged rejected". */
@@ -86,7 +92,7 @@ static void assert_done(long long run, int no, long long lo, long long hi, const
 	struct mdw_counts n;
 	char err[1024], got[160], want[160], v[512];
 
-	CU_ASSERT_EQUAL_FATAL(process(run, no, lo, hi, &n, err, sizeof err), CHUNK_DONE);
+	CU_ASSERT_EQUAL_FATAL(process(run, no, lo, hi, &n, err, sizeof err), CHUNK_OK);
 	snprintf(got, sizeof got, "%lld %lld %lld %lld %lld", n.read, n.inserted, n.existing, n.merged, n.rejected);
 	CU_ASSERT_STRING_EQUAL(got, counts);
 	snprintf(want, sizeof want, "done %s", counts);
@@ -139,6 +145,50 @@ static void test_rerun_existing(void)
 	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.rejects WHERE run_id = 2"), 4);
 }
 
+/*
+ * Each way a chunk can end is one outcome: no ledger row or other bounds
+ * are CHUNK_DEAD, a ledger row locked by another session CHUNK_NOT_NOW (not
+ * an attempt), a lost connection CHUNK_RETRY.
+ */
+static void test_outcomes(void)
+{
+	char dsn[1024], err[1024];
+	struct mdw_counts n;
+	PGconn *locker, *lost;
+	PGresult *r;
+
+	CU_ASSERT_EQUAL(process(3, 9, 1, 60, &n, err, sizeof err), CHUNK_DEAD);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no ledger row"));
+	CU_ASSERT_EQUAL(process(3, 0, 1, 59, &n, err, sizeof err), CHUNK_DEAD);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "differ from the ledger"));
+
+	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
+	locker = pgx_connect(dsn, "mdw-unit-locker", err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(locker);
+	CU_ASSERT_EQUAL(pgx_exec(locker, "BEGIN", 0, NULL, err, sizeof err, NULL), 0);
+	CU_ASSERT_EQUAL(pgx_exec(locker,
+				 "SELECT 1 FROM mdw.chunks WHERE run_id = 3 AND phase = 'practices' AND chunk_no = 0 "
+				 "FOR UPDATE",
+				 0, NULL, err, sizeof err, NULL),
+			0);
+	CU_ASSERT_EQUAL(exec("SET lock_timeout = '200ms'"), 0);
+	CU_ASSERT_EQUAL(process(3, 0, 1, 60, &n, err, sizeof err), CHUNK_NOT_NOW);
+	CU_ASSERT_EQUAL(strncmp(err, "55P03", 5), 0);
+	CU_ASSERT_EQUAL(exec("RESET lock_timeout"), 0);
+	PQfinish(locker);
+	CU_ASSERT_EQUAL(count("SELECT attempts FROM mdw.chunks WHERE run_id = 3 AND chunk_no = 0"), 0);
+
+	lost = pgx_connect(dsn, "mdw-unit-lost", err, sizeof err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lost);
+	snprintf(dsn, sizeof dsn, "SELECT pg_terminate_backend(%d)", PQbackendPID(lost));
+	r = PQexec(TGT, dsn);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	CU_ASSERT_EQUAL(process_on(lost, 3, 0, 1, 60, &n, err, sizeof err), CHUNK_RETRY);
+	PQfinish(lost);
+	CU_ASSERT_EQUAL(process(3, 0, 1, 60, &n, err, sizeof err), CHUNK_OK);
+}
+
 /* A database of the suite's own with the legacy tables, the target schema, 60 offices and 4 bad ones. */
 static int setup(void)
 {
@@ -148,9 +198,10 @@ static int setup(void)
 		"'2020-01-01' FROM generate_series(1, 60) i",
 		/* a rule of the target's that the transform does not check */
 		"ALTER TABLE practices ADD CONSTRAINT unit_no_bisectville CHECK (city IS DISTINCT FROM 'Bisectville')",
-		"INSERT INTO mdw.runs (id) VALUES (1), (2)",
+		"INSERT INTO mdw.runs (id) VALUES (1), (2), (3)",
 		"INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) VALUES "
-		"(1, 'practices', 0, 1, 40), (1, 'practices', 1, 41, 60), (2, 'practices', 0, 1, 60)",
+		"(1, 'practices', 0, 1, 40), (1, 'practices', 1, 41, 60), (2, 'practices', 0, 1, 60), "
+		"(3, 'practices', 0, 1, 60)",
 	};
 	char dsn[1024], err[512];
 	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
@@ -208,6 +259,7 @@ int main(void)
 		{"a row breaking a CHECK is bisected out as db_error, the chunk balances", test_one_bad_row},
 		{"bad first, middle and last rows of a chunk", test_bad_rows_at_the_ends},
 		{"a re-run: existing rows and the same rejects, then a no-op", test_rerun_existing},
+		{"each way a chunk ends is one outcome: dead, not now, retry, ok", test_outcomes},
 		{NULL, NULL},
 	};
 	int rc;

@@ -1,5 +1,6 @@
 /* CUnit: the chunk body codec: round trip, and refusal of every malformed body. */
 #include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,97 @@ static void test_unknown_key_ignored(void)
 	CU_ASSERT_EQUAL(c.run, 3);
 }
 
+/*
+ * The framing walk knows the size of every msgpack type: a body whose
+ * unknown key holds one value of each type decodes; one byte less is
+ * truncated, one byte more is a trailing byte.
+ */
+static void test_framing_every_type(void)
+{
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+	} values[] = {
+#define V(name, lit) {name, lit, sizeof lit - 1}
+		V("positive fixint", "\x05"),
+		V("negative fixint", "\xe0"),
+		V("nil", "\xc0"),
+		V("true", "\xc3"),
+		V("fixstr", "\xa3"
+			    "abc"),
+		V("uint8", "\xcc\x01"),
+		V("uint16", "\xcd\x00\x01"),
+		V("uint32", "\xce\x00\x00\x00\x01"),
+		V("uint64", "\xcf\x00\x00\x00\x00\x00\x00\x00\x01"),
+		V("int8", "\xd0\xff"),
+		V("int16", "\xd1\xff\xff"),
+		V("int32", "\xd2\xff\xff\xff\xff"),
+		V("int64", "\xd3\xff\xff\xff\xff\xff\xff\xff\xff"),
+		V("float32", "\xca\x3f\x80\x00\x00"),
+		V("float64", "\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00"),
+		V("fixext1", "\xd4\x01\x02"),
+		V("fixext2", "\xd5\x01\x02\x03"),
+		V("fixext4", "\xd6\x01\x02\x03\x04\x05"),
+		V("fixext8", "\xd7\x01"
+			     "12345678"),
+		V("fixext16", "\xd8\x01"
+			      "1234567812345678"),
+		V("str8", "\xd9\x03"
+			  "abc"),
+		V("str16", "\xda\x00\x03"
+			   "abc"),
+		V("str32", "\xdb\x00\x00\x00\x03"
+			   "abc"),
+		V("bin8", "\xc4\x02"
+			  "ab"),
+		V("bin16", "\xc5\x00\x02"
+			   "ab"),
+		V("bin32", "\xc6\x00\x00\x00\x02"
+			   "ab"),
+		V("ext8", "\xc7\x02\x01"
+			  "ab"),
+		V("ext16", "\xc8\x00\x02\x01"
+			   "ab"),
+		V("ext32", "\xc9\x00\x00\x00\x02\x01"
+			   "ab"),
+		V("fixarray", "\x92\x01\x02"),
+		V("array16", "\xdc\x00\x02\x01\x02"),
+		V("array32", "\xdd\x00\x00\x00\x02\x01\x02"),
+		V("fixmap", "\x81\x01\x02"),
+		V("map16", "\xde\x00\x01\x01\x02"),
+		V("map32", "\xdf\x00\x00\x00\x01\x01\x02"),
+		V("nested", "\x91\x91\x81\xa1"
+			    "k"
+			    "\x92\xc0\xcd\x01\x00"),
+#undef V
+	};
+	const char *kv[] = {"v", "i:1", "run", "i:3", "phase", "s:cases", "chunk", "i:0", "lo", "i:1", "hi", "i:2"};
+	char buf[1024], err[256];
+	size_t head;
+	struct mdw_chunk c;
+
+	/* a map of seven pairs whose last key is "note" */
+	head = pack(buf, kv, 6);
+	CU_ASSERT_EQUAL_FATAL((unsigned char)buf[0], 0x86);
+	buf[0] = (char)0x87;
+	memcpy(buf + head, "\xa4note", 5);
+	head += 5;
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		size_t n = head + values[i].len;
+		memcpy(buf + head, values[i].bytes, values[i].len);
+		buf[n] = 0x01;
+		err[0] = 0;
+		if (mdw_chunk_decode(buf, n, &c, err, sizeof err) != 0)
+			fprintf(stderr, "framing: %s: %s\n", values[i].name, err);
+		CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n, &c, err, sizeof err), 0);
+		CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n - 1, &c, err, sizeof err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "truncated"));
+		CU_ASSERT_EQUAL(mdw_chunk_decode(buf, n + 1, &c, err, sizeof err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 trailing bytes"));
+	}
+}
+
 static void test_part(void)
 {
 	struct mdw_chunk in = {7, MDW_PH_EMBEDDINGS, 3, 1, 100, MDW_PART_CASE}, out;
@@ -206,6 +298,7 @@ static const struct unit_test tests[] = {
 	{"bigint bounds", test_bigint_bounds},
 	{"malformed bodies refused", test_malformed},
 	{"unknown keys ignored", test_unknown_key_ignored},
+	{"framing of every msgpack type", test_framing_every_type},
 	{NULL, NULL},
 };
 
