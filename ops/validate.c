@@ -131,7 +131,7 @@ struct vjob {
 /* Checks 2-5. Returns 1, 0 (WHY), -1. */
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
-	char id[24], err[512], sql[1536], tables[256] = "{";
+	char id[24], err[512], sql[2560], tables[256] = "{";
 	const char *t = mdw_phases[phase].target, *const *written = mdw_phases[phase].writes;
 	struct vjob jobs[MAX_JOBS];
 	PGresult *fks = NULL;
@@ -143,12 +143,18 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	/*
 	 * Table and column names come from the phase table, never from input.
 	 * An incremental run read only its chunks' ranges: checks 3 counts the
-	 * rows and merges of those ranges (a full run's ranges cover every id).
+	 * rows and merges of those ranges (a full run's ranges cover every id);
+	 * a catch-up run read only the rows it listed to update or insert
+	 * (coordinator/catchup.c): the listed rows of those ranges.
 	 */
 #define IN_RUN_RANGES(col)                                                                                             \
-	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "      \
+	"((NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
 	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
-	" BETWEEN k.lo AND k.hi))"
+	" BETWEEN k.lo AND k.hi)) AND (NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs "   \
+	"WHERE id = $1::bigint) OR " col                                                                               \
+	" IN (SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint "                                 \
+	"AND u.phase = $2 AND u.action IN ('update', 'insert'))))"
+	/* IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per row of the table */
 	snprintf(sql, sizeof sql,
 		 "SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 		 "(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
@@ -157,7 +163,7 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 					"FROM (SELECT count(*) FILTER (WHERE t.mdw_run_id = $1::bigint) AS ins, "
 					"count(*) FILTER (WHERE t.%s IS NOT NULL AND " IN_RUN_RANGES(
 						"t.%s") ") AS rows FROM public.%s t) x",
-		 mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, t);
+		 mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col, t);
 #undef IN_RUN_RANGES
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
 	first_check = nj;
