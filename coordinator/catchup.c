@@ -3,10 +3,10 @@
  * migration wrote their target rows, found without change data capture.
  *
  * A catch-up run (mdw-coordinator --catch-up) is an incremental run (its
- * validation keeps to its ranges) that plans each relational phase, in
- * dependency order, from mdwctl verify's comparison (verify.c: md5 per bucket
- * of legacy ids on both sides, drilled down to rows only where the hashes
- * differ; one description of what a legacy row should become):
+ * validation keeps to the rows it lists) that plans each relational phase,
+ * in dependency order, from mdwctl verify's comparison (ops/verify.c: each
+ * side's rows hashed once, in one query per side, merged by legacy id; one
+ * description of what a legacy row should become):
  *
  *   missing   a legacy row the target should hold and does not: new, planned
  *             and inserted as in any run ('insert');
@@ -28,6 +28,12 @@
  * planned; the worker updates only the rows listed 'update' that the
  * migration made (worker/catchup_update.c).
  *
+ * The chunks hold the rows to update or insert only: ranges of chunk_rows
+ * listed ids, whose workers read just those ids from the legacy table (1% of
+ * the rows changed, spread evenly, is 1% of the rows read, not the whole
+ * table between them); the chunk's source rows are its listed ids, and the
+ * validation of a catch-up run counts the listed rows (ops/validate.c).
+ *
  * Profiles are merged by email: a changed legacy user is reported as a
  * conflict (reason profiles_merge), not updated in place.
  *
@@ -45,16 +51,9 @@
 #include "catchup.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
+#include "mdw/strbuf.h"
 #include "redrive.h"
 #include "verify.h"
-
-/*
- * Two due ids further apart than this start a new chunk. The ids between are
- * read again (existing): a chunk costs about what reading 1,000 to 2,000 rows
- * does (its transaction, ledger row and queue message), so changes spread
- * thinly over a table are read in few long chunks rather than one chunk a row.
- */
-#define CATCHUP_GAP 1024
 
 /*
  * Which legacy ids of a phase the migration made: the rows of its target
@@ -117,31 +116,53 @@ static char *ids_literal(const long long *ids, long long n)
 	return s;
 }
 
-/* Decide update or conflict for each differing row of F. */
+/* The target hashes of F's differing rows as a text[] literal (caller frees), or NULL. */
+static char *hashes_literal(const struct cu_found *f)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	strbuf_putc(&b, '{');
+	for (long long i = 0; i < f->v.ndiffer; i++)
+		strbuf_printf(&b, "%s%s", i ? "," : "", f->v.differ_hash[i][0] ? f->v.differ_hash[i] : "NULL");
+	strbuf_putc(&b, '}');
+	if (b.oom) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return strbuf_take(&b);
+}
+
+/*
+ * Decide update or conflict for each differing row of F, from the target
+ * row's hash that verify read (no second read of the target side): the row
+ * was changed in the target since the migration wrote it if that hash is not
+ * the one recorded; a row whose hash verify did not give is a conflict.
+ */
 static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
 {
-	char sql[16384], *lit;
-	const char *p[2] = {NULL, mdw_phases[ph].name};
+	char sql[1024], *lit, *hl = NULL;
+	const char *p[3] = {NULL, mdw_phases[ph].name, NULL};
 	PGresult *r;
 	long long n = f->v.ndiffer;
 
 	f->action = calloc((size_t)n + 1, 1);
 	f->reason = calloc((size_t)n + 1, sizeof *f->reason);
-	if (!f->action || !f->reason || !(lit = ids_literal(f->v.differ, n))) {
+	if (!f->action || !f->reason || !(lit = ids_literal(f->v.differ, n)) || (n && !(hl = hashes_literal(f)))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	p[0] = lit;
-	/* table names come from the tables of this file and verify.c, never from input */
+	p[2] = hl ? hl : "{}";
+	/* table names come from the tables of this file, never from input */
 	snprintf(sql, sizeof sql,
-		 "WITH x AS (%s), d AS (SELECT unnest($1::bigint[]) AS id), "
-		 "xh AS (SELECT DISTINCT ON (x.id) x.id, md5(x::text) AS h FROM x JOIN d ON d.id = x.id ORDER BY x.id) "
 		 "SELECT d.id, EXISTS (SELECT 1 FROM public.%s t WHERE t.%s = d.id AND t.mdw_run_id IS NOT NULL), "
-		 "coalesce(h.hash = xh.h, true) FROM d LEFT JOIN xh ON xh.id = d.id "
+		 "coalesce(h.hash = d.h, h.hash IS NULL AND d.h IS NOT NULL) "
+		 "FROM unnest($1::bigint[], $3::text[]) AS d(id, h) "
 		 "LEFT JOIN mdw.row_hashes h ON h.phase = $2 AND h.legacy_id = d.id ORDER BY d.id",
-		 verify_target_sql(ph), made_table(ph), made_key(ph));
-	r = pgx_query(tgt, sql, 2, p, err, errlen, NULL);
+		 made_table(ph), made_key(ph));
+	r = pgx_query(tgt, sql, 3, p, err, errlen, NULL);
 	free(lit);
+	free(hl);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r) && i < n; i++) {
@@ -323,7 +344,8 @@ int catchup_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 		else
 			due[n++] = f.v.missing[j++];
 	}
-	if (redrive_plan_ids(c, ph, due, n, CATCHUP_GAP, plan, err, errlen) < 0)
+	/* the workers read the listed ids of a chunk's range only (worker/catchup_update.c): no gap to bridge */
+	if (redrive_plan_listed(c, due, n, plan, err, errlen) < 0)
 		goto out;
 	mdw_info("run=%" PRId64 " phase=%s msg=\"catch-up plan\" update=%lld insert=%lld conflict=%lld deleted=%lld "
 		 "chunks=%d rows=%lld",
@@ -403,14 +425,19 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 	if (!has_catchup(ph))
 		return 0;
 	snprintf(id, sizeof id, "%" PRId64, run);
-	/* a join, not IN (...) OR IN (...): with every row of a full run written that would be a subplan per row */
+	/*
+	 * A join, not IN (...) OR IN (...): with every row of a full run written
+	 * that would be a subplan per row. The md5 is taken before DISTINCT ON,
+	 * so that the sort carries ids and hashes, not the rows' text.
+	 */
 	snprintf(sql, sizeof sql,
 		 "WITH w (id) AS (SELECT t.%s::bigint FROM public.%s t WHERE t.mdw_run_id = $1::bigint "
 		 "UNION SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint AND u.phase = $2 "
 		 "AND u.action = 'update') "
 		 "INSERT INTO mdw.row_hashes (phase, legacy_id, hash, run_id) "
-		 "SELECT DISTINCT ON (x.id) $2::text, x.id, md5(x::text), $1::bigint FROM (%s) x JOIN w ON w.id = x.id "
-		 "ORDER BY x.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
+		 "SELECT DISTINCT ON (y.id) $2::text, y.id, y.h, $1::bigint FROM "
+		 "(SELECT x.id, md5(x::text) AS h FROM (%s) x) y JOIN w ON w.id = y.id "
+		 "ORDER BY y.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
 		 made_key(ph), made_table(ph), verify_target_sql(ph));
 	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
 		return -1;

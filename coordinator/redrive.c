@@ -101,6 +101,22 @@ oom:
 	return -1;
 }
 
+int redrive_plan_listed(struct coord *c, const long long *ids, long long n, struct plan *plan, char *err, size_t errlen)
+{
+	long long per = c->cfg.chunk_rows > 0 ? c->cfg.chunk_rows : 1;
+
+	for (long long i = 0; i < n; i += per) {
+		long long k = n - i < per ? n - i : per;
+		if (add_range(plan, ids[i], ids[i + k - 1]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		plan->chunks[plan->n - 1].rows = k;
+		plan->rows += k;
+	}
+	return 0;
+}
+
 int redrive_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
 {
 	char placed[256], sql[1024];

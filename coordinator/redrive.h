@@ -39,4 +39,13 @@ __attribute__((warn_unused_result)) int redrive_plan_ids(struct coord *c, enum m
 							 long long n, long long gap, struct plan *plan, char *err,
 							 size_t errlen);
 
+/*
+ * Plan the N legacy ids IDS (ascending) into PLAN as ranges of chunk_rows ids
+ * each, whatever the gaps, each counting its ids as its source rows: for
+ * chunks whose workers read only the listed ids in their range (a catch-up
+ * run, worker/catchup_update.c), not every row between. 0, or -1 with ERR.
+ */
+__attribute__((warn_unused_result)) int redrive_plan_listed(struct coord *c, const long long *ids, long long n,
+							    struct plan *plan, char *err, size_t errlen);
+
 #endif

@@ -126,7 +126,7 @@ struct vjob {
 /* Checks 2-5. Returns 1, 0 (WHY), -1. */
 static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long long read, char *why, size_t whylen)
 {
-	char id[24], err[512], sql[1536], tables[256] = "{";
+	char id[24], err[512], sql[2560], tables[256] = "{";
 	const char *t = mdw_phases[phase].target, *const *written = mdw_phases[phase].writes;
 	struct vjob jobs[MAX_JOBS];
 	PGresult *fks = NULL;
@@ -138,10 +138,12 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	/*
 	 * Table and column names come from the phase table, never from input.
 	 * An incremental run read only its chunks' ranges: checks 3 counts the
-	 * rows and merges of those ranges (a full run's ranges cover every id).
+	 * rows and merges of those ranges (a full run's ranges cover every id);
+	 * a catch-up run read only the rows it listed to update or insert
+	 * (coordinator/catchup.c): the listed rows of those ranges.
 	 */
 	snprintf(sql, sizeof sql, ledger_fmt_phase_counts, mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col,
-		 t);
+		 mdw_phases[phase].legacy_col, t);
 	jobs[nj++] = (struct vjob){sql, 2, {id, mdw_phases[phase].name}, "counting the rows", NULL};
 	first_check = nj;
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0] && nj < MAX_JOBS; i++)

@@ -8,11 +8,15 @@
  * compare equal). Rows rejected and not placed since, and merged rows, are
  * expected absent.
  *
- * Set-based, like reladiff: both sides hash their rows per bucket of
- * VERIFY_BUCKET consecutive legacy ids (md5 over the rows' text, in id
- * order); only buckets whose hashes differ are read row by row, and only the
- * differing rows are named: by legacy id and column, never their values
- * unless --show-values.
+ * Set-based: each side computes every row's md5 (over the row's text) in
+ * one query per phase, read in id order by cursor and merged here by id, so
+ * each side is computed once whatever the number of differences (with
+ * changes spread thinly every bucket of ids differs: reading the differing
+ * buckets again, batch by batch, cost a pass over the whole side per batch).
+ * The summary counts buckets of VERIFY_BUCKET consecutive legacy ids, a
+ * bucket differing if any of its rows does. Only the rows whose hashes
+ * differ are then read as JSON, by id, to name the differing columns: by
+ * legacy id and column, never their values unless --show-values.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -22,9 +26,11 @@
 
 #include "criteria.h"
 #include "mdw/pgx.h"
+#include "mdw/strbuf.h"
+#include "row_cursor.h"
 #include "verify.h"
 
-#define VERIFY_BATCH 16 /* differing buckets read row by row in one query per side */
+#define VERIFY_NAME_BATCH 4096 /* differing rows read as JSON in one query per side, to name their columns */
 
 /* Every column is text on both sides, with the same names, so that row texts compare. */
 #define EPOCH(c) "extract(epoch FROM " c ")::text"
@@ -217,27 +223,35 @@ struct side {
 };
 
 /*
- * Over the rows of S ($1 bucket size, $2 the buckets, bigint[], or NULL for
- * every bucket): ROWS 0: per bucket, its md5; ROWS 1: per row, id and row as JSON.
+ * Per row of S ($1 bucket size, $2 the buckets, bigint[], or NULL for every
+ * bucket): id and md5 of the row's text, in id order, by cursor NAME into K.
  */
-static PGresult *side_query(const struct side *s, const char *buckets, int rows, char *err, size_t errlen)
+static int side_rows_open(const struct side *s, const char *name, const char *buckets, struct row_cursor *k, char *err,
+			  size_t errlen)
 {
 	char sql[16384], sz[24];
 	const char *p[4] = {sz, buckets, s->ids, s->holders};
 
 	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
-	if (rows)
-		snprintf(sql, sizeof sql,
-			 "WITH x AS (%s) SELECT x.id, to_jsonb(x)::text FROM x "
-			 "WHERE floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) ORDER BY x.id",
-			 s->rows);
-	else
-		snprintf(sql, sizeof sql,
-			 "WITH x AS (%s) SELECT floor(x.id::numeric / $1::int)::bigint AS b, "
-			 "md5(string_agg(md5(x::text), '' ORDER BY x.id)) FROM x "
-			 "WHERE $2::bigint[] IS NULL OR floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) "
-			 "GROUP BY 1 ORDER BY 1",
-			 s->rows);
+	snprintf(sql, sizeof sql,
+		 "WITH x AS (%s) SELECT x.id, md5(x::text) FROM x "
+		 "WHERE $2::bigint[] IS NULL OR floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) ORDER BY x.id",
+		 s->rows);
+	return row_cursor_open(k, s->c, name, sql, !s->ids ? 2 : s->holders ? 4 : 3, p, err, errlen);
+}
+
+/* The rows of S whose legacy ids are IDS ('{..}'): id and row as JSON, in id order. */
+static PGresult *side_json(const struct side *s, const char *ids, char *err, size_t errlen)
+{
+	char sql[16384], sz[24];
+	const char *p[4] = {sz, ids, s->ids, s->holders};
+
+	snprintf(sz, sizeof sz, "%d",
+		 VERIFY_BUCKET); /* $1 unused here: typed so that the parameters stay those of side_rows_open */
+	snprintf(sql, sizeof sql,
+		 "WITH x AS (%s) SELECT x.id, to_jsonb(x)::text FROM x WHERE $1::int IS NOT NULL AND x.id = ANY($2::bigint[]) "
+		 "ORDER BY x.id",
+		 s->rows);
 	return pgx_query(s->c, sql, !s->ids ? 2 : s->holders ? 4 : 3, p, err, errlen, NULL);
 }
 
@@ -248,22 +262,50 @@ struct tally {
 	long long rows_checked, missing, stray, differing, buckets, buckets_differing;
 };
 
-/* Append ID to the list *V of *N (capacity *CAP). */
-static void ids_add(struct tally *t, long long **v, long long *n, long long *cap, const char *id)
+/* Append ID to the list *V of *N (capacity *CAP). 0, or -1 out of memory. */
+static int push_id(long long **v, long long *n, long long *cap, long long id)
 {
-	if (!t->ids)
-		return;
 	if (*n == *cap) {
 		long long c = *cap ? *cap * 2 : 256;
 		long long *nv = realloc(*v, sizeof *nv * (size_t)c);
-		if (!nv) {
-			t->oom = 1;
-			return;
-		}
+		if (!nv)
+			return -1;
 		*v = nv;
 		*cap = c;
 	}
-	(*v)[(*n)++] = strtoll(id, NULL, 10);
+	(*v)[(*n)++] = id;
+	return 0;
+}
+
+/* Append ID to the list *V of *N (capacity *CAP) of T's collection, if it collects. */
+static void ids_add(struct tally *t, long long **v, long long *n, long long *cap, const char *id)
+{
+	if (t->ids && push_id(v, n, cap, strtoll(id, NULL, 10)) < 0)
+		t->oom = 1;
+}
+
+/* Append ID, with its target row's md5 HASH (NULL: not known), to the differing rows collected by T. */
+static void differ_add(struct tally *t, const char *id, const char *hash)
+{
+	struct verify_ids *v = t->ids;
+	long long cap;
+
+	if (!v)
+		return;
+	cap = v->capdiffer;
+	ids_add(t, &v->differ, &v->ndiffer, &v->capdiffer, id);
+	if (t->oom)
+		return;
+	if (v->capdiffer != cap || !v->differ_hash) {
+		char(*nh)[33] = realloc(v->differ_hash, sizeof *nh * (size_t)v->capdiffer);
+		if (!nh) {
+			v->ndiffer--;
+			t->oom = 1;
+			return;
+		}
+		v->differ_hash = nh;
+	}
+	snprintf(v->differ_hash[v->ndiffer - 1], sizeof v->differ_hash[0], "%s", hash ? hash : "");
 }
 
 void verify_ids_free(struct verify_ids *v)
@@ -273,6 +315,7 @@ void verify_ids_free(struct verify_ids *v)
 	free(v->missing);
 	free(v->stray);
 	free(v->differ);
+	free(v->differ_hash);
 	*v = (struct verify_ids){0};
 }
 
@@ -303,18 +346,17 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 		}
 	}
 	t->differing += any;
-	if (any && t->ids)
-		ids_add(t, &t->ids->differ, &t->ids->ndiffer, &t->ids->capdiffer, id);
+	if (any)
+		differ_add(t, id, NULL);
 	json_decref(x);
 	json_decref(y);
 }
 
-/* Walk the rows of the BUCKETS ('{..}') on both sides (ascending ids) and name what differs. */
-static int diff_buckets(const struct side *src, const struct side *tgt, const char *phase, const char *buckets,
-			int show, struct tally *t, char *err, size_t errlen)
+/* Walk the rows of the legacy IDS ('{..}') on both sides (ascending ids) and name what differs. */
+static int diff_named(const struct side *src, const struct side *tgt, const char *phase, const char *ids, int show,
+		      struct tally *t, char *err, size_t errlen)
 {
-	PGresult *a = side_query(src, buckets, 1, err, errlen),
-		 *b = a ? side_query(tgt, buckets, 1, err, errlen) : NULL;
+	PGresult *a = side_json(src, ids, err, errlen), *b = a ? side_json(tgt, ids, err, errlen) : NULL;
 	int i = 0, j = 0;
 
 	if (!a || !b) {
@@ -354,16 +396,114 @@ static int diff_buckets(const struct side *src, const struct side *tgt, const ch
 	return 0;
 }
 
-/* Read the differing buckets collected in BATCH ('{a,b' so far) row by row, and empty it. */
-static int flush_batch(const struct side *src, const struct side *tgt, const char *phase, char *batch, int *n, int show,
-		       struct tally *t, char *err, size_t errlen)
+/* Name the columns of the rows of IDS[0..N) (their hashes differ): a query per side per VERIFY_NAME_BATCH rows. */
+static int name_differing(const struct side *src, const struct side *tgt, const char *phase, const long long *ids,
+			  long long n, int show, struct tally *t, char *err, size_t errlen)
 {
-	strcat(batch, "}");
-	*n = 0;
-	if (diff_buckets(src, tgt, phase, batch, show, t, err, errlen) < 0)
-		return -1;
-	batch[0] = 0;
+	for (long long i = 0; i < n; i += VERIFY_NAME_BATCH) {
+		struct strbuf lit = STRBUF_INIT;
+		int rc;
+		for (long long k = i; k < n && k < i + VERIFY_NAME_BATCH; k++)
+			strbuf_printf(&lit, "%c%lld", k == i ? '{' : ',', ids[k]);
+		strbuf_putc(&lit, '}');
+		if (lit.oom) {
+			strbuf_free(&lit);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		rc = diff_named(src, tgt, phase, lit.p, show, t, err, errlen);
+		strbuf_free(&lit);
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
+}
+
+/* The bucket of legacy id ID: floor(id / VERIFY_BUCKET), as the SQL of --sample computes it. */
+static long long bucket_of(long long id)
+{
+	return id >= 0 ? id / VERIFY_BUCKET : -((-id + VERIFY_BUCKET - 1) / VERIFY_BUCKET);
+}
+
+/*
+ * Compare the rows of the BUCKETS ('{..}', NULL: every bucket): each side's
+ * ids and md5s in one query, merged by id; a bucket differs if any of its
+ * rows does (counted in T). Missing and stray rows are counted here; rows
+ * whose hashes differ are collected with their target hash, or, when T names
+ * rows (T->out), read as JSON to name their columns.
+ */
+static int drill_down(const struct side *src, const struct side *tgt, const char *phase, const char *buckets, int show,
+		      struct tally *t, char *err, size_t errlen)
+{
+	struct row_cursor a = {0}, b = {0};
+	long long *cand = NULL, ncand = 0, capcand = 0, bucket = 0;
+	int ha = 0, hb = 0, rc = -1, in_bucket = 0, bucket_differs = 0;
+
+	if (side_rows_open(src, "mdw_verify_src", buckets, &a, err, errlen) < 0 ||
+	    side_rows_open(tgt, "mdw_verify_tgt", buckets, &b, err, errlen) < 0)
+		goto out;
+	/* both servers compute their side at once (two connections: the legacy database and the target) */
+	if (src->c != tgt->c && (row_cursor_start(&a, err, errlen) < 0 || row_cursor_start(&b, err, errlen) < 0))
+		goto out;
+	if ((ha = row_cursor_next(&a, err, errlen)) < 0 || (hb = row_cursor_next(&b, err, errlen)) < 0)
+		goto out;
+	while (ha > 0 || hb > 0) {
+		long long x = ha > 0 ? strtoll(row_cursor_get(&a, 0), NULL, 10) : 0;
+		long long y = hb > 0 ? strtoll(row_cursor_get(&b, 0), NULL, 10) : 0;
+		long long here = bucket_of(hb <= 0 || (ha > 0 && x < y) ? x : y);
+		if (!in_bucket || here != bucket) {
+			t->buckets_differing += bucket_differs;
+			t->buckets++;
+			bucket = here;
+			in_bucket = 1;
+			bucket_differs = 0;
+		}
+		if (hb <= 0 || (ha > 0 && x < y)) {
+			bucket_differs = 1;
+			if (t->out)
+				fprintf(t->out, "%-19s %11lld missing   (expected in the target, not there)\n", phase,
+					x);
+			t->missing++;
+			if (t->ids)
+				ids_add(t, &t->ids->missing, &t->ids->nmissing, &t->ids->capmissing,
+					row_cursor_get(&a, 0));
+			ha = row_cursor_next(&a, err, errlen);
+		} else if (ha <= 0 || y < x) {
+			bucket_differs = 1;
+			if (t->out)
+				fprintf(t->out,
+					"%-19s %11lld stray     (in the target, no legacy row should have become it)\n",
+					phase, y);
+			t->stray++;
+			if (t->ids)
+				ids_add(t, &t->ids->stray, &t->ids->nstray, &t->ids->capstray, row_cursor_get(&b, 0));
+			hb = row_cursor_next(&b, err, errlen);
+		} else {
+			if (strcmp(row_cursor_get(&a, 1), row_cursor_get(&b, 1))) {
+				bucket_differs = 1;
+				if (!t->out) {
+					t->differing++;
+					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1));
+				} else if (push_id(&cand, &ncand, &capcand, x) < 0) {
+					snprintf(err, errlen, "out of memory");
+					goto out;
+				}
+			}
+			ha = row_cursor_next(&a, err, errlen);
+			hb = row_cursor_next(&b, err, errlen);
+		}
+		if (ha < 0 || hb < 0)
+			goto out;
+	}
+	t->buckets_differing += bucket_differs;
+	row_cursor_close(&b);
+	row_cursor_close(&a);
+	rc = name_differing(src, tgt, phase, cand, ncand, show, t, err, errlen);
+out:
+	row_cursor_close(&b);
+	row_cursor_close(&a);
+	free(cand);
+	return rc;
 }
 
 /* The single value of R as a new string (R is cleared). */
@@ -444,12 +584,10 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 {
 	const struct verify_spec *v = find_spec(ph);
 	const char *phase = mdw_phases[ph].name;
-	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "", batch[VERIFY_BATCH * 24 + 4] = "";
-	int nbatch = 0;
+	char *ids = NULL, *holders = NULL, *buckets = NULL, scope[64] = "";
 	struct side src, tgt;
 	struct tally t = {.out = out, .ids = collect};
-	PGresult *a = NULL, *b = NULL;
-	int i = 0, j = 0, rc = -1;
+	int rc = -1;
 
 	if (!v) {
 		snprintf(summary, slen, "no row-level verification for this phase yet");
@@ -472,36 +610,7 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 	}
 	src = (struct side){srcc, v->source, ids, holders};
 	tgt = (struct side){tgtc, v->target, NULL, NULL};
-	if (!(a = side_query(&src, buckets, 0, err, errlen)) || !(b = side_query(&tgt, buckets, 0, err, errlen)))
-		goto out;
-	while (i < PQntuples(a) || j < PQntuples(b)) {
-		long long x = i < PQntuples(a) ? strtoll(PQgetvalue(a, i, 0), NULL, 10) : 0;
-		long long y = j < PQntuples(b) ? strtoll(PQgetvalue(b, j, 0), NULL, 10) : 0;
-		const char *bucket;
-		int same;
-
-		if (j >= PQntuples(b) || (i < PQntuples(a) && x < y)) {
-			bucket = PQgetvalue(a, i++, 0);
-			same = 0;
-		} else if (i >= PQntuples(a) || y < x) {
-			bucket = PQgetvalue(b, j++, 0);
-			same = 0;
-		} else {
-			same = !strcmp(PQgetvalue(a, i, 1), PQgetvalue(b, j, 1));
-			bucket = PQgetvalue(a, i, 0);
-			i++;
-			j++;
-		}
-		t.buckets++;
-		if (same)
-			continue;
-		t.buckets_differing++;
-		snprintf(batch + strlen(batch), sizeof batch - strlen(batch), "%c%s", nbatch ? ',' : '{', bucket);
-		if (++nbatch == VERIFY_BATCH &&
-		    flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
-			goto out;
-	}
-	if (nbatch && flush_batch(&src, &tgt, phase, batch, &nbatch, show, &t, err, errlen) < 0)
+	if (drill_down(&src, &tgt, phase, buckets, show, &t, err, errlen) < 0)
 		goto out;
 	if (t.oom) {
 		snprintf(err, errlen, "out of memory");
@@ -511,8 +620,6 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 		 scope, t.buckets, VERIFY_BUCKET, t.buckets_differing, t.missing, t.stray, t.differing);
 	rc = t.missing + t.stray + t.differing ? 1 : 0;
 out:
-	PQclear(a);
-	PQclear(b);
 	free(ids);
 	free(holders);
 	free(buckets);

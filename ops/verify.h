@@ -25,9 +25,14 @@ int verify_covers(enum mdw_phase_id ph);
 int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, int show, long long sample,
 		 char *summary, size_t slen, char *err, size_t errlen);
 
-/* The legacy ids of a phase's rows that verify found missing, stray or differing, ascending each. */
+/*
+ * The legacy ids of a phase's rows that verify found missing, stray or
+ * differing, ascending each; differ_hash[i]: the md5 of differ[i]'s target
+ * row as verify read it (what mdw.row_hashes records), "" if not known.
+ */
 struct verify_ids {
 	long long *missing, *stray, *differ;
+	char (*differ_hash)[33];
 	long long nmissing, nstray, ndiffer;
 	long long capmissing, capstray, capdiffer;
 };

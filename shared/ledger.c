@@ -604,12 +604,18 @@ const char ledger_fmt_embed_counts[] =
 
 /*
  * An incremental run read only its chunks' ranges: the phase's counts are of
- * the rows and merges of those ranges (a full run's ranges cover every id).
+ * the rows and merges of those ranges (a full run's ranges cover every id);
+ * a catch-up run read only the rows it listed to update or insert
+ * (coordinator/catchup.c): the listed rows of those ranges.
  */
 #define IN_RUN_RANGES(col)                                                                                             \
-	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "      \
+	"((NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
 	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
-	" BETWEEN k.lo AND k.hi))"
+	" BETWEEN k.lo AND k.hi)) AND (NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs "   \
+	"WHERE id = $1::bigint) OR " col                                                                               \
+	" IN (SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint "                                 \
+	"AND u.phase = $2 AND u.action IN ('update', 'insert'))))"
+/* IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per row of the table */
 const char ledger_fmt_phase_counts[] =
 	"SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 	"(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "

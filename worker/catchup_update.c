@@ -19,6 +19,14 @@
  * The command's row count is the chunk's rows_updated. Profiles are merged
  * by email and never updated in place (the coordinator lists none), and the
  * statement runs in catch-up runs only: other runs need no UPDATE privilege.
+ *
+ * A catch-up chunk reads only the legacy rows it has to write: the phase's
+ * source_sql, whose range is "X BETWEEN $1 AND $2", becomes "X BETWEEN $1 AND
+ * $2 AND X = ANY($3::bigint[])" with the ids listed 'update' or 'insert' for
+ * the run in the chunk's range (changes spread thinly over a table would
+ * otherwise have each chunk read a hundred unchanged rows per changed one).
+ * The coordinator counts the chunk's source rows the same way, and the
+ * validation of a catch-up run keeps to the listed rows.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,8 +37,8 @@
 #include "mdw/pgx.h"
 #include "phase_ops.h"
 
-static char *built[MDW_NPHASES];
-static int tried[MDW_NPHASES];
+static char *built[MDW_NPHASES], *narrowed[MDW_NPHASES];
+static int tried[MDW_NPHASES], tried_narrow[MDW_NPHASES];
 
 /* Append "PFX name" for every column of COLS (comma-separated) except SKIP1/SKIP2 to OUT. */
 static size_t put_cols(char *out, size_t cap, const char *cols, size_t len, const char *pfx, const char *skip1,
@@ -103,6 +111,66 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 	}
 	built[ph] = sql;
 	return sql;
+}
+
+const char *cu_source_sql(enum mdw_phase_id ph)
+{
+	const struct phase_ops *ops = ph < MDW_NPHASES ? mdw_phase_ops[ph] : NULL;
+	static const char range[] = " BETWEEN $1 AND $2";
+	const char *src, *at, *x;
+	size_t cap;
+	char *sql;
+
+	if (ph >= MDW_NPHASES || tried_narrow[ph])
+		return ph < MDW_NPHASES ? narrowed[ph] : NULL;
+	tried_narrow[ph] = 1;
+	if (!ops || !(src = ops->source_sql) || !(at = strstr(src, range)) || strstr(at + 1, range))
+		return NULL;
+	/* X: the expression before the range, back to " WHERE " */
+	for (x = at; x > src && strncmp(x, " WHERE ", 7); x--)
+		;
+	if (x == src || at - (x + 7) <= 0 || at - (x + 7) > 32)
+		return NULL;
+	x += 7;
+	cap = strlen(src) + (size_t)(at - x) + 64;
+	if (!(sql = malloc(cap)))
+		return NULL;
+	snprintf(sql, cap, "%.*s AND %.*s = ANY($3::bigint[])%s", (int)(at - src + sizeof range - 1), src,
+		 (int)(at - x), x, at + sizeof range - 1);
+	narrowed[ph] = sql;
+	return sql;
+}
+
+int cu_source_read(PGconn *tgt, int64_t run, enum mdw_phase_id ph, const char *lo, const char *hi, const char **sql,
+		   char **ids, char *err, size_t errlen, int *transient)
+{
+	char id[24];
+	const char *p[4] = {id, ph < MDW_NPHASES ? mdw_phases[ph].name : "", lo, hi};
+	PGresult *r;
+	int cu = cu_run_is_catch_up(tgt, run, err, errlen, transient);
+
+	if (cu <= 0)
+		return cu;
+	if (!cu_source_sql(ph)) {
+		snprintf(err, errlen, "phase %s: its source read cannot be narrowed to the catch-up's rows",
+			 ph < MDW_NPHASES ? mdw_phases[ph].name : "?");
+		return -1;
+	}
+	snprintf(id, sizeof id, "%" PRId64, run);
+	if (!(r = pgx_query(tgt,
+			    "SELECT coalesce(array_agg(legacy_id ORDER BY legacy_id)::text, '{}') FROM mdw.catchup_rows "
+			    "WHERE run_id = $1::bigint AND phase = $2 AND legacy_id BETWEEN $3::bigint AND $4::bigint "
+			    "AND action IN ('update', 'insert')",
+			    4, p, err, errlen, transient)))
+		return -1;
+	*ids = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!*ids) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*sql = cu_source_sql(ph);
+	return 1;
 }
 
 int cu_run_is_catch_up(PGconn *tgt, int64_t run, char *err, size_t errlen, int *transient)

@@ -15,6 +15,19 @@
  */
 const char *cu_update_sql(enum mdw_phase_id phase);
 
+/*
+ * The source read of a chunk of PHASE in RUN: in a catch-up run, the
+ * phase's source_sql narrowed to the legacy ids that mdw.catchup_rows lists
+ * for the run in [LO, HI] ('update' or 'insert'), in *SQL ($1 lo, $2 hi, $3
+ * the ids) with the ids as a bigint[] literal in *IDS (caller frees): 1.
+ * Not a catch-up run: 0, *SQL and *IDS untouched. -1 with ERR.
+ */
+int cu_source_read(PGconn *tgt, int64_t run, enum mdw_phase_id phase, const char *lo, const char *hi, const char **sql,
+		   char **ids, char *err, size_t errlen, int *transient);
+
+/* PHASE's source_sql narrowed as cu_source_read does (kept for the process's life); NULL: it cannot be. */
+const char *cu_source_sql(enum mdw_phase_id phase);
+
 /* Whether RUN is a catch-up run (remembered for the last run asked about): 1, 0, or -1 with ERR. */
 int cu_run_is_catch_up(PGconn *tgt, int64_t run, char *err, size_t errlen, int *transient);
 

@@ -472,21 +472,32 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 }
 
 /*
- * BEGIN on the source and open a cursor over the chunk's range. A cursor that
- * cannot be opened (its read canceled while it waits for a lock, say) is
- * rolled back here: the session is left outside any transaction, usable by
- * the next attempt.
+ * BEGIN on the source and open a cursor over the chunk's range; in a
+ * catch-up run over the rows the run lists in it (catchup_update.c). A
+ * cursor that cannot be opened (its read canceled while it waits for a lock,
+ * say) is rolled back here: the session is left outside any transaction,
+ * usable by the next attempt.
  */
 static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 {
-	char sql[1024];
-	const char *p[2] = {j->lo, j->hi};
+	char sql[2048], *ids = NULL;
+	const char *p[3] = {j->lo, j->hi, NULL}, *read = j->ops->source_sql;
+	int narrowed = cu_source_read(j->ctx->tgt, j->c->run, j->c->phase, j->lo, j->hi, &read, &ids, err, errlen,
+				      transient),
+	    rc;
 
-	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", j->ops->source_sql);
-	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0)
+	if (narrowed < 0)
 		return -1;
+	p[2] = ids;
+	snprintf(sql, sizeof sql, "DECLARE mdw_src NO SCROLL CURSOR FOR %s", read);
+	if (pgx_exec(j->ctx->src, "BEGIN", 0, NULL, err, errlen, transient) < 0) {
+		free(ids);
+		return -1;
+	}
 	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
-	if (pgx_exec(j->ctx->src, sql, 2, p, err, errlen, transient) == 0)
+	rc = pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient);
+	free(ids);
+	if (rc == 0)
 		return 0;
 	if (PQstatus(j->ctx->src) == CONNECTION_OK)
 		PQclear(PQexec(j->ctx->src, "ROLLBACK"));

@@ -364,30 +364,35 @@ static chunk_process_fn *const process_by_kind[] = {
 	[MDW_KIND_EMBEDDINGS] = chunk_embed_process,
 };
 
-/* One attempt at chunk C: its outcome, what it counted (N), why it failed (WHY). */
+/*
+ * One attempt at chunk C: its outcome, what it counted (N), why it failed
+ * (WHY). The connections are checked (and made again) first, and only then
+ * handed to the chunk: a reconnect frees the sessions it replaces.
+ */
 static enum chunk_outcome attempt(struct worker *w, const struct mdw_chunk *c, struct mdw_counts *n, char *why,
 				  size_t whylen)
 {
-	struct chunk_ctx ctx = {.src = w->src,
-				.tgt = w->tgt,
-				.worker_id = w->id,
-				.touch = touch,
-				.touch_arg = w,
-				.redis = &w->r,
-				.lease_ms = w->cfg.lease_ms,
-				.max_bytes = w->cfg.chunk_max_bytes,
-				.embed_slice = (int)w->cfg.embed_concurrency * 2,
-				.embed_identifiers = w->cfg.embed_identifiers,
-				.fk_by_phase = w->fk_by_phase,
-				.loop = w->loop,
-				.source_max_connections = w->cfg.source_max_connections,
-				.source_rows_per_s = w->cfg.source_rows_per_s,
-				.provider = w->provider};
+	struct chunk_ctx ctx;
 
 	if (!connections_ready(w)) {
 		snprintf(why, whylen, "database unreachable");
 		return CHUNK_RETRY;
 	}
+	ctx = (struct chunk_ctx){.src = w->src,
+				 .tgt = w->tgt,
+				 .worker_id = w->id,
+				 .touch = touch,
+				 .touch_arg = w,
+				 .redis = &w->r,
+				 .lease_ms = w->cfg.lease_ms,
+				 .max_bytes = w->cfg.chunk_max_bytes,
+				 .embed_slice = (int)w->cfg.embed_concurrency * 2,
+				 .embed_identifiers = w->cfg.embed_identifiers,
+				 .fk_by_phase = w->fk_by_phase,
+				 .loop = w->loop,
+				 .source_max_connections = w->cfg.source_max_connections,
+				 .source_rows_per_s = w->cfg.source_rows_per_s,
+				 .provider = w->provider};
 	return process_by_kind[mdw_phases[c->phase].kind](&ctx, c, n, why, whylen);
 }
 

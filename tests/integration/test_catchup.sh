@@ -61,6 +61,9 @@ assert_eq "catch-up: rows updated and inserted per phase (ledger; phases with no
   "$(ledger 2)"
 assert_eq "catch-up: every chunk balances with rows_updated" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 2
   AND (status <> 'done' OR rows_read <> rows_inserted + rows_existing + rows_updated + rows_merged + rows_rejected)")"
+assert_eq "catch-up: the chunks read only the rows listed to update or insert, not their neighbours" \
+  "$(tq "SELECT count(*) FROM mdw.catchup_rows WHERE run_id = 2 AND action IN ('update', 'insert') AND phase <> 'embeddings'")" \
+  "$(tq "SELECT sum(rows_read) FROM mdw.chunks WHERE run_id = 2 AND phase <> 'embeddings'")"
 assert_eq "catch-up: exactly those rows listed for update" \
   "$pats|$projs|$offices" \
   "$(tq "SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FILTER (WHERE phase = 'patients') || '|' ||

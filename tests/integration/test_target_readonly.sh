@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh" "$1" target_readonly
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
+keep_legacy 16 8 # (the embeddings part below: fewer cases, projects and patients)
 "$BUILD/mdwctl" schema >/dev/null
 export MDW_LEASE_MS=2000 MDW_POLL_MS=100 MDW_CHUNK_ROWS=200 MDW_MAX_ATTEMPTS=2
 PHASES=practices,profiles,patients
@@ -18,8 +19,8 @@ trap 'psql -X -q -d postgres -c "ALTER DATABASE $TARGET_DB RESET default_transac
 "$BUILD/mdw-coordinator" --new-run --phases "$PHASES" 2>>"$LOGS/coordinator.log" &
 COORD=$!
 PIDS+=($COORD)
-start_worker w1 >/dev/null
-start_worker w2 >/dev/null
+W1=$(start_worker w1)
+W2=$(start_worker w2)
 wait_for 60 "10 chunks done" 'test "$(tq "SELECT count(*) FROM mdw.chunks WHERE status = '"'done'"'")" -ge 10'
 
 # the fault: read-only from now on, every session of the target ends
@@ -45,4 +46,37 @@ ok "the workers resumed by themselves"
 assert_eq "resumed coordinator exit code" 0 "$rc"
 assert_eq "runs" 1 "$(tq "SELECT count(*) FROM mdw.runs")"
 assert_run_exact "practices dispatch_office" "profiles auth_user" "patients dispatch_patient"
+
+# the same fault in the embeddings phase (workers e1, e2 alone): its chunks too
+# are left pending, none dead, no worker lost (a retried chunk once used the
+# session its reconnect had freed), and the phase completes once the target is
+# writable again
+kill "$W1" "$W2"
+start_worker r1 --exit-when-done >/dev/null
+"$BUILD/mdw-coordinator" --new-run --phases cases,projects 2>>"$LOGS/coordinator.log" || fail "cases, projects"
+export MDW_EMBED_BATCH=20 MDW_RATE_RPM=60000
+"$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coordinator-embed.log" &
+COORD=$!
+PIDS+=($COORD)
+E1=$(start_worker e1)
+E2=$(start_worker e2)
+done_embed() { tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 3 AND status = 'done'"; }
+wait_for 60 "5 embeddings chunks done" 'test "$(done_embed)" -ge 5'
+psql -X -q -d postgres -c "ALTER DATABASE $TARGET_DB SET default_transaction_read_only = on" \
+  -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$TARGET_DB'
+      AND pid <> pg_backend_pid()" >/dev/null
+DONE_AT_FAULT=$(done_embed)
+ok "target read-only at $DONE_AT_FAULT embeddings chunks done"
+wait_for 60 "the coordinator stopped" '! kill -0 $COORD'
+wait "$COORD" && rc=0 || rc=$?
+assert_eq "coordinator exit code on a read-only target (embeddings)" 5 "$rc"
+wait_for 60 "4 refused embeddings attempts" 'test "$(cat "$LOGS"/worker-e*.log | grep "not mine now" | grep -c "error=\"25006")" -ge 4'
+kill -0 "$E1" && kill -0 "$E2" || fail "a worker died while the target was read-only: $(tail -2 "$LOGS"/worker-e*.log)"
+assert_eq "embeddings dead letters while read-only" 0 "$(rcli XLEN 'mdw:{3}:dead')"
+assert_eq "embeddings chunks dead while read-only" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 3 AND status = 'dead'")"
+psql -X -q -d postgres -c "ALTER DATABASE $TARGET_DB RESET default_transaction_read_only" >/dev/null
+"$BUILD/mdw-coordinator" --phases embeddings 2>>"$LOGS/coordinator-embed.log" && rc=0 || rc=$?
+assert_eq "resumed coordinator exit code (embeddings)" 0 "$rc"
+assert_eq "every patient, case and project linked" 0 "$(tq "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases)
+  + (SELECT count(*) FROM projects) - (SELECT count(*) FROM ai_embedding_sources)")"
 finish

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "catchup_update.h"
+#include "phase_ops.h"
 #include "cunit_main.h"
 
 /*
@@ -47,7 +48,45 @@ static void test_patients(void)
 	CU_ASSERT_PTR_NULL(cu_update_sql((enum mdw_phase_id)MDW_NPHASES));
 }
 
+/*
+ * Every relational phase's source read narrows to the listed ids: the range
+ * "X BETWEEN $1 AND $2" of its main query gains "AND X = ANY($3)", the rest
+ * of the statement unchanged.
+ */
+static void test_source_narrowed(void)
+{
+	static const char *const want[][2] = {
+		{"practices", "WHERE id BETWEEN $1 AND $2 AND id = ANY($3::bigint[]) ORDER BY id"},
+		{"profiles", "WHERE u.id BETWEEN $1 AND $2 AND u.id = ANY($3::bigint[]) ORDER BY u.id"},
+		{"patients", "WHERE p.id BETWEEN $1 AND $2 AND p.id = ANY($3::bigint[]) ORDER BY p.id"},
+		{"cases", "WHERE p.id BETWEEN $1 AND $2 AND p.id = ANY($3::bigint[]) ORDER BY p.id"},
+		{"projects", "WHERE p.id BETWEEN $1 AND $2 AND p.id = ANY($3::bigint[]) ORDER BY p.id"},
+		{"practice_members", "WHERE d.id BETWEEN $1 AND $2 AND d.id = ANY($3::bigint[]) ORDER BY d.id"},
+		{"case_states", "WHERE s.id BETWEEN $1 AND $2 AND s.id = ANY($3::bigint[]) ORDER BY s.id"},
+		{"workflow_templates", "WHERE t.id BETWEEN $1 AND $2 AND t.id = ANY($3::bigint[]) ORDER BY t.id"},
+	};
+
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		int ph = -1;
+		const char *sql;
+		for (int i = 0; i < MDW_NPHASES; i++)
+			if (!strcmp(mdw_phases[i].name, want[k][0]))
+				ph = i;
+		CU_ASSERT_FATAL(ph >= 0);
+		sql = cu_source_sql((enum mdw_phase_id)ph);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
+		CU_ASSERT_PTR_NOT_NULL(strstr(sql, want[k][1]));
+		CU_ASSERT_EQUAL(strlen(sql), strlen(mdw_phase_ops[ph]->source_sql) +
+						     strlen(" AND  = ANY($3::bigint[])") +
+						     (size_t)(strstr(want[k][1], " BETWEEN") - want[k][1] - 6));
+		CU_ASSERT_PTR_EQUAL(sql, cu_source_sql((enum mdw_phase_id)ph)); /* made once */
+	}
+	CU_ASSERT_PTR_NULL(cu_source_sql(MDW_PH_EMBEDDINGS));
+	CU_ASSERT_PTR_NULL(cu_source_sql((enum mdw_phase_id)MDW_NPHASES));
+}
+
 static const struct unit_test tests[] = {
+	{"the catch-up's source read, narrowed to the listed ids", test_source_narrowed},
 	{"an update for every relational phase", test_every_phase},
 	{"the patients' update", test_patients},
 	{NULL, NULL},

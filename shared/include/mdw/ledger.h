@@ -257,9 +257,10 @@ extern const char ledger_fmt_embed_counts[];
 
 /*
  * printf format of a relational phase's validation counts (run $1, phase
- * $2), to be filled with the legacy-id column twice and the target table:
- * inserted by the ledger, rows of the run, rejected, merged, migrated rows
- * (within the run's chunk ranges for an incremental run).
+ * $2), to be filled with the legacy-id column three times and the target
+ * table: inserted by the ledger, rows of the run, rejected, merged, migrated
+ * rows (within the run's chunk ranges for an incremental run, and of those
+ * the rows it listed for a catch-up run).
  */
 extern const char ledger_fmt_phase_counts[];
 
