@@ -1,7 +1,7 @@
 /*
- * The ledger: the target's record of every run (mdw.runs), each run's phases
- * (mdw.run_phases) and chunks (mdw.chunks), with the rows it rejected
- * (mdw.rejects) and repaired (mdw.flags): the migration's progress lives
+ * The ledger: the target's tables of schema mdw that record every run
+ * (runs), each run's phases (run_phases) and chunks (chunks), with the rows
+ * it rejected (rejects) and repaired (flags): the migration's progress lives
  * here (Redis only mirrors it). Every statement on the chunks is in
  * ledger.c, as a function, or, where a statement is a larger query built
  * around its caller's logic, as a named SQL text (ledger_sql_*) or printf
