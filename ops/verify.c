@@ -220,6 +220,8 @@ struct side {
 	const char *rows;
 	const char *ids;     /* $3 of the source side; NULL: the target side */
 	const char *holders; /* $4 of the source side, or NULL */
+	const char *table;   /* the target side's table, whose row's xmin comes third (NULL: two columns) */
+	const char *key;     /* its legacy id column */
 };
 
 /*
@@ -232,11 +234,16 @@ static int side_rows_open(const struct side *s, const char *name, const char *bu
 	char sql[16384], sz[24];
 	const char *p[4] = {sz, buckets, s->ids, s->holders};
 
+	char xmin[256] = "";
+
 	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
+	if (s->table) /* TABLE and KEY come from the phase table, never from input */
+		snprintf(xmin, sizeof xmin, ", (SELECT r.xmin FROM public.%s r WHERE r.%s = x.id LIMIT 1)::text",
+			 s->table, s->key);
 	snprintf(sql, sizeof sql,
-		 "WITH x AS (%s) SELECT x.id, md5(x::text) FROM x "
+		 "WITH x AS (%s) SELECT x.id, md5(x::text)%s FROM x "
 		 "WHERE $2::bigint[] IS NULL OR floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) ORDER BY x.id",
-		 s->rows);
+		 s->rows, xmin);
 	return row_cursor_open(k, s->c, name, sql, !s->ids ? 2 : s->holders ? 4 : 3, p, err, errlen);
 }
 
@@ -284,8 +291,8 @@ static void ids_add(struct tally *t, long long **v, long long *n, long long *cap
 		t->oom = 1;
 }
 
-/* Append ID, with its target row's md5 HASH (NULL: not known), to the differing rows collected by T. */
-static void differ_add(struct tally *t, const char *id, const char *hash)
+/* Append ID, with its target row's md5 HASH and XMIN (NULL: not known), to the differing rows collected by T. */
+static void differ_add(struct tally *t, const char *id, const char *hash, const char *xmin)
 {
 	struct verify_ids *v = t->ids;
 	long long cap;
@@ -296,16 +303,20 @@ static void differ_add(struct tally *t, const char *id, const char *hash)
 	ids_add(t, &v->differ, &v->ndiffer, &v->capdiffer, id);
 	if (t->oom)
 		return;
-	if (v->capdiffer != cap || !v->differ_hash) {
+	if (v->capdiffer != cap || !v->differ_hash || !v->differ_xmin) {
 		char(*nh)[33] = realloc(v->differ_hash, sizeof *nh * (size_t)v->capdiffer);
-		if (!nh) {
+		char(*nx)[12] = nh ? realloc(v->differ_xmin, sizeof *nx * (size_t)v->capdiffer) : NULL;
+		if (nh)
+			v->differ_hash = nh;
+		if (!nx) {
 			v->ndiffer--;
 			t->oom = 1;
 			return;
 		}
-		v->differ_hash = nh;
+		v->differ_xmin = nx;
 	}
 	snprintf(v->differ_hash[v->ndiffer - 1], sizeof v->differ_hash[0], "%s", hash ? hash : "");
+	snprintf(v->differ_xmin[v->ndiffer - 1], sizeof v->differ_xmin[0], "%s", xmin ? xmin : "");
 }
 
 void verify_ids_free(struct verify_ids *v)
@@ -316,6 +327,7 @@ void verify_ids_free(struct verify_ids *v)
 	free(v->stray);
 	free(v->differ);
 	free(v->differ_hash);
+	free(v->differ_xmin);
 	*v = (struct verify_ids){0};
 }
 
@@ -347,7 +359,7 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 	}
 	t->differing += any;
 	if (any)
-		differ_add(t, id, NULL);
+		differ_add(t, id, NULL, NULL);
 	json_decref(x);
 	json_decref(y);
 }
@@ -483,7 +495,8 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 				bucket_differs = 1;
 				if (!t->out) {
 					t->differing++;
-					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1));
+					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1),
+						   tgt->table ? row_cursor_get(&b, 2) : NULL);
 				} else if (push_id(&cand, &ncand, &capcand, x) < 0) {
 					snprintf(err, errlen, "out of memory");
 					goto out;
@@ -608,8 +621,15 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 			fprintf(out, "%-19s sample: buckets %s of %lld, drawn at random\n", phase, buckets, of);
 		snprintf(scope, sizeof scope, "sample of %lld of %lld buckets: ", sample < of ? sample : of, of);
 	}
-	src = (struct side){srcc, v->source, ids, holders};
-	tgt = (struct side){tgtc, v->target, NULL, NULL};
+	src = (struct side){srcc, v->source, ids, holders, NULL, NULL};
+	/* collecting for a catch-up: each target row's version too (its table's own rows; a mapping has none) */
+	tgt = (struct side){tgtc,
+			    v->target,
+			    NULL,
+			    NULL,
+			    collect && !mdw_phases[ph].mapping && mdw_phases[ph].legacy_col ? mdw_phases[ph].target
+											    : NULL,
+			    mdw_phases[ph].legacy_col};
 	if (drill_down(&src, &tgt, phase, buckets, show, &t, err, errlen) < 0)
 		goto out;
 	if (t.oom) {
