@@ -41,6 +41,9 @@
 #define CASE_STATUSES "(ARRAY['draft', 'submitted', 'in_production', 'shipped', 'delivered', 'cancelled'])"
 #define NOT_ABSENT(id) id " NOT IN (SELECT unnest($3::bigint[]))"
 #define EMAIL_OF(id) "(SELECT lower(btrim(u.email, " WS ")) FROM public.auth_user u WHERE u.id = " id ")"
+/* The same value for a big table's rows by a join (a hash join, not a subquery per row): column, then join. */
+#define EMAIL_COL(u) "lower(btrim(" u ".email, " WS "))"
+#define EMAIL_JOIN(u, id) " LEFT JOIN public.auth_user " u " ON " u ".id = " id " "
 #define TRIMMED(c) "nullif(btrim(" c ", " WS "), '')"
 /* transform_util.c tu_email: trimmed, lower-cased, one @, a non-empty local part, a dot inside the domain */
 #define EMAIL_CH "[^@ \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
@@ -136,15 +139,14 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASES, "dispatch_project",
-	 "SELECT p.id::bigint AS id, (CASE WHEN EXISTS (SELECT 1 FROM public.dispatch_patient x WHERE x.id = p.patient_id) "
-	 " THEN p.patient_id END)::text AS patient, "
+	 "SELECT p.id::bigint AS id, (CASE WHEN xp.id IS NOT NULL THEN p.patient_id END)::text AS patient, "
 	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, " CASE_TYPES
 	 "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
 	 "coalesce(nullif(btrim(p.name, " WS
-	 "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, " EPOCH(
-		 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-									  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
-										  "p.id"),
+	 "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, " EPOCH("p.created_at") " AS created_at, " EPOCH(
+		 "p.updated_at") " AS updated_at "
+				 "FROM public.dispatch_project p LEFT JOIN public.dispatch_patient xp ON xp.id = p.patient_id "
+				 "WHERE " NOT_ABSENT("p.id"),
 	 "SELECT c.legacy_project_id::bigint AS id, pt.legacy_id::text AS patient, c.case_number::text AS case_number, "
 	 "c.case_type::text AS case_type, c.status::text AS status, c.title::text AS title, "
 	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH(
@@ -152,13 +154,13 @@ static const struct verify_spec specs[] = {
 				 "WHERE c.legacy_project_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_PROJECTS, "dispatch_project",
-	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF(
-		 "p.creator_id") " AS creator, coalesce(nullif(btrim(p.name, " WS
-				 "), ''), 'Untitled project')::text AS name, " CASE_TYPES
-				 "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, " EPOCH(
-					 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-												  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
-													  "p.id"),
+	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_COL(
+		 "cu") " AS creator, coalesce(nullif(btrim(p.name, " WS
+		       "), ''), 'Untitled project')::text AS name, " CASE_TYPES
+		       "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, " EPOCH("p.created_at") " AS created_at, " EPOCH(
+			       "p.updated_at") " AS updated_at "
+					       "FROM public.dispatch_project p" EMAIL_JOIN("cu", "p.creator_id") "WHERE " NOT_ABSENT(
+						       "p.id"),
 	 "SELECT t.legacy_id::bigint AS id, t.uid::text AS uid, c.legacy_project_id::text AS case_legacy_id, "
 	 "f.email::text AS creator, t.name::text AS name, t.asset_type::text AS asset_type, "
 	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH(
@@ -166,11 +168,12 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASE_STATES, "dispatch_state",
-	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF(
-		 "s.actor_id") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
-			       "s.note::text AS note, " EPOCH(
-				       "s.changed_at") " AS created_at "
-						       "FROM public.dispatch_state s WHERE " NOT_ABSENT("s.id"),
+	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_COL(
+		 "au") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
+		       "s.note::text AS note, " EPOCH(
+			       "s.changed_at") " AS created_at "
+					       "FROM public.dispatch_state s" EMAIL_JOIN("au", "s.actor_id") "WHERE " NOT_ABSENT(
+						       "s.id"),
 	 "SELECT t.legacy_id::bigint AS id, c.legacy_project_id::text AS case_legacy_id, f.email::text AS actor, "
 	 "t.state::text AS state, t.note::text AS note, " EPOCH(
 		 "t.created_at") " AS created_at "
