@@ -167,10 +167,11 @@ static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f
 		return -1;
 	for (int i = 0; i < PQntuples(r) && i < n; i++) {
 		int made = !strcmp(PQgetvalue(r, i, 1), "t"), same = !strcmp(PQgetvalue(r, i, 2), "t");
-		f->reason[i] = never_updated(ph) ? never_updated(ph)
-			       : !made           ? "not_made_by_migration"
-			       : !same           ? "changed_in_target"
-						 : NULL;
+		f->reason[i] = never_updated(ph)                              ? never_updated(ph)
+			       : !made                                        ? "not_made_by_migration"
+			       : !same                                        ? "changed_in_target"
+			       : !f->v.differ_xmin || !f->v.differ_xmin[i][0] ? "version_unknown"
+									      : NULL;
 		f->action[i] = f->reason[i] ? 'c' : 'u';
 		if (f->reason[i])
 			f->n_conflict++;
@@ -248,12 +249,14 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 	long long n = f->v.ndiffer + f->v.nmissing + f->v.nstray, k = 0, nd = 0;
 	long long *ids = malloc(sizeof *ids * (size_t)(n + 1)), *del = malloc(sizeof *del * (size_t)(n + 1));
 	size_t cap = (size_t)n * 32 + 8, oa = 1, orr = 1;
-	char *acts = malloc(cap), *reasons = malloc(cap), *lit = NULL, *dlit = NULL, run[24];
+	char *acts = malloc(cap), *reasons = malloc(cap), *lit = NULL, *dlit = NULL, *xmins = NULL, run[24];
+	struct strbuf xb = STRBUF_INIT; /* the version of each 'update' row that the plan found unchanged */
 	int rc = -1;
 
 	if (!ids || !del || !acts || !reasons)
 		goto oom;
 	acts[0] = reasons[0] = '{';
+	strbuf_putc(&xb, '{');
 	for (long long i = 0; i < n; i++) {
 		const char *a, *why;
 		if (i < f->v.ndiffer) {
@@ -274,19 +277,22 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 			a = "conflict";
 			why = "stray_not_deleted"; /* the legacy row exists but should no longer become this row */
 		}
+		strbuf_printf(&xb, "%s%s", k ? "," : "",
+			      i < f->v.ndiffer && f->action[i] == 'u' ? f->v.differ_xmin[i] : "NULL");
 		oa += (size_t)snprintf(acts + oa, cap - oa, "%s%s", k ? "," : "", a);
 		orr += (size_t)snprintf(reasons + orr, cap - orr, "%s%s", k ? "," : "", why ? why : "NULL");
 		k++;
 	}
 	snprintf(acts + oa, cap - oa, "}");
 	snprintf(reasons + orr, cap - orr, "}");
-	if (!(lit = ids_literal(ids, k)) || !(dlit = ids_literal(del, nd)))
+	strbuf_putc(&xb, '}');
+	if (xb.oom || !(xmins = strbuf_take(&xb)) || !(lit = ids_literal(ids, k)) || !(dlit = ids_literal(del, nd)))
 		goto oom;
 	snprintf(run, sizeof run, "%" PRId64, c->run);
 	{
 		char sql[1024];
 		const char *p1[2] = {run, mdw_phases[ph].name};
-		const char *p2[5] = {run, mdw_phases[ph].name, lit, acts, reasons};
+		const char *p2[6] = {run, mdw_phases[ph].name, lit, acts, reasons, xmins};
 		const char *p3[3] = {run, mdw_phases[ph].name, dlit};
 		snprintf(sql, sizeof sql,
 			 "INSERT INTO mdw.catchup_deleted (phase, legacy_id, first_run, last_run, migrated_by) "
@@ -298,9 +304,10 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err,
 			     errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt,
-			     "INSERT INTO mdw.catchup_rows (run_id, phase, legacy_id, action, reason) "
-			     "SELECT $1, $2, g.id, g.a, g.r FROM unnest($3::bigint[], $4::text[], $5::text[]) AS g(id, a, r)",
-			     5, p2, err, errlen, NULL) < 0 ||
+			     "INSERT INTO mdw.catchup_rows (run_id, phase, legacy_id, action, reason, target_xmin) "
+			     "SELECT $1, $2, g.id, g.a, g.r, g.x::xid "
+			     "FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS g(id, a, r, x)",
+			     6, p2, err, errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt, sql, 3, p3, err, errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt, "COMMIT", 0, NULL, err, errlen, NULL) < 0) {
 			PQclear(PQexec(c->tgt, "ROLLBACK"));
@@ -318,6 +325,8 @@ out:
 	free(reasons);
 	free(lit);
 	free(dlit);
+	free(xmins);
+	strbuf_free(&xb);
 	return rc;
 }
 

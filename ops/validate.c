@@ -140,7 +140,9 @@ static int check_target(PGconn *tgt, int64_t run, enum mdw_phase_id phase, long 
 	 * An incremental run read only its chunks' ranges: checks 3 counts the
 	 * rows and merges of those ranges (a full run's ranges cover every id);
 	 * a catch-up run read only the rows it listed to update or insert
-	 * (coordinator/catchup.c): the listed rows of those ranges.
+	 * (coordinator/catchup.c): the listed rows of those ranges (an 'update'
+	 * row that its chunk found changed since the plan, and left as a
+	 * conflict, keeps the row version the plan listed it with).
 	 */
 	snprintf(sql, sizeof sql, ledger_fmt_phase_counts, mdw_phases[phase].legacy_col, mdw_phases[phase].legacy_col,
 		 mdw_phases[phase].legacy_col, t);

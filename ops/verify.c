@@ -41,6 +41,9 @@
 #define CASE_STATUSES "(ARRAY['draft', 'submitted', 'in_production', 'shipped', 'delivered', 'cancelled'])"
 #define NOT_ABSENT(id) id " NOT IN (SELECT unnest($3::bigint[]))"
 #define EMAIL_OF(id) "(SELECT lower(btrim(u.email, " WS ")) FROM public.auth_user u WHERE u.id = " id ")"
+/* The same value for a big table's rows by a join (a hash join, not a subquery per row): column, then join. */
+#define EMAIL_COL(u) "lower(btrim(" u ".email, " WS "))"
+#define EMAIL_JOIN(u, id) " LEFT JOIN public.auth_user " u " ON " u ".id = " id " "
 #define TRIMMED(c) "nullif(btrim(" c ", " WS "), '')"
 /* transform_util.c tu_email: trimmed, lower-cased, one @, a non-empty local part, a dot inside the domain */
 #define EMAIL_CH "[^@ \\t\\n\\r\\f\\v\\x01-\\x1f\\x7f]"
@@ -136,15 +139,14 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASES, "dispatch_project",
-	 "SELECT p.id::bigint AS id, (CASE WHEN EXISTS (SELECT 1 FROM public.dispatch_patient x WHERE x.id = p.patient_id) "
-	 " THEN p.patient_id END)::text AS patient, "
+	 "SELECT p.id::bigint AS id, (CASE WHEN xp.id IS NOT NULL THEN p.patient_id END)::text AS patient, "
 	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, " CASE_TYPES
 	 "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
 	 "coalesce(nullif(btrim(p.name, " WS
-	 "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, " EPOCH(
-		 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-									  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
-										  "p.id"),
+	 "), ''), 'Untitled case')::text AS title, nullif(p.notes, '') AS notes, " EPOCH("p.created_at") " AS created_at, " EPOCH(
+		 "p.updated_at") " AS updated_at "
+				 "FROM public.dispatch_project p LEFT JOIN public.dispatch_patient xp ON xp.id = p.patient_id "
+				 "WHERE " NOT_ABSENT("p.id"),
 	 "SELECT c.legacy_project_id::bigint AS id, pt.legacy_id::text AS patient, c.case_number::text AS case_number, "
 	 "c.case_type::text AS case_type, c.status::text AS status, c.title::text AS title, "
 	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH(
@@ -152,13 +154,13 @@ static const struct verify_spec specs[] = {
 				 "WHERE c.legacy_project_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_PROJECTS, "dispatch_project",
-	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_OF(
-		 "p.creator_id") " AS creator, coalesce(nullif(btrim(p.name, " WS
-				 "), ''), 'Untitled project')::text AS name, " CASE_TYPES
-				 "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, " EPOCH(
-					 "p.created_at") " AS created_at, " EPOCH("p.updated_at") " AS updated_at "
-												  "FROM public.dispatch_project p WHERE " NOT_ABSENT(
-													  "p.id"),
+	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_COL(
+		 "cu") " AS creator, coalesce(nullif(btrim(p.name, " WS
+		       "), ''), 'Untitled project')::text AS name, " CASE_TYPES
+		       "[p.type + 1] AS asset_type, (CASE WHEN p.size >= 0 THEN p.size END)::text AS size, " EPOCH("p.created_at") " AS created_at, " EPOCH(
+			       "p.updated_at") " AS updated_at "
+					       "FROM public.dispatch_project p" EMAIL_JOIN("cu", "p.creator_id") "WHERE " NOT_ABSENT(
+						       "p.id"),
 	 "SELECT t.legacy_id::bigint AS id, t.uid::text AS uid, c.legacy_project_id::text AS case_legacy_id, "
 	 "f.email::text AS creator, t.name::text AS name, t.asset_type::text AS asset_type, "
 	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH(
@@ -166,11 +168,12 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	{MDW_PH_CASE_STATES, "dispatch_state",
-	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_OF(
-		 "s.actor_id") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
-			       "s.note::text AS note, " EPOCH(
-				       "s.changed_at") " AS created_at "
-						       "FROM public.dispatch_state s WHERE " NOT_ABSENT("s.id"),
+	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_COL(
+		 "au") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
+		       "s.note::text AS note, " EPOCH(
+			       "s.changed_at") " AS created_at "
+					       "FROM public.dispatch_state s" EMAIL_JOIN("au", "s.actor_id") "WHERE " NOT_ABSENT(
+						       "s.id"),
 	 "SELECT t.legacy_id::bigint AS id, c.legacy_project_id::text AS case_legacy_id, f.email::text AS actor, "
 	 "t.state::text AS state, t.note::text AS note, " EPOCH(
 		 "t.created_at") " AS created_at "
@@ -220,6 +223,8 @@ struct side {
 	const char *rows;
 	const char *ids;     /* $3 of the source side; NULL: the target side */
 	const char *holders; /* $4 of the source side, or NULL */
+	const char *table;   /* the target side's table, whose row's xmin comes third (NULL: two columns) */
+	const char *key;     /* its legacy id column */
 };
 
 /*
@@ -232,11 +237,16 @@ static int side_rows_open(const struct side *s, const char *name, const char *bu
 	char sql[16384], sz[24];
 	const char *p[4] = {sz, buckets, s->ids, s->holders};
 
+	char xmin[256] = "";
+
 	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
+	if (s->table) /* TABLE and KEY come from the phase table, never from input */
+		snprintf(xmin, sizeof xmin, ", (SELECT r.xmin FROM public.%s r WHERE r.%s = x.id LIMIT 1)::text",
+			 s->table, s->key);
 	snprintf(sql, sizeof sql,
-		 "WITH x AS (%s) SELECT x.id, md5(x::text) FROM x "
+		 "WITH x AS (%s) SELECT x.id, md5(x::text)%s FROM x "
 		 "WHERE $2::bigint[] IS NULL OR floor(x.id::numeric / $1::int)::bigint = ANY($2::bigint[]) ORDER BY x.id",
-		 s->rows);
+		 s->rows, xmin);
 	return row_cursor_open(k, s->c, name, sql, !s->ids ? 2 : s->holders ? 4 : 3, p, err, errlen);
 }
 
@@ -284,8 +294,8 @@ static void ids_add(struct tally *t, long long **v, long long *n, long long *cap
 		t->oom = 1;
 }
 
-/* Append ID, with its target row's md5 HASH (NULL: not known), to the differing rows collected by T. */
-static void differ_add(struct tally *t, const char *id, const char *hash)
+/* Append ID, with its target row's md5 HASH and XMIN (NULL: not known), to the differing rows collected by T. */
+static void differ_add(struct tally *t, const char *id, const char *hash, const char *xmin)
 {
 	struct verify_ids *v = t->ids;
 	long long cap;
@@ -296,16 +306,20 @@ static void differ_add(struct tally *t, const char *id, const char *hash)
 	ids_add(t, &v->differ, &v->ndiffer, &v->capdiffer, id);
 	if (t->oom)
 		return;
-	if (v->capdiffer != cap || !v->differ_hash) {
+	if (v->capdiffer != cap || !v->differ_hash || !v->differ_xmin) {
 		char(*nh)[33] = realloc(v->differ_hash, sizeof *nh * (size_t)v->capdiffer);
-		if (!nh) {
+		char(*nx)[12] = nh ? realloc(v->differ_xmin, sizeof *nx * (size_t)v->capdiffer) : NULL;
+		if (nh)
+			v->differ_hash = nh;
+		if (!nx) {
 			v->ndiffer--;
 			t->oom = 1;
 			return;
 		}
-		v->differ_hash = nh;
+		v->differ_xmin = nx;
 	}
 	snprintf(v->differ_hash[v->ndiffer - 1], sizeof v->differ_hash[0], "%s", hash ? hash : "");
+	snprintf(v->differ_xmin[v->ndiffer - 1], sizeof v->differ_xmin[0], "%s", xmin ? xmin : "");
 }
 
 void verify_ids_free(struct verify_ids *v)
@@ -316,6 +330,7 @@ void verify_ids_free(struct verify_ids *v)
 	free(v->stray);
 	free(v->differ);
 	free(v->differ_hash);
+	free(v->differ_xmin);
 	*v = (struct verify_ids){0};
 }
 
@@ -347,7 +362,7 @@ static void diff_row(const char *phase, const char *id, const char *a, const cha
 	}
 	t->differing += any;
 	if (any)
-		differ_add(t, id, NULL);
+		differ_add(t, id, NULL, NULL);
 	json_decref(x);
 	json_decref(y);
 }
@@ -483,7 +498,8 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 				bucket_differs = 1;
 				if (!t->out) {
 					t->differing++;
-					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1));
+					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1),
+						   tgt->table ? row_cursor_get(&b, 2) : NULL);
 				} else if (push_id(&cand, &ncand, &capcand, x) < 0) {
 					snprintf(err, errlen, "out of memory");
 					goto out;
@@ -608,8 +624,15 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 			fprintf(out, "%-19s sample: buckets %s of %lld, drawn at random\n", phase, buckets, of);
 		snprintf(scope, sizeof scope, "sample of %lld of %lld buckets: ", sample < of ? sample : of, of);
 	}
-	src = (struct side){srcc, v->source, ids, holders};
-	tgt = (struct side){tgtc, v->target, NULL, NULL};
+	src = (struct side){srcc, v->source, ids, holders, NULL, NULL};
+	/* collecting for a catch-up: each target row's version too (its table's own rows; a mapping has none) */
+	tgt = (struct side){tgtc,
+			    v->target,
+			    NULL,
+			    NULL,
+			    collect && !mdw_phases[ph].mapping && mdw_phases[ph].legacy_col ? mdw_phases[ph].target
+											    : NULL,
+			    mdw_phases[ph].legacy_col};
 	if (drill_down(&src, &tgt, phase, buckets, show, &t, err, errlen) < 0)
 		goto out;
 	if (t.oom) {

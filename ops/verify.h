@@ -28,11 +28,14 @@ int verify_phase(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, FILE *out, i
 /*
  * The legacy ids of a phase's rows that verify found missing, stray or
  * differing, ascending each; differ_hash[i]: the md5 of differ[i]'s target
- * row as verify read it (what mdw.row_hashes records), "" if not known.
+ * row as verify read it (what mdw.row_hashes records), "" if not known;
+ * differ_xmin[i]: that row version's xmin, read in the same statement, ""
+ * if not known (a row of another table, a merged one).
  */
 struct verify_ids {
 	long long *missing, *stray, *differ;
 	char (*differ_hash)[33];
+	char (*differ_xmin)[12];
 	long long nmissing, nstray, ndiffer;
 	long long capmissing, capstray, capdiffer;
 };

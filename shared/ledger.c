@@ -606,7 +606,9 @@ const char ledger_fmt_embed_counts[] =
  * An incremental run read only its chunks' ranges: the phase's counts are of
  * the rows and merges of those ranges (a full run's ranges cover every id);
  * a catch-up run read only the rows it listed to update or insert
- * (coordinator/catchup.c): the listed rows of those ranges.
+ * (coordinator/catchup.c): the listed rows of those ranges (an 'update'
+ * row that its chunk found changed since the plan, and left as a conflict,
+ * keeps the row version the plan listed it with).
  */
 #define IN_RUN_RANGES(col)                                                                                             \
 	"((NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
@@ -614,7 +616,7 @@ const char ledger_fmt_embed_counts[] =
 	" BETWEEN k.lo AND k.hi)) AND (NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs "   \
 	"WHERE id = $1::bigint) OR " col                                                                               \
 	" IN (SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint "                                 \
-	"AND u.phase = $2 AND u.action IN ('update', 'insert'))))"
+	"AND u.phase = $2 AND (u.action IN ('update', 'insert') OR u.target_xmin IS NOT NULL))))"
 /* IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per row of the table */
 const char ledger_fmt_phase_counts[] =
 	"SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "

@@ -9,14 +9,22 @@
  * joins): "INSERT INTO public.T (key, c1, ..., mdw_run_id) SELECT ... ON
  * CONFLICT ..." becomes
  *
- *   WITH n (key, c1, ..., mdw_run_id) AS (SELECT ...)
- *   UPDATE public.T t SET (c1, ...) = ROW(n.c1, ...) FROM n
- *   JOIN mdw.catchup_rows u ON u.run_id = $3 AND u.phase = $4 AND u.legacy_id = n.key AND u.action = 'update'
- *   WHERE t.key = n.key AND t.mdw_run_id IS NOT NULL
+ *   WITH n (key, c1, ..., mdw_run_id) AS (SELECT ...),
+ *   d AS (UPDATE public.T t SET (c1, ...) = ROW(n.c1, ...) FROM n
+ *     JOIN mdw.catchup_rows u ON u.run_id = $3 AND u.phase = $4 AND u.legacy_id = n.key AND u.action = 'update'
+ *     WHERE t.key = n.key AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING t.key AS id),
+ *   c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM n
+ *     WHERE (u is n's 'update' row) AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = n.key) RETURNING 1)
+ *   SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM c)
+ *
+ * t.xmin = u.target_xmin: the row is still the version the plan found
+ * unchanged since the migration wrote it (the plan read its xmin with its
+ * hash); a row the application changed after the plan is left alone and
+ * becomes a conflict in the same transaction.
  *
  * mdw_run_id keeps the run that inserted the row (rollback removes what a run
  * inserted); only rows the migration made are updated (mdw_run_id not NULL).
- * The command's row count is the chunk's rows_updated. Profiles are merged
+ * Its first column is the chunk's rows_updated (the second: the rows left as conflicts). Profiles are merged
  * by email and never updated in place (the coordinator lists none), and the
  * statement runs in catch-up runs only: other runs need no UPDATE privilege.
  *
@@ -99,15 +107,19 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 	    put_cols(vals, sizeof vals, open + 1, clen, "n.", key, "mdw_run_id") >= sizeof vals)
 		return NULL;
 	{
-		size_t cap = strlen(ins) + strlen(set) + strlen(vals) + 512;
+		size_t cap = strlen(ins) + strlen(set) + strlen(vals) + 1024;
 		if (!(sql = malloc(cap)))
 			return NULL;
 		snprintf(sql, cap,
-			 "WITH n (%.*s) AS (%.*s) UPDATE %.*s t SET (%s) = ROW(%s) FROM n JOIN mdw.catchup_rows u "
+			 "WITH n (%.*s) AS (%.*s), d AS (UPDATE %.*s t SET (%s) = ROW(%s) FROM n JOIN mdw.catchup_rows u "
 			 "ON u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
-			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL",
+			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING t.%s AS id), "
+			 "c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM n "
+			 "WHERE u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
+			 "AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = n.%s) RETURNING 1) "
+			 "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM c)",
 			 (int)clen, open + 1, (int)(conflict - sel - 1), sel + 1, (int)tlen, table, set, vals, key, key,
-			 key);
+			 key, key, key, key);
 	}
 	built[ph] = sql;
 	return sql;

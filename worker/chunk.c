@@ -165,7 +165,7 @@ static int range_statements(struct job *j, long long lo, long long hi, struct md
 	if (j->catch_up && cu_update_sql(j->c->phase)) {
 		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, elen, transient)))
 			return -1;
-		n->updated = strtoll(PQcmdTuples(r), NULL, 10);
+		n->updated = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 		PQclear(r);
 	}
 	if (j->ops->flags_sql) {

@@ -167,4 +167,29 @@ assert_eq "--cascade: the case, its project, its states and their embedding link
      OR legacy_id = $case) || ' ' || (SELECT count(*) FROM case_states WHERE case_id = $cid) || ' ' ||
      (SELECT count(*) FROM ai_embedding_sources WHERE content_type = 'case' AND content_id = $cid)")"
 "$BUILD/mdwctl" verify --phase cases >"$LOGS/verify-case.txt" || fail "verify cases after the cascade: $(tail -2 "$LOGS/verify-case.txt")"
+
+# the application changes a listed row after the catch-up planned it and before
+# its chunk runs: the chunk leaves it alone and reports it a conflict
+two=$(tq "SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM (SELECT legacy_id FROM patients
+  WHERE mdw_run_id = 1 AND legacy_id <> $app AND legacy_id NOT IN ($pats) ORDER BY legacy_id LIMIT 2) x")
+late=${two%%,*}
+before=$(tq "SELECT last_name FROM patients WHERE legacy_id = $late")
+lq "UPDATE dispatch_patient SET last_name = 'Late' WHERE id IN ($two)" >/dev/null
+run=$(( $(tq "SELECT max(id) FROM mdw.runs") + 1 ))
+"$BUILD/mdw-coordinator" --new-run --catch-up --phases patients 2>"$LOGS/coordinator-late.log" &
+coord=$!
+echo $coord >>"$LOGS/pids"
+wait_for 30 "the late catch-up planned" "[ \"\$(tq \"SELECT count(*) FROM mdw.chunks WHERE run_id = $run\")\" -gt 0 ]"
+assert_eq "late: both rows listed for update" 2 "$(tq "SELECT count(*) FROM mdw.catchup_rows WHERE run_id = $run AND action = 'update'")"
+tq "UPDATE patients SET first_name = 'App after plan' WHERE legacy_id = $late" >/dev/null
+start_worker late1 --exit-when-done >/dev/null
+wait "$coord" && rc=0 || rc=$?
+assert_eq "late: coordinator exit code" 0 "$rc"
+assert_eq "late: the application's row is left as the application wrote it" "App after plan $before" \
+  "$(tq "SELECT first_name || ' ' || last_name FROM patients WHERE legacy_id = $late")"
+assert_eq "late: the other row updated" "Late" "$(tq "SELECT last_name FROM patients WHERE legacy_id = ${two##*,}")"
+assert_eq "late: conflict reported with its reason" "$late changed_in_target" \
+  "$(tq "SELECT legacy_id || ' ' || reason FROM mdw.catchup_rows WHERE run_id = $run AND action = 'conflict' AND legacy_id IN ($two)")"
+assert_eq "late: one row updated, the chunk balanced" "1 0" "$(tq "SELECT sum(rows_updated) || ' ' || count(*) FILTER (WHERE
+  rows_read <> rows_inserted + rows_existing + rows_updated + rows_merged + rows_rejected) FROM mdw.chunks WHERE run_id = $run")"
 finish
