@@ -12,10 +12,14 @@
  *   WITH n (key, c1, ..., mdw_run_id) AS (SELECT ...),
  *   d AS (UPDATE public.T t SET (c1, ...) = ROW(n.c1, ...) FROM n
  *     JOIN mdw.catchup_rows u ON u.run_id = $3 AND u.phase = $4 AND u.legacy_id = n.key AND u.action = 'update'
- *     WHERE t.key = n.key AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING t.key AS id),
- *   c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM n
- *     WHERE (u is n's 'update' row) AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = n.key) RETURNING 1)
+ *     WHERE t.key = n.key AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING 1),
+ *   c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM public.T t
+ *     WHERE (u is an 'update' row of the range $1..$2) AND t.key = u.legacy_id
+ *     AND t.xmin IS DISTINCT FROM u.target_xmin RETURNING 1)
  *   SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM c)
+ *
+ * (Both see the rows as they were before the statement: c finds exactly the
+ * listed rows that d's version check leaves alone.)
  *
  * t.xmin = u.target_xmin: the row is still the version the plan found
  * unchanged since the migration wrote it (the plan read its xmin with its
@@ -113,13 +117,14 @@ const char *cu_update_sql(enum mdw_phase_id ph)
 		snprintf(sql, cap,
 			 "WITH n (%.*s) AS (%.*s), d AS (UPDATE %.*s t SET (%s) = ROW(%s) FROM n JOIN mdw.catchup_rows u "
 			 "ON u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
-			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING t.%s AS id), "
-			 "c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM n "
-			 "WHERE u.run_id = $3::bigint AND u.phase = $4::text AND u.legacy_id = n.%s AND u.action = 'update' "
-			 "AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = n.%s) RETURNING 1) "
+			 "WHERE t.%s = n.%s AND t.mdw_run_id IS NOT NULL AND t.xmin = u.target_xmin RETURNING 1), "
+			 "c AS (UPDATE mdw.catchup_rows u SET action = 'conflict', reason = 'changed_in_target' FROM %.*s t "
+			 "WHERE u.run_id = $3::bigint AND u.phase = $4::text AND u.action = 'update' "
+			 "AND u.legacy_id BETWEEN $1 AND $2 AND t.%s = u.legacy_id AND t.xmin IS DISTINCT FROM u.target_xmin "
+			 "RETURNING 1) "
 			 "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM c)",
 			 (int)clen, open + 1, (int)(conflict - sel - 1), sel + 1, (int)tlen, table, set, vals, key, key,
-			 key, key, key, key);
+			 key, (int)tlen, table, key);
 	}
 	built[ph] = sql;
 	return sql;
