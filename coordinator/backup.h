@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "coord.h"
+#include "coord_state.h"
 
 /* Dump PHASE's tables for C's run when --backup-dir is set (else nothing). 0, or -1 with ERR. */
 __attribute__((warn_unused_result)) int backup_phase(struct coord *c, enum mdw_phase_id phase, char *err,

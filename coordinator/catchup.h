@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "coord.h"
+#include "coord_state.h"
 #include "mdw/chunk_codec.h"
 #include "mdw/config.h"
 #include "mdw/phase.h"

@@ -7,29 +7,7 @@
 #ifndef MDW_COORD_H
 #define MDW_COORD_H
 
-#include <libpq-fe.h>
-#include <signal.h>
-#include <stdint.h>
-
-#include "mdw/chunk_codec.h"
-#include "mdw/config.h"
-#include "mdw/phase.h"
-#include "mdw/rds.h"
-#include "stats.h"
-#include "validate.h"
-
-struct coord {
-	struct mdw_config cfg;
-	PGconn *src, *tgt;
-	struct rds r;
-	int64_t run;
-	unsigned selected;
-	char token[128];
-	double last_reconcile;
-	double last_report; /* when the progress report was last written (intermediate ones: REPORT_EVERY_S apart) */
-	int report_due;     /* a phase changed state since the last report */
-	struct phase_stat ps[MDW_NPHASES];
-};
+#include "coord_state.h"
 
 struct plan;
 

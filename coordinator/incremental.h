@@ -23,7 +23,7 @@
 #ifndef MDW_INCREMENTAL_H
 #define MDW_INCREMENTAL_H
 
-#include "coord.h"
+#include "coord_state.h"
 #include "mdw/chunk_codec.h"
 #include "planner.h"
 

@@ -19,7 +19,7 @@
 #ifndef MDW_REDRIVE_H
 #define MDW_REDRIVE_H
 
-#include "coord.h"
+#include "coord_state.h"
 #include "planner.h"
 
 /* Two outstanding ids further apart than this start a new chunk. */

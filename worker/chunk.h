@@ -13,6 +13,7 @@
 
 #include "mdw/accounting.h"
 #include "mdw/chunk_codec.h"
+#include "chunk_ctx.h"
 #include "rowbuf.h"
 
 /*
@@ -31,28 +32,6 @@ enum chunk_outcome {
 	CHUNK_FAILED,      /* any other error: counts as a failed attempt, left for a retry */
 	CHUNK_DEAD,        /* no such ledger row, bounds differ, no transform for the phase: dead-letter it */
 	CHUNK_FATAL,       /* retrying cannot help (credentials refused): chunk dead, phase failed, worker stops */
-};
-
-struct provider;
-struct rds;
-
-struct chunk_ctx {
-	PGconn *src;
-	PGconn *tgt;
-	const char *worker_id;
-	struct provider *provider; /* embeddings only */
-	struct rds *redis;         /* embeddings only: claims of texts being embedded */
-	long long lease_ms;
-	long long max_bytes;   /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
-	int embed_slice;       /* embeddings stored every this many answers */
-	int embed_identifiers; /* patient texts carry name and birth year */
-	int fk_by_phase;       /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */
-	long long source_max_connections; /* fleet-wide source read slots (0: unlimited; needs redis) */
-	long long source_rows_per_s;      /* fleet-wide source rows per second (0: unlimited; needs redis) */
-	/* called between steps so that the caller can keep its lease fresh */
-	void (*touch)(void *arg);
-	void *touch_arg;
-	struct ev_loop *loop; /* embeddings: the worker's loop, for timers that run while requests are in flight */
 };
 
 /*

@@ -14,21 +14,10 @@
 #include <stdint.h>
 
 #include "mdw/config.h"
-#include "mdw/embed_text.h" /* MDW_EMBED_DIMS */
 #include "mdw/rds.h"
-
-struct embed_item {
-	const char *text;
-	size_t len;
-	float vec[MDW_EMBED_DIMS];
-	int tokens;
-	int rejected;  /* the provider refused this input */
-	char why[256]; /* the reason, when rejected (no text content) */
-};
+#include "embed_item.h"
 
 struct provider;
-
-enum provider_failure { PROVIDER_OK = 0, PROVIDER_TRANSIENT = -1, PROVIDER_FATAL = -2 };
 
 /* Open the configured provider; R and RUN key the shared rate limiter. NULL with ERR. */
 struct provider *provider_open(const struct mdw_config *cfg, struct ev_loop *loop, struct rds *r, int64_t run,

@@ -6,7 +6,12 @@
 #ifndef MDW_PROVIDER_HTTP_H
 #define MDW_PROVIDER_HTTP_H
 
-#include "provider.h"
+#include <ev.h>
+#include <stdint.h>
+
+#include "embed_item.h"
+#include "mdw/config.h"
+#include "mdw/rds.h"
 
 struct http_provider;
 

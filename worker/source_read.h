@@ -13,7 +13,7 @@
 
 #include <libpq-fe.h>
 
-#include "chunk.h"
+#include "chunk_ctx.h"
 
 /*
  * Take (or renew) this worker's read slot, waiting for one. 0, or -1 with
