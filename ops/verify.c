@@ -74,16 +74,15 @@
 #define MERGED_INTO(table) "mdw.merges g JOIN public." table " t ON t.id = g.target_id "
 
 struct verify_spec {
-	enum mdw_phase_id phase;
-	const char *table;  /* the legacy table, whose id range --sample draws buckets from */
-	const char *source; /* $3: the legacy ids expected absent (bigint[]); $4: the holders */
+	enum mdw_phase_id phase; /* its legacy table (mdw_phases[].source) is the id range --sample draws buckets from */
+	const char *source;      /* $3: the legacy ids expected absent (bigint[]); $4: the holders */
 	const char *target;
 	const char *holders; /* on the target: $4 of the source side (NULL: none) */
 	int merges_absent;   /* merged rows are expected absent (else the target side reads them back) */
 };
 
 static const struct verify_spec specs[] = {
-	{MDW_PH_PRACTICES, "dispatch_office",
+	{MDW_PH_PRACTICES,
 	 "SELECT o.id::bigint AS id, btrim(o.name, " WS
 	 ")::text AS name, " TRIMMED("o.address") "::text AS address, " TRIMMED("o.apt") "::text AS apt, " TRIMMED("o.city") "::text AS city, " TRIMMED(
 		 "o.state") "::text AS state, " TRIMMED("o.zip") "::text AS zip, (CASE WHEN o.country ~ '^[A-Za-z]{2}$' THEN upper(o.country) END)::text "
@@ -101,7 +100,7 @@ static const struct verify_spec specs[] = {
 				 "FROM public.practices t WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	/* one row per accepted legacy user: its email, whether it was merged, and its profile's values */
-	{MDW_PH_PROFILES, "auth_user",
+	{MDW_PH_PROFILES,
 	 "WITH " PROFILES_CTE
 	 " SELECT pu.id::bigint AS id, pu.email::text AS email, (pu.id <> pg.holder)::text AS merged, "
 	 "btrim(h.first_name, " WS ")::text AS first_name, btrim(h.last_name, " WS
@@ -116,7 +115,7 @@ static const struct verify_spec specs[] = {
 					"p.last_login") ", " EPOCH("p.joined_at") " FROM public.profiles p WHERE p.legacy_id IS NOT NULL "
 										  "AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users l WHERE l.legacy_user_id = p.legacy_id)",
 	 HOLDERS("profiles"), 0},
-	{MDW_PH_PATIENTS, "dispatch_patient",
+	{MDW_PH_PATIENTS,
 	 "SELECT p.id::bigint AS id, "
 	 "(CASE WHEN p.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = p.office_id) "
 	 " THEN p.office_id ELSE (SELECT min(d.office_id) FROM public.dispatch_office_doctors d "
@@ -138,7 +137,7 @@ static const struct verify_spec specs[] = {
 		 "t.updated_at") " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
 				 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
-	{MDW_PH_CASES, "dispatch_project",
+	{MDW_PH_CASES,
 	 "SELECT p.id::bigint AS id, (CASE WHEN xp.id IS NOT NULL THEN p.patient_id END)::text AS patient, "
 	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, " CASE_TYPES
 	 "[p.type + 1] AS case_type, " CASE_STATUSES "[p.status + 1] AS status, "
@@ -153,7 +152,7 @@ static const struct verify_spec specs[] = {
 		 "c.updated_at") " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
 				 "WHERE c.legacy_project_id IS NOT NULL",
 	 NULL, 1},
-	{MDW_PH_PROJECTS, "dispatch_project",
+	{MDW_PH_PROJECTS,
 	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_COL(
 		 "cu") " AS creator, coalesce(nullif(btrim(p.name, " WS
 		       "), ''), 'Untitled project')::text AS name, " CASE_TYPES
@@ -167,7 +166,7 @@ static const struct verify_spec specs[] = {
 		 "t.updated_at") " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
 				 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
-	{MDW_PH_CASE_STATES, "dispatch_state",
+	{MDW_PH_CASE_STATES,
 	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_COL(
 		 "au") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
 		       "s.note::text AS note, " EPOCH(
@@ -181,7 +180,7 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL",
 	 NULL, 1},
 	/* a link merged into another of the same pair reads back as that pair */
-	{MDW_PH_PRACTICE_MEMBERS, "dispatch_office_doctors",
+	{MDW_PH_PRACTICE_MEMBERS,
 	 "WITH " PROFILES_CTE
 	 " SELECT d.id::bigint AS id, d.office_id::text AS practice, pu.email::text AS profile, " ROLE_OF(
 		 "h") " AS role, 'true' AS is_active FROM public.dispatch_office_doctors d "
@@ -196,7 +195,7 @@ static const struct verify_spec specs[] = {
 				     "JOIN public.profiles f ON f.id = t.profile_id WHERE g.phase = 'practice_members'",
 	 HOLDERS("profiles"), 0},
 	/* a template merged into another of the same practice and name: merged, with the holder's values */
-	{MDW_PH_WORKFLOW_TEMPLATES, "dispatch_template",
+	{MDW_PH_WORKFLOW_TEMPLATES,
 	 "WITH w AS (SELECT t.id, t.office_id, btrim(t.name, " WS ") AS name FROM public.dispatch_template t "
 	 "WHERE btrim(t.name, " WS ") <> '' AND (t.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o "
 	 "WHERE o.id = t.office_id)) AND " NOT_ABSENT(
@@ -564,7 +563,7 @@ static char *sample_buckets(PGconn *src, const struct verify_spec *v, long long 
 		 "SELECT count(*), coalesce(array_agg(b ORDER BY b) FILTER (WHERE k <= $2::bigint)::text, '{}') FROM "
 		 "(SELECT b, row_number() OVER (ORDER BY random()) AS k FROM "
 		 "(SELECT DISTINCT floor(id::numeric / $1::int)::bigint AS b FROM public.%s) d) z",
-		 v->table);
+		 mdw_phases[v->phase].source);
 	if (!(r = pgx_query(src, sql, 2, p, err, errlen, NULL)))
 		return NULL;
 	*of = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
