@@ -1,5 +1,6 @@
 /* The coordinator's run loop (see coord.h). */
 #include <inttypes.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,9 @@ static int complete_before(struct coord *c, int phase)
 static int open_run(struct coord *c, char *err, size_t errlen)
 {
 	PGresult *r;
-	char settings[512];
+	char *settings;
+	json_t *o;
+	int rc;
 
 	if (!c->cfg.new_run) {
 		if (ledger_run_unfinished(c->tgt, &r, err, errlen) < 0)
@@ -122,9 +125,20 @@ static int open_run(struct coord *c, char *err, size_t errlen)
 		}
 		PQclear(r);
 	}
-	snprintf(settings, sizeof settings, "{\"phases\": \"%s\", \"chunk_rows\": %lld, \"embed_model\": \"%s\"}",
-		 c->cfg.phases, c->cfg.chunk_rows, c->cfg.embed_model);
-	if (ledger_run_create(c->tgt, settings, &c->run, err, errlen) < 0)
+	/* by jansson: the configuration's strings are escaped, never cut */
+	o = json_pack("{s:s,s:I,s:s}", "phases", c->cfg.phases ? c->cfg.phases : "", "chunk_rows",
+		      (json_int_t)c->cfg.chunk_rows, "embed_model", c->cfg.embed_model ? c->cfg.embed_model : "");
+	settings = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!settings) {
+		snprintf(err, errlen,
+			 "cannot write the run's settings as JSON (out of memory, or --phases or the model id "
+			 "not UTF-8)");
+		return -1;
+	}
+	rc = ledger_run_create(c->tgt, settings, &c->run, err, errlen);
+	free(settings);
+	if (rc < 0)
 		return -1;
 	mdw_info("run=%" PRId64 " msg=\"new run\" chunk_rows=%lld", c->run, c->cfg.chunk_rows);
 	return 0;

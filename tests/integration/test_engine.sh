@@ -87,4 +87,15 @@ assert_eq "second run exit code" 0 "$rc"
 assert_eq "second run inserts" 0 "$(tq "SELECT sum(rows_inserted) FROM mdw.chunks WHERE run_id = 2")"
 assert_eq "second run reads" "$(tq "SELECT sum(rows_read) FROM mdw.chunks WHERE run_id = 1")" \
   "$(tq "SELECT sum(rows_existing + rows_rejected) FROM mdw.chunks WHERE run_id = 2")"
+
+# the run's settings are JSON whatever the configuration's strings hold (a
+# model id with a quote and a backslash is recorded as written)
+model='my"model\v2'
+MDW_EMBED_MODEL="$model" "$BUILD/mdw-coordinator" --new-run --phases practices 2>"$LOGS/coordinator-model.log" &
+COORD=$!
+start_worker m1 --exit-when-done >/dev/null
+wait "$COORD" && rc=0 || rc=$?
+assert_eq "run with a quoted model id: exit code" 0 "$rc"
+assert_eq "the run's settings hold the model id as written" "$model" \
+  "$(tq "SELECT settings->>'embed_model' FROM mdw.runs WHERE id = 3")"
 finish
