@@ -54,7 +54,7 @@ assert_run_exact "practices dispatch_office" "profiles auth_user" "patients disp
 kill "$W1" "$W2"
 start_worker r1 --exit-when-done >/dev/null
 "$BUILD/mdw-coordinator" --new-run --phases cases,projects 2>>"$LOGS/coordinator.log" || fail "cases, projects"
-export MDW_EMBED_BATCH=20 MDW_RATE_RPM=60000
+export MDW_EMBED_BATCH=20 MDW_RATE_RPM=150000
 "$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coordinator-embed.log" &
 COORD=$!
 PIDS+=($COORD)
