@@ -4,9 +4,14 @@
  *
  * A catch-up run (mdw-coordinator --catch-up) is an incremental run (its
  * validation keeps to the rows it lists) that plans each relational phase,
- * in dependency order, from mdwctl verify's comparison (ops/verify.c: each
- * side's rows hashed once, in one query per side, merged by legacy id; one
- * description of what a legacy row should become):
+ * in dependency order, from mdwctl verify's comparison (ops/verify.c: the
+ * legacy rows hashed once, in one query, merged by legacy id with the
+ * target's; one description of what a legacy row should become). For a
+ * phase whose target rows are its table's own, the target side is the hash
+ * the migration recorded for each row (mdw.row_hashes), and only the rows
+ * whose expected hash differs from it are read back. The comparisons are
+ * computed ahead, while the phases before them load (catchup_ahead.c).
+ * What a comparison finds:
  *
  *   missing   a legacy row the target should hold and does not: new, planned
  *             and inserted as in any run ('insert');
@@ -49,202 +54,16 @@
 #include <string.h>
 
 #include "catchup.h"
+#include "catchup_ahead.h"
+#include "catchup_find.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
 #include "mdw/strbuf.h"
 #include "redrive.h"
 #include "verify.h"
 
-/*
- * Which legacy ids of a phase the migration made: the rows of its target
- * table (the phase table's legacy id column) with mdw_run_id; for profiles,
- * merged by email, the legacy users of profile_legacy_users.
- */
-static const char *made_table(enum mdw_phase_id ph)
-{
-	return mdw_phases[ph].mapping ? mdw_phases[ph].mapping : mdw_phases[ph].target;
-}
-
-static const char *made_key(enum mdw_phase_id ph)
-{
-	return mdw_phases[ph].mapping ? "legacy_user_id" : mdw_phases[ph].legacy_col;
-}
-
-/* Why a differing row of PH is never updated in place (NULL: it is): profiles are merged by email. */
-static const char *never_updated(enum mdw_phase_id ph)
-{
-	return ph == MDW_PH_PROFILES ? "profiles_merge" : NULL;
-}
-
-/* Whether PH has a catch-up: a relational phase that verify covers. */
-static int has_catchup(enum mdw_phase_id ph)
-{
-	return ph < MDW_NPHASES && mdw_phases[ph].kind == MDW_KIND_RELATIONAL && mdw_phases[ph].legacy_col &&
-	       verify_target_sql(ph);
-}
-
-/* What catchup_find found: the legacy ids per action, ascending each. */
-struct cu_found {
-	struct verify_ids v;
-	char *action;        /* per v.differ: 'u' update, 'c' conflict */
-	const char **reason; /* per v.differ: the conflict's reason */
-	char *gone;          /* per v.stray: 1 the legacy row is deleted */
-	long long n_update, n_conflict, n_deleted;
-};
-
-static void found_free(struct cu_found *f)
-{
-	verify_ids_free(&f->v);
-	free(f->action);
-	free(f->reason);
-	free(f->gone);
-	*f = (struct cu_found){0};
-}
-
-/* IDS[0..N) as a bigint[] literal (caller frees), or NULL. */
-static char *ids_literal(const long long *ids, long long n)
-{
-	size_t cap = (size_t)n * 21 + 3, o = 1;
-	char *s = malloc(cap);
-
-	if (!s)
-		return NULL;
-	s[0] = '{';
-	for (long long i = 0; i < n; i++)
-		o += (size_t)snprintf(s + o, cap - o, "%s%lld", i ? "," : "", ids[i]);
-	snprintf(s + o, cap - o, "}");
-	return s;
-}
-
-/* The target hashes of F's differing rows as a text[] literal (caller frees), or NULL. */
-static char *hashes_literal(const struct cu_found *f)
-{
-	struct strbuf b = STRBUF_INIT;
-
-	strbuf_putc(&b, '{');
-	for (long long i = 0; i < f->v.ndiffer; i++)
-		strbuf_printf(&b, "%s%s", i ? "," : "", f->v.differ_hash[i][0] ? f->v.differ_hash[i] : "NULL");
-	strbuf_putc(&b, '}');
-	if (b.oom) {
-		strbuf_free(&b);
-		return NULL;
-	}
-	return strbuf_take(&b);
-}
-
-/*
- * Decide update or conflict for each differing row of F, from the target
- * row's hash that verify read (no second read of the target side): the row
- * was changed in the target since the migration wrote it if that hash is not
- * the one recorded; a row whose hash verify did not give is a conflict.
- */
-static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
-{
-	char sql[1024], *lit, *hl = NULL;
-	const char *p[3] = {NULL, mdw_phases[ph].name, NULL};
-	PGresult *r;
-	long long n = f->v.ndiffer;
-
-	f->action = calloc((size_t)n + 1, 1);
-	f->reason = calloc((size_t)n + 1, sizeof *f->reason);
-	if (!f->action || !f->reason || !(lit = ids_literal(f->v.differ, n)) || (n && !(hl = hashes_literal(f)))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	p[0] = lit;
-	p[2] = hl ? hl : "{}";
-	/* table names come from the tables of this file, never from input */
-	snprintf(sql, sizeof sql,
-		 "SELECT d.id, EXISTS (SELECT 1 FROM public.%s t WHERE t.%s = d.id AND t.mdw_run_id IS NOT NULL), "
-		 "coalesce(h.hash = d.h, h.hash IS NULL AND d.h IS NOT NULL) "
-		 "FROM unnest($1::bigint[], $3::text[]) AS d(id, h) "
-		 "LEFT JOIN mdw.row_hashes h ON h.phase = $2 AND h.legacy_id = d.id ORDER BY d.id",
-		 made_table(ph), made_key(ph));
-	r = pgx_query(tgt, sql, 3, p, err, errlen, NULL);
-	free(lit);
-	free(hl);
-	if (!r)
-		return -1;
-	for (int i = 0; i < PQntuples(r) && i < n; i++) {
-		int made = !strcmp(PQgetvalue(r, i, 1), "t"), same = !strcmp(PQgetvalue(r, i, 2), "t");
-		f->reason[i] = never_updated(ph)                              ? never_updated(ph)
-			       : !made                                        ? "not_made_by_migration"
-			       : !same                                        ? "changed_in_target"
-			       : !f->v.differ_xmin || !f->v.differ_xmin[i][0] ? "version_unknown"
-									      : NULL;
-		f->action[i] = f->reason[i] ? 'c' : 'u';
-		if (f->reason[i])
-			f->n_conflict++;
-		else
-			f->n_update++;
-	}
-	PQclear(r);
-	return 0;
-}
-
-/* Which stray rows of F have no legacy row any more (deleted), and which still have one. */
-static int classify_stray(PGconn *src, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
-{
-	char sql[512], *lit;
-	const char *p[1];
-	PGresult *r;
-
-	if (!(f->gone = calloc((size_t)f->v.nstray + 1, 1)) || !(lit = ids_literal(f->v.stray, f->v.nstray))) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	p[0] = lit;
-	snprintf(sql, sizeof sql,
-		 "SELECT NOT EXISTS (SELECT 1 FROM public.%s s WHERE s.id = d.id) FROM unnest($1::bigint[]) "
-		 "WITH ORDINALITY AS d(id, k) ORDER BY d.k",
-		 mdw_phases[ph].source);
-	r = pgx_query(src, sql, 1, p, err, errlen, NULL);
-	free(lit);
-	if (!r)
-		return -1;
-	for (int i = 0; i < PQntuples(r) && i < f->v.nstray; i++)
-		if ((f->gone[i] = !strcmp(PQgetvalue(r, i, 0), "t")))
-			f->n_deleted++;
-	PQclear(r);
-	return 0;
-}
-
-/* Compare PHASE's legacy rows with the target (verify) and classify what differs into F. */
-static int catchup_find(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct cu_found *f, char *err, size_t errlen)
-{
-	char summary[256];
-	int rc;
-
-	*f = (struct cu_found){0};
-	if (!has_catchup(ph)) {
-		snprintf(err, errlen, "phase %s has no catch-up", mdw_phases[ph].name);
-		return -1;
-	}
-	rc = verify_collect(src, tgt, ph, &f->v, summary, sizeof summary, err, errlen);
-	if (rc < 0 || rc == 2) {
-		if (rc == 2)
-			snprintf(err, errlen, "phase %s has no row-level verification", mdw_phases[ph].name);
-		return -1;
-	}
-	if (classify_differ(tgt, ph, f, err, errlen) < 0 || classify_stray(src, ph, f, err, errlen) < 0)
-		return -1;
-	return 0;
-}
-
-int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup_counts *n, char *err, size_t errlen)
-{
-	struct cu_found f;
-	int rc = catchup_find(src, tgt, ph, &f, err, errlen);
-
-	if (rc == 0)
-		*n = (struct catchup_counts){f.n_update, f.v.nmissing, f.n_conflict + f.v.nstray - f.n_deleted,
-					     f.n_deleted};
-	found_free(&f);
-	return rc;
-}
-
 /* Record F for RUN in mdw.catchup_rows and mdw.catchup_deleted, in one transaction. */
-static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_found *f, char *err, size_t errlen)
+static int record_found(struct coord *c, enum mdw_phase_id ph, const struct catchup_found *f, char *err, size_t errlen)
 {
 	long long n = f->v.ndiffer + f->v.nmissing + f->v.nstray, k = 0, nd = 0;
 	long long *ids = malloc(sizeof *ids * (size_t)(n + 1)), *del = malloc(sizeof *del * (size_t)(n + 1));
@@ -286,7 +105,8 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 	snprintf(acts + oa, cap - oa, "}");
 	snprintf(reasons + orr, cap - orr, "}");
 	strbuf_putc(&xb, '}');
-	if (xb.oom || !(xmins = strbuf_take(&xb)) || !(lit = ids_literal(ids, k)) || !(dlit = ids_literal(del, nd)))
+	if (xb.oom || !(xmins = strbuf_take(&xb)) || !(lit = catchup_ids_literal(ids, k)) ||
+	    !(dlit = catchup_ids_literal(del, nd)))
 		goto oom;
 	snprintf(run, sizeof run, "%" PRId64, c->run);
 	{
@@ -299,7 +119,7 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct cu_f
 			 "SELECT $2, d.id, $1::bigint, $1::bigint, (SELECT t.mdw_run_id FROM public.%s t WHERE t.%s = d.id "
 			 "LIMIT 1) FROM unnest($3::bigint[]) AS d(id) "
 			 "ON CONFLICT (phase, legacy_id) DO UPDATE SET last_run = EXCLUDED.last_run",
-			 made_table(ph), made_key(ph));
+			 catchup_made_table(ph), catchup_made_key(ph));
 		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err,
 			     errlen, NULL) < 0 ||
@@ -332,11 +152,14 @@ out:
 
 int catchup_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char *err, size_t errlen)
 {
-	struct cu_found f;
+	struct catchup_found f;
 	long long *due = NULL, n = 0, i = 0, j = 0;
-	int rc = -1;
+	int rc = -1, taken;
 
-	if (catchup_find(c->src, c->tgt, ph, &f, err, errlen) < 0 || record_found(c, ph, &f, err, errlen) < 0)
+	/* the comparison computed ahead (catchup_ahead.c), else now */
+	if ((taken = catchup_ahead_take(c->ahead, ph, &f, err, errlen)) < 0 ||
+	    (!taken && catchup_find(c->src, c->tgt, ph, &f, err, errlen) < 0) ||
+	    record_found(c, ph, &f, err, errlen) < 0)
 		goto out;
 	/* the rows to update and to insert, ascending: the chunks' ranges */
 	if (!(due = malloc(sizeof *due * (size_t)(f.v.ndiffer + f.v.nmissing + 1)))) {
@@ -363,7 +186,7 @@ int catchup_walk(struct coord *c, enum mdw_phase_id ph, struct plan *plan, char 
 	rc = 0;
 out:
 	free(due);
-	found_free(&f);
+	catchup_found_free(&f);
 	return rc;
 }
 
@@ -383,7 +206,7 @@ json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *er
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct catchup_counts n = {0};
 		json_t *o;
-		if (!(sel & MDW_PH_BIT(ph)) || !has_catchup((enum mdw_phase_id)ph))
+		if (!(sel & MDW_PH_BIT(ph)) || !catchup_covers((enum mdw_phase_id)ph))
 			continue;
 		if (ready && catchup_count(src, tgt, (enum mdw_phase_id)ph, &n, err, errlen) < 0)
 			goto fail;
@@ -431,7 +254,7 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 	PGresult *r;
 	long long n;
 
-	if (!has_catchup(ph))
+	if (!catchup_covers(ph))
 		return 0;
 	snprintf(id, sizeof id, "%" PRId64, run);
 	/*
@@ -447,7 +270,7 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 		 "SELECT DISTINCT ON (y.id) $2::text, y.id, y.h, $1::bigint FROM "
 		 "(SELECT x.id, md5(x::text) AS h FROM (%s) x) y JOIN w ON w.id = y.id "
 		 "ORDER BY y.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
-		 made_key(ph), made_table(ph), verify_target_sql(ph));
+		 catchup_made_key(ph), catchup_made_table(ph), verify_target_sql(ph));
 	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
 		return -1;
 	n = strtoll(PQcmdTuples(r), NULL, 10);

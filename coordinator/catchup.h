@@ -17,12 +17,8 @@
 #include "mdw/chunk_codec.h"
 #include "mdw/config.h"
 #include "mdw/phase.h"
+#include "catchup_find.h"
 #include "planner.h"
-
-/* What a catch-up finds for one relational phase (counts; nothing written). */
-struct catchup_counts {
-	long long update, insert, conflict, deleted;
-};
 
 /*
  * Relational PHASE in a catch-up run: find what changed (mdwctl verify's
@@ -31,10 +27,6 @@ struct catchup_counts {
  */
 __attribute__((warn_unused_result)) int catchup_walk(struct coord *c, enum mdw_phase_id phase, struct plan *plan,
 						     char *err, size_t errlen);
-
-/* What catchup_walk would find for PHASE, writing nothing (the plan). 0, or -1 with ERR. */
-__attribute__((warn_unused_result)) int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id phase,
-						      struct catchup_counts *n, char *err, size_t errlen);
 
 /*
  * The plan of a catch-up (mdw-coordinator --plan --catch-up): per selected

@@ -11,6 +11,7 @@
 #include "backup.h"
 #include "coord.h"
 #include "catchup.h"
+#include "catchup_ahead.h"
 #include "defer_index.h"
 #include "incremental.h"
 #include "verify.h"
@@ -491,6 +492,15 @@ static int validate_loaded(struct coord *c, int ph)
 	return 0;
 }
 
+/* Whether every selected phase is complete. */
+static int every_selected_complete(const struct coord *c)
+{
+	for (int ph = 0; ph < MDW_NPHASES; ph++)
+		if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state != PS_COMPLETE)
+			return 0;
+	return 1;
+}
+
 /*
  * One pass of the loop. Returns 1 when the run is over (exit code in *CODE),
  * 2 when a phase changed state (look again at once: its dependents may
@@ -556,6 +566,12 @@ static int step(struct coord *c, int *code)
 					needs_failed = 1;
 			}
 		}
+		if (s->state == PS_NONE && needs_loaded && catchup_ahead_busy(c->ahead, (enum mdw_phase_id)ph)) {
+			/* its comparison is being computed ahead: planned on a later pass, the others go on meanwhile */
+			progress_possible = 1;
+			all_complete = 0;
+			continue;
+		}
 		if (s->state == PS_NONE && needs_loaded) {
 			char why[1024];
 			if (backup_phase(c, (enum mdw_phase_id)ph, why, sizeof why) < 0) {
@@ -609,8 +625,9 @@ static int step(struct coord *c, int *code)
 	}
 	if (changed)
 		c->report_due = 1;
-	if (c->report_due && !all_complete && now_s() - c->last_report >= REPORT_EVERY_S)
-		write_report(c); /* (the end of the run writes its own) */
+	/* (the end of the run writes its own: none here when this pass validated the last phase) */
+	if (c->report_due && !all_complete && !every_selected_complete(c) && now_s() - c->last_report >= REPORT_EVERY_S)
+		write_report(c);
 	mirror(c);
 	if (c->cfg.metrics_addr[0])
 		metrics_update(c->tgt, &c->r, c->run);
@@ -645,6 +662,25 @@ static int step(struct coord *c, int *code)
 		return 1;
 	}
 	return changed ? 2 : 0;
+}
+
+/* A catch-up run: its phases not planned yet are compared ahead (catchup_ahead.c), or as each is planned. */
+static void compare_ahead(struct coord *c)
+{
+	char err[512];
+	unsigned todo = 0;
+
+	if (stats_load(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
+		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger: each phase is compared as it is planned\" "
+			 "error=\"%s\"",
+			 c->run, err);
+		return;
+	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++)
+		if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state == PS_NONE)
+			todo |= MDW_PH_BIT(ph);
+	if (!(c->ahead = catchup_ahead_start(&c->cfg, todo, c->run, &coord_stop, err, sizeof err)))
+		mdw_warn("run=%" PRId64 " msg=\"each phase is compared as it is planned\" error=\"%s\"", c->run, err);
 }
 
 int coord_main(struct coord *c)
@@ -732,6 +768,8 @@ int coord_main(struct coord *c)
 				goto out;
 			}
 	}
+	if (c->cfg.catch_up)
+		compare_ahead(c);
 	/* the first snapshot before the endpoint listens: a scrape never sees a run without its families */
 	if (c->cfg.metrics_addr[0])
 		metrics_update(c->tgt, &c->r, c->run);
@@ -770,6 +808,8 @@ int coord_main(struct coord *c)
 	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
 	code = 130;
 out:
+	catchup_ahead_stop(c->ahead);
+	c->ahead = NULL;
 	web_stop();
 	metrics_stop();
 	lock_keeper_stop(keeper);

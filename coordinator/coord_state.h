@@ -18,6 +18,8 @@
 #include "stats.h"
 #include "validate.h"
 
+struct catchup_ahead; /* catchup_ahead.h */
+
 struct coord {
 	struct mdw_config cfg;
 	PGconn *src, *tgt;
@@ -29,6 +31,7 @@ struct coord {
 	double last_report; /* when the progress report was last written (intermediate ones: REPORT_EVERY_S apart) */
 	int report_due;     /* a phase changed state since the last report */
 	struct phase_stat ps[MDW_NPHASES];
+	struct catchup_ahead *ahead; /* a catch-up run's comparisons, computed ahead (NULL: none) */
 };
 
 #endif

@@ -30,7 +30,8 @@
 #include "row_cursor.h"
 #include "verify.h"
 
-#define VERIFY_NAME_BATCH 4096 /* differing rows read as JSON in one query per side, to name their columns */
+#define VERIFY_NAME_BATCH 4096   /* differing rows read as JSON in one query per side, to name their columns */
+#define VERIFY_CHECK_BATCH 20000 /* recorded candidates read back and hashed in one query */
 
 /* Every column is text on both sides, with the same names, so that row texts compare. */
 #define EPOCH(c) "extract(epoch FROM " c ")::text"
@@ -79,6 +80,12 @@ struct verify_spec {
 	const char *target;
 	const char *holders; /* on the target: $4 of the source side (NULL: none) */
 	int merges_absent;   /* merged rows are expected absent (else the target side reads them back) */
+	/*
+	 * The holders are rows that an earlier phase of the same run writes (the
+	 * profiles a catch-up inserts): the comparison waits for its load, and
+	 * is never computed ahead (verify_ahead).
+	 */
+	int holders_from_earlier;
 };
 
 static const struct verify_spec specs[] = {
@@ -98,7 +105,7 @@ static const struct verify_spec specs[] = {
 	 "t.phone, t.email, t.is_active::text AS is_active, " EPOCH(
 		 "t.created_at") " AS created_at "
 				 "FROM public.practices t WHERE t.legacy_id IS NOT NULL",
-	 NULL, 1},
+	 NULL, 1, 0},
 	/* one row per accepted legacy user: its email, whether it was merged, and its profile's values */
 	{MDW_PH_PROFILES,
 	 "WITH " PROFILES_CTE
@@ -114,7 +121,7 @@ static const struct verify_spec specs[] = {
 				"UNION ALL SELECT p.legacy_id, p.email, NULL, p.first_name, p.last_name, p.role, p.is_active::text, " EPOCH(
 					"p.last_login") ", " EPOCH("p.joined_at") " FROM public.profiles p WHERE p.legacy_id IS NOT NULL "
 										  "AND NOT EXISTS (SELECT 1 FROM public.profile_legacy_users l WHERE l.legacy_user_id = p.legacy_id)",
-	 HOLDERS("profiles"), 0},
+	 HOLDERS("profiles"), 0, 0},
 	{MDW_PH_PATIENTS,
 	 "SELECT p.id::bigint AS id, "
 	 "(CASE WHEN p.office_id IS NULL OR EXISTS (SELECT 1 FROM public.dispatch_office o WHERE o.id = p.office_id) "
@@ -136,7 +143,7 @@ static const struct verify_spec specs[] = {
 	 "t.is_suspended::text AS suspended, " EPOCH("t.created_at") " AS created_at, " EPOCH(
 		 "t.updated_at") " AS updated_at FROM public.patients t LEFT JOIN public.practices pr ON pr.id = t.practice_id "
 				 "LEFT JOIN public.profiles f ON f.id = t.profile_id WHERE t.legacy_id IS NOT NULL",
-	 NULL, 1},
+	 NULL, 1, 0},
 	{MDW_PH_CASES,
 	 "SELECT p.id::bigint AS id, (CASE WHEN xp.id IS NOT NULL THEN p.patient_id END)::text AS patient, "
 	 "format('C-%s%s', CASE WHEN p.id < 0 THEN '-' END, lpad(abs(p.id::bigint)::text, 10, '0')) AS case_number, " CASE_TYPES
@@ -151,7 +158,7 @@ static const struct verify_spec specs[] = {
 	 "c.clinical_notes::text AS notes, " EPOCH("c.created_at") " AS created_at, " EPOCH(
 		 "c.updated_at") " AS updated_at FROM public.cases c LEFT JOIN public.patients pt ON pt.id = c.patient_id "
 				 "WHERE c.legacy_project_id IS NOT NULL",
-	 NULL, 1},
+	 NULL, 1, 0},
 	{MDW_PH_PROJECTS,
 	 "SELECT p.id::bigint AS id, p.uid::text AS uid, p.id::text AS case_legacy_id, " EMAIL_COL(
 		 "cu") " AS creator, coalesce(nullif(btrim(p.name, " WS
@@ -165,7 +172,7 @@ static const struct verify_spec specs[] = {
 	 "t.file_size_bytes::text AS size, " EPOCH("t.created_at") " AS created_at, " EPOCH(
 		 "t.updated_at") " AS updated_at FROM public.projects t LEFT JOIN public.cases c ON c.id = t.case_id "
 				 "LEFT JOIN public.profiles f ON f.id = t.creator_id WHERE t.legacy_id IS NOT NULL",
-	 NULL, 1},
+	 NULL, 1, 0},
 	{MDW_PH_CASE_STATES,
 	 "SELECT s.id::bigint AS id, s.project_id::text AS case_legacy_id, " EMAIL_COL(
 		 "au") " AS actor, " CASE_STATUSES "[s.status + 1] AS state, "
@@ -178,7 +185,7 @@ static const struct verify_spec specs[] = {
 		 "t.created_at") " AS created_at "
 				 "FROM public.case_states t JOIN public.cases c ON c.id = t.case_id "
 				 "LEFT JOIN public.profiles f ON f.id = t.changed_by WHERE t.legacy_id IS NOT NULL",
-	 NULL, 1},
+	 NULL, 1, 0},
 	/* a link merged into another of the same pair reads back as that pair */
 	{MDW_PH_PRACTICE_MEMBERS,
 	 "WITH " PROFILES_CTE
@@ -193,7 +200,7 @@ static const struct verify_spec specs[] = {
 	 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, f.email, t.role, t.is_active::text FROM " MERGED_INTO(
 		 "practice_members") "JOIN public.practices pr ON pr.id = t.practice_id "
 				     "JOIN public.profiles f ON f.id = t.profile_id WHERE g.phase = 'practice_members'",
-	 HOLDERS("profiles"), 0},
+	 HOLDERS("profiles"), 0, 1},
 	/* a template merged into another of the same practice and name: merged, with the holder's values */
 	{MDW_PH_WORKFLOW_TEMPLATES,
 	 "WITH w AS (SELECT t.id, t.office_id, btrim(t.name, " WS ") AS name FROM public.dispatch_template t "
@@ -212,7 +219,7 @@ static const struct verify_spec specs[] = {
 				 "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE t.legacy_id IS NOT NULL "
 				 "UNION ALL SELECT g.legacy_id, pr.legacy_id::text, t.name, 'true', t.steps::text, t.is_active::text, " EPOCH(
 					 "t.created_at") " FROM " MERGED_INTO("workflow_templates") "LEFT JOIN public.practices pr ON pr.id = t.practice_id WHERE g.phase = 'workflow_templates'",
-	 HOLDERS("workflow_templates"), 0},
+	 HOLDERS("workflow_templates"), 0, 0},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -224,6 +231,12 @@ struct side {
 	const char *holders; /* $4 of the source side, or NULL */
 	const char *table;   /* the target side's table, whose row's xmin comes third (NULL: two columns) */
 	const char *key;     /* its legacy id column */
+	/*
+	 * Collecting for a catch-up: the phase whose recorded hashes
+	 * (mdw.row_hashes) stand for the target rows of TABLE (NULL: the rows
+	 * read back). See verify_run.
+	 */
+	const char *recorded;
 };
 
 /*
@@ -239,7 +252,16 @@ static int side_rows_open(const struct side *s, const char *name, const char *bu
 	char xmin[256] = "";
 
 	snprintf(sz, sizeof sz, "%d", VERIFY_BUCKET);
-	if (s->table) /* TABLE and KEY come from the phase table, never from input */
+	if (s->recorded) { /* TABLE and KEY come from the phase table, never from input */
+		p[2] = s->recorded;
+		snprintf(sql, sizeof sql,
+			 "SELECT t.%s::bigint AS id, h.hash FROM public.%s t LEFT JOIN mdw.row_hashes h ON h.phase = $3 "
+			 "AND h.legacy_id = t.%s WHERE t.%s IS NOT NULL AND ($2::bigint[] IS NULL OR "
+			 "floor(t.%s::numeric / $1::int)::bigint = ANY($2::bigint[])) ORDER BY 1",
+			 s->key, s->table, s->key, s->key, s->key);
+		return row_cursor_open(k, s->c, name, sql, 3, p, err, errlen);
+	}
+	if (s->table)
 		snprintf(xmin, sizeof xmin, ", (SELECT r.xmin FROM public.%s r WHERE r.%s = x.id LIMIT 1)::text",
 			 s->table, s->key);
 	snprintf(sql, sizeof sql,
@@ -410,26 +432,113 @@ static int diff_named(const struct side *src, const struct side *tgt, const char
 	return 0;
 }
 
+/* IDS[FROM..TO) as a bigint[] literal (caller frees), or NULL with ERR (out of memory). */
+static char *ids_array(const long long *ids, long long from, long long to, char *err, size_t errlen)
+{
+	struct strbuf lit = STRBUF_INIT;
+
+	strbuf_putc(&lit, '{');
+	for (long long k = from; k < to; k++)
+		strbuf_printf(&lit, "%s%lld", k == from ? "" : ",", ids[k]);
+	strbuf_putc(&lit, '}');
+	if (lit.oom) {
+		strbuf_free(&lit);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return strbuf_take(&lit);
+}
+
 /* Name the columns of the rows of IDS[0..N) (their hashes differ): a query per side per VERIFY_NAME_BATCH rows. */
 static int name_differing(const struct side *src, const struct side *tgt, const char *phase, const long long *ids,
 			  long long n, int show, struct tally *t, char *err, size_t errlen)
 {
 	for (long long i = 0; i < n; i += VERIFY_NAME_BATCH) {
-		struct strbuf lit = STRBUF_INIT;
-		int rc;
-		for (long long k = i; k < n && k < i + VERIFY_NAME_BATCH; k++)
-			strbuf_printf(&lit, "%c%lld", k == i ? '{' : ',', ids[k]);
-		strbuf_putc(&lit, '}');
-		if (lit.oom) {
-			strbuf_free(&lit);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		rc = diff_named(src, tgt, phase, lit.p, show, t, err, errlen);
-		strbuf_free(&lit);
+		char *lit = ids_array(ids, i, i + VERIFY_NAME_BATCH < n ? i + VERIFY_NAME_BATCH : n, err, errlen);
+		int rc = lit ? diff_named(src, tgt, phase, lit, show, t, err, errlen) : -1;
+		free(lit);
 		if (rc < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Append ID with its expected hash HASH to the candidates (*IDS, *N of *CAP; *EXPECT alongside). 0, or -1 out of memory. */
+static int candidate_add(long long **ids, long long *n, long long *cap, char (**expect)[33], long long id,
+			 const char *hash)
+{
+	long long had = *cap;
+
+	if (push_id(ids, n, cap, id) < 0)
+		return -1;
+	if (*cap != had || !*expect) {
+		char(*ne)[33] = realloc(*expect, sizeof *ne * (size_t)*cap);
+		if (!ne) {
+			(*n)--;
+			return -1;
+		}
+		*expect = ne;
+	}
+	snprintf((*expect)[*n - 1], sizeof(*expect)[0], "%s", hash);
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The recorded side's candidates IDS[0..N) (ascending; EXPECT[i] the
+ * expected hash of IDS[i]): each target row read back and hashed, with its
+ * version, in one statement per VERIFY_CHECK_BATCH rows. A row whose hash is
+ * the expected one is the same (its recorded hash is stale, or it has none);
+ * the others differ, collected with that hash and version; a row gone from
+ * the target since the cursor listed it is missing.
+ */
+static int check_candidates(const struct side *tgt, const long long *ids, char (*expect)[33], long long n,
+			    struct tally *t, char *err, size_t errlen)
+{
+	char sql[16384];
+	int unsorted = 0;
+
+	/* TABLE and KEY come from the phase table, never from input */
+	snprintf(sql, sizeof sql,
+		 "WITH x AS (%s) SELECT x.id, md5(x::text), (SELECT r.xmin FROM public.%s r WHERE r.%s = x.id LIMIT 1)::text "
+		 "FROM x WHERE x.id = ANY($1::bigint[]) ORDER BY x.id",
+		 tgt->rows, tgt->table, tgt->key);
+	for (long long i = 0; i < n; i += VERIFY_CHECK_BATCH) {
+		long long end = i + VERIFY_CHECK_BATCH < n ? i + VERIFY_CHECK_BATCH : n, k = i;
+		char *lit = ids_array(ids, i, end, err, errlen);
+		const char *p[1] = {lit};
+		PGresult *r = lit ? pgx_query(tgt->c, sql, 1, p, err, errlen, NULL) : NULL;
+
+		free(lit);
+		if (!r)
+			return -1;
+		for (int row = 0; row <= PQntuples(r); row++) {
+			long long id = row < PQntuples(r) ? strtoll(PQgetvalue(r, row, 0), NULL, 10) : 0;
+			for (; k < end && (row == PQntuples(r) || ids[k] < id); k++) { /* gone from the target */
+				t->missing++;
+				if (t->ids &&
+				    push_id(&t->ids->missing, &t->ids->nmissing, &t->ids->capmissing, ids[k]) < 0)
+					t->oom = 1;
+				unsorted = 1;
+			}
+			if (row == PQntuples(r) || k >= end || ids[k] != id)
+				continue;
+			if (strcmp(PQgetvalue(r, row, 1), expect[k])) {
+				t->differing++;
+				differ_add(t, PQgetvalue(r, row, 0), PQgetvalue(r, row, 1), PQgetvalue(r, row, 2));
+			}
+			k++;
+		}
+		PQclear(r);
+	}
+	if (unsorted && t->ids) /* the missing ids stay ascending, as catch-up's plan walks them */
+		qsort(t->ids->missing, (size_t)t->ids->nmissing, sizeof *t->ids->missing, cmp_id);
 	return 0;
 }
 
@@ -451,6 +560,7 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 {
 	struct row_cursor a = {0}, b = {0};
 	long long *cand = NULL, ncand = 0, capcand = 0, bucket = 0;
+	char(*expect)[33] = NULL; /* recorded: the expected hash of each candidate */
 	int ha = 0, hb = 0, rc = -1, in_bucket = 0, bucket_differs = 0;
 
 	if (side_rows_open(src, "mdw_verify_src", buckets, &a, err, errlen) < 0 ||
@@ -495,7 +605,13 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 		} else {
 			if (strcmp(row_cursor_get(&a, 1), row_cursor_get(&b, 1))) {
 				bucket_differs = 1;
-				if (!t->out) {
+				if (tgt->recorded) {
+					if (candidate_add(&cand, &ncand, &capcand, &expect, x, row_cursor_get(&a, 1)) <
+					    0) {
+						snprintf(err, errlen, "out of memory");
+						goto out;
+					}
+				} else if (!t->out) {
 					t->differing++;
 					differ_add(t, row_cursor_get(&b, 0), row_cursor_get(&b, 1),
 						   tgt->table ? row_cursor_get(&b, 2) : NULL);
@@ -513,11 +629,13 @@ static int drill_down(const struct side *src, const struct side *tgt, const char
 	t->buckets_differing += bucket_differs;
 	row_cursor_close(&b);
 	row_cursor_close(&a);
-	rc = name_differing(src, tgt, phase, cand, ncand, show, t, err, errlen);
+	rc = tgt->recorded ? check_candidates(tgt, cand, expect, ncand, t, err, errlen)
+			   : name_differing(src, tgt, phase, cand, ncand, show, t, err, errlen);
 out:
 	row_cursor_close(&b);
 	row_cursor_close(&a);
 	free(cand);
+	free(expect);
 	return rc;
 }
 
@@ -593,6 +711,23 @@ int verify_covers(enum mdw_phase_id ph)
 	return find_spec(ph) != NULL;
 }
 
+int verify_ahead(enum mdw_phase_id ph)
+{
+	const struct verify_spec *v = find_spec(ph);
+
+	return v && !v->holders_from_earlier;
+}
+
+/* Whether the target records the rows' hashes (mdw.row_hashes, sql/target/008): 1 yes, 0 no (-1: the query failed, the same). */
+static int recorded_ok(PGconn *tgt, char *err, size_t errlen)
+{
+	PGresult *r = pgx_query(tgt, "SELECT to_regclass('mdw.row_hashes') IS NOT NULL", 0, NULL, err, errlen, NULL);
+	int ok = r && !strcmp(PQgetvalue(r, 0, 0), "t");
+
+	PQclear(r);
+	return r ? ok : -1;
+}
+
 /* verify_phase, collecting the ids of the rows that differ into COLLECT (NULL: no list). */
 static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *out, int show, long long sample,
 		      struct verify_ids *collect, char *summary, size_t slen, char *err, size_t errlen)
@@ -623,7 +758,7 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 			fprintf(out, "%-19s sample: buckets %s of %lld, drawn at random\n", phase, buckets, of);
 		snprintf(scope, sizeof scope, "sample of %lld of %lld buckets: ", sample < of ? sample : of, of);
 	}
-	src = (struct side){srcc, v->source, ids, holders, NULL, NULL};
+	src = (struct side){srcc, v->source, ids, holders, NULL, NULL, NULL};
 	/* collecting for a catch-up: each target row's version too (its table's own rows; a mapping has none) */
 	tgt = (struct side){tgtc,
 			    v->target,
@@ -631,7 +766,19 @@ static int verify_run(PGconn *srcc, PGconn *tgtc, enum mdw_phase_id ph, FILE *ou
 			    NULL,
 			    collect && !mdw_phases[ph].mapping && mdw_phases[ph].legacy_col ? mdw_phases[ph].target
 											    : NULL,
-			    mdw_phases[ph].legacy_col};
+			    mdw_phases[ph].legacy_col,
+			    NULL};
+	/*
+	 * Collecting for a catch-up, a phase whose target side is its table's
+	 * own rows (none merged into another read back): the target side is
+	 * each row's legacy id and the hash recorded when the migration last
+	 * wrote it, not the row read back. A legacy row whose expected hash is
+	 * that one has not changed since, and needs no catch-up, whatever the
+	 * application did to its target row; only the others (candidates) are
+	 * read back and hashed, by id (check_candidates).
+	 */
+	if (tgt.table && v->merges_absent && recorded_ok(tgtc, err, errlen) == 1)
+		tgt.recorded = phase;
 	if (drill_down(&src, &tgt, phase, buckets, show, &t, err, errlen) < 0)
 		goto out;
 	if (t.oom) {

@@ -17,6 +17,13 @@
 int verify_covers(enum mdw_phase_id ph);
 
 /*
+ * Whether PH's comparison may be computed before the phases it needs are
+ * loaded: both sides read rows by legacy ids, which no load changes, and its
+ * expected side reads nothing that an earlier phase of the run writes.
+ */
+int verify_ahead(enum mdw_phase_id ph);
+
+/*
  * Compare every target row of PHASE with what its legacy row (SRC) should
  * have become; name the differing rows on OUT (NULL: nowhere; values only
  * with SHOW); SAMPLE > 0: only that many random buckets (0: every row). SUMMARY gets the counts. 0 clean, 1 differences, 2 the phase

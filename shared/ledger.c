@@ -611,13 +611,17 @@ const char ledger_fmt_embed_counts[] =
  * keeps the row version the plan listed it with).
  */
 #define IN_RUN_RANGES(col)                                                                                             \
-	"((NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "     \
-	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
-	" BETWEEN k.lo AND k.hi)) AND (NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs "   \
-	"WHERE id = $1::bigint) OR " col                                                                               \
+	"((NOT (SELECT coalesce((settings->>'catch_up')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) OR " col \
 	" IN (SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint "                                 \
-	"AND u.phase = $2 AND (u.action IN ('update', 'insert') OR u.target_xmin IS NOT NULL))))"
-/* IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per row of the table */
+	"AND u.phase = $2 AND (u.action IN ('update', 'insert') OR u.target_xmin IS NOT NULL))) AND "                  \
+	"(NOT (SELECT coalesce((settings->>'incremental')::boolean, false) FROM mdw.runs WHERE id = $1::bigint) "      \
+	"OR EXISTS (SELECT 1 FROM mdw.chunks k WHERE k.run_id = $1::bigint AND k.phase = $2 AND " col                  \
+	" BETWEEN k.lo AND k.hi)))"
+/*
+ * IN (...), not EXISTS: one hashed list of the listed ids, not a subquery per
+ * row of the table; and first, so that a catch-up run looks up the chunk
+ * ranges of its listed rows only (1.2 s over 650k projects otherwise).
+ */
 const char ledger_fmt_phase_counts[] =
 	"SELECT (SELECT coalesce(sum(rows_inserted), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), x.ins, "
 	"(SELECT coalesce(sum(rows_rejected), 0) FROM mdw.chunks WHERE run_id = $1 AND phase = $2), "
