@@ -190,9 +190,13 @@ out:
 	return rc;
 }
 
-json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *err, size_t errlen)
+json_t *catchup_plan(const struct mdw_config *cfg, PGconn *src, PGconn *tgt, unsigned sel, int ready, char *err,
+		     size_t errlen)
 {
 	json_t *root = json_object();
+	struct catchup_ahead *ahead = NULL;
+	static volatile int no_stop; /* a plan is not stopped from outside */
+	char why[512];
 	PGresult *r;
 
 	if (ready) {
@@ -203,12 +207,21 @@ json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *er
 		ready = !strcmp(PQgetvalue(r, 0, 0), "t");
 		PQclear(r);
 	}
+	/* the phases compared at once, on read-only sessions of the threads' own; else one after another here */
+	if (ready && !(ahead = catchup_ahead_start(cfg, sel, 0, &no_stop, 1, why, sizeof why)))
+		mdw_warn("msg=\"the plan compares one phase after another\" error=\"%s\"", why);
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct catchup_counts n = {0};
+		struct catchup_found f = {0};
+		int taken = 0;
 		json_t *o;
 		if (!(sel & MDW_PH_BIT(ph)) || !catchup_covers((enum mdw_phase_id)ph))
 			continue;
-		if (ready && catchup_count(src, tgt, (enum mdw_phase_id)ph, &n, err, errlen) < 0)
+		if (ready && (taken = catchup_ahead_take(ahead, (enum mdw_phase_id)ph, &f, err, errlen)) == 1)
+			n = catchup_found_counts(&f);
+		catchup_found_free(&f);
+		if (ready &&
+		    (taken < 0 || (!taken && catchup_count(src, tgt, (enum mdw_phase_id)ph, &n, err, errlen) < 0)))
 			goto fail;
 		o = json_object();
 		json_object_set_new(o, "update", ready ? json_integer(n.update) : json_null());
@@ -217,8 +230,10 @@ json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *er
 		json_object_set_new(o, "deleted", ready ? json_integer(n.deleted) : json_null());
 		json_object_set_new(root, mdw_phases[ph].name, o);
 	}
+	catchup_ahead_stop(ahead);
 	return root;
 fail:
+	catchup_ahead_stop(ahead);
 	json_decref(root);
 	return NULL;
 }

@@ -32,9 +32,12 @@ __attribute__((warn_unused_result)) int catchup_walk(struct coord *c, enum mdw_p
  * The plan of a catch-up (mdw-coordinator --plan --catch-up): per selected
  * relational phase of SEL what catchup_walk would find, as a JSON object
  * {phase: {update, insert, conflict, deleted}} (caller frees); READY 0 (no
- * ledger or tables yet): every count null. NULL with ERR on error.
+ * ledger or tables yet): every count null. The phases are compared by the
+ * threads of catchup_ahead.c (sessions opened from CFG, read-only), else
+ * here on SRC and TGT. NULL with ERR on error.
  */
-json_t *catchup_plan(PGconn *src, PGconn *tgt, unsigned sel, int ready, char *err, size_t errlen);
+json_t *catchup_plan(const struct mdw_config *cfg, PGconn *src, PGconn *tgt, unsigned sel, int ready, char *err,
+		     size_t errlen);
 
 /* Print the plan PLAN of catchup_plan as a table on stdout. */
 void catchup_plan_print(json_t *plan);

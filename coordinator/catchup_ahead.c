@@ -65,6 +65,7 @@ struct catchup_ahead {
 	const struct mdw_config *cfg;
 	int64_t run;
 	volatile int *coord_stop; /* the coordinator is stopping: nobody waits for a comparison */
+	int read_only;            /* the target sessions too are read-only (a plan) */
 	struct ahead_thread th[AHEAD_THREADS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -164,9 +165,10 @@ static void *ahead_main(void *arg)
 	int ph;
 	PGconn *src = NULL, *tgt = NULL;
 
-	if (!(tgt = pgx_connect(a->cfg->target_dsn, "mdw-coordinator", err, sizeof err)) ||
-	    !(src = pgx_connect_source(a->cfg->source_dsn, "mdw-coordinator", a->cfg->source_statement_timeout_ms, err,
-				       sizeof err))) {
+	if (!(tgt = a->read_only ? pgx_connect_source(a->cfg->target_dsn, "mdw-plan", 0, err, sizeof err)
+				 : pgx_connect(a->cfg->target_dsn, "mdw-coordinator", err, sizeof err)) ||
+	    !(src = pgx_connect_source(a->cfg->source_dsn, a->read_only ? "mdw-plan" : "mdw-coordinator",
+				       a->cfg->source_statement_timeout_ms, err, sizeof err))) {
 		mdw_warn("run=%" PRId64 " msg=\"cannot open the sessions that compare ahead: the coordinator compares "
 			 "each phase as it plans it\" error=\"%s\"",
 			 a->run, err);
@@ -194,7 +196,7 @@ out:
 }
 
 struct catchup_ahead *catchup_ahead_start(const struct mdw_config *cfg, unsigned phases, int64_t run,
-					  volatile int *stop, char *err, size_t errlen)
+					  volatile int *stop, int read_only, char *err, size_t errlen)
 {
 	struct catchup_ahead *a = calloc(1, sizeof *a);
 	int d[MDW_NPHASES], rc;
@@ -206,6 +208,7 @@ struct catchup_ahead *catchup_ahead_start(const struct mdw_config *cfg, unsigned
 	a->cfg = cfg;
 	a->run = run;
 	a->coord_stop = stop;
+	a->read_only = read_only;
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		if (!(phases & MDW_PH_BIT(ph)) || !catchup_covers((enum mdw_phase_id)ph) ||
 		    !verify_ahead((enum mdw_phase_id)ph))

@@ -20,11 +20,12 @@ struct catchup_ahead;
  * without a catch-up, or that verify_ahead refuses, are left out) of run
  * RUN, the phases with fewer needs before them first, on sessions of its own
  * opened from CFG (which must outlive it); *STOP nonzero: the coordinator is
- * stopping. NULL with ERR if no thread can start (the coordinator then
+ * stopping; READ_ONLY: the target sessions too are read-only (a plan, which
+ * writes nothing). NULL with ERR if no thread can start (the coordinator then
  * compares each phase itself, as it plans it).
  */
 struct catchup_ahead *catchup_ahead_start(const struct mdw_config *cfg, unsigned phases, int64_t run,
-					  volatile int *stop, char *err, size_t errlen);
+					  volatile int *stop, int read_only, char *err, size_t errlen);
 
 /*
  * PHASE's comparison, into F (the caller frees it with catchup_found_free):

@@ -186,8 +186,13 @@ int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup
 	int rc = catchup_find(src, tgt, ph, &f, err, errlen);
 
 	if (rc == 0)
-		*n = (struct catchup_counts){f.n_update, f.v.nmissing, f.n_conflict + f.v.nstray - f.n_deleted,
-					     f.n_deleted};
+		*n = catchup_found_counts(&f);
 	catchup_found_free(&f);
 	return rc;
+}
+
+struct catchup_counts catchup_found_counts(const struct catchup_found *f)
+{
+	return (struct catchup_counts){f->n_update, f->v.nmissing, f->n_conflict + f->v.nstray - f->n_deleted,
+				       f->n_deleted};
 }

@@ -38,6 +38,9 @@ __attribute__((warn_unused_result)) int catchup_find(PGconn *src, PGconn *tgt, e
 /* Free what F holds (F itself is the caller's). */
 void catchup_found_free(struct catchup_found *f);
 
+/* F counted: rows to update, insert, leave in conflict (stray rows whose legacy row exists too), report deleted. */
+struct catchup_counts catchup_found_counts(const struct catchup_found *f);
+
 /* What catchup_walk would find for PHASE, writing nothing (the plan). 0, or -1 with ERR. */
 __attribute__((warn_unused_result)) int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id phase,
 						      struct catchup_counts *n, char *err, size_t errlen);

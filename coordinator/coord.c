@@ -679,7 +679,7 @@ static void compare_ahead(struct coord *c)
 	for (int ph = 0; ph < MDW_NPHASES; ph++)
 		if ((c->selected & MDW_PH_BIT(ph)) && c->ps[ph].state == PS_NONE)
 			todo |= MDW_PH_BIT(ph);
-	if (!(c->ahead = catchup_ahead_start(&c->cfg, todo, c->run, &coord_stop, err, sizeof err)))
+	if (!(c->ahead = catchup_ahead_start(&c->cfg, todo, c->run, &coord_stop, 0, err, sizeof err)))
 		mdw_warn("run=%" PRId64 " msg=\"each phase is compared as it is planned\" error=\"%s\"", c->run, err);
 }
 

@@ -86,6 +86,23 @@ static double phase_rate(PGconn *tgt, const char *phase, char *err, size_t errle
 	return s > 0 ? n / s : 0;
 }
 
+/*
+ * In the catch-up plan CU (NULL: none), the rows PHASE's catch-up would
+ * update or insert into *ROWS, and its chunks of up to CHUNK_ROWS listed ids
+ * each into *CHUNKS: 1, or 0 if CU has no counts for PHASE.
+ */
+static int catchup_rows(json_t *cu, enum mdw_phase_id ph, long long chunk_rows, long long *chunks, long long *rows)
+{
+	json_t *o = cu ? json_object_get(cu, mdw_phases[ph].name) : NULL;
+	json_t *u = json_object_get(o, "update"), *i = json_object_get(o, "insert");
+
+	if (!json_is_integer(u) || !json_is_integer(i))
+		return 0;
+	*rows = (long long)(json_integer_value(u) + json_integer_value(i));
+	*chunks = chunk_rows > 0 ? (*rows + chunk_rows - 1) / chunk_rows : *rows;
+	return 1;
+}
+
 /* One walk of PHASE in the given mode: its chunks and rows; with HASHES, the texts of the embeddings. */
 static int walk_counts(struct coord *c, enum mdw_phase_id ph, int incremental, long long *chunks, long long *rows,
 		       struct plan *out, enum mdw_part **parts, char *err, size_t errlen)
@@ -306,7 +323,10 @@ static void print_table(const struct mdw_config *cfg, unsigned sel, const struct
 	char t[32];
 
 	printf("plan (writes nothing): %s run, chunk rows %lld, embed batch %lld\n",
-	       cfg->incremental ? "an incremental" : "a full", cfg->chunk_rows, cfg->embed_batch);
+	       cfg->catch_up      ? "a catch-up"
+	       : cfg->incremental ? "an incremental"
+				  : "a full",
+	       cfg->chunk_rows, cfg->embed_batch);
 	if (resume_run)
 		printf("note: run %lld is unfinished: mdw-coordinator without --new-run resumes it (%lld chunks not done)\n",
 		       resume_run, resume_left);
@@ -346,7 +366,7 @@ static int print_json(const struct mdw_config *cfg, unsigned sel, const struct p
 	if (catch_up)
 		json_object_set(root, "catch_up", catch_up);
 
-	json_object_set_new(root, "incremental", json_boolean(cfg->incremental));
+	json_object_set_new(root, "incremental", json_boolean(cfg->incremental || cfg->catch_up));
 	json_object_set_new(root, "chunk_rows", json_integer(cfg->chunk_rows));
 	json_object_set_new(root, "embed_batch", json_integer(cfg->embed_batch));
 	json_object_set_new(root, "resume_run", resume_run ? json_integer(resume_run) : json_null());
@@ -425,7 +445,8 @@ int plan_print(struct mdw_config *cfg)
 	enum mdw_part *eparts = NULL;
 	char err[512];
 	unsigned sel = 0, done_before;
-	int ok = 1, have_ledger = 0, have_app, incremental = cfg->incremental, code = 1;
+	/* a catch-up is an incremental run: its phases' rows are the incremental ones (the catch-up's own) */
+	int ok = 1, have_ledger = 0, have_app, incremental = cfg->incremental || cfg->catch_up, code = 1;
 	long long resume_run = 0, resume_left = 0;
 	double total_s = 0;
 	json_t *cu = NULL;
@@ -457,6 +478,10 @@ int plan_print(struct mdw_config *cfg)
 	if (ok && have_ledger && !cfg->new_run &&
 	    ledger_resumable_run(c.tgt, &resume_run, &resume_left, err, sizeof err) < 0)
 		ok = 0;
+	/* a catch-up's rows are what its comparison finds (the incremental walk by updated_at is not its plan) */
+	if (ok && cfg->catch_up &&
+	    !(cu = catchup_plan(cfg, c.src, c.tgt, sel, have_ledger && have_app, err, sizeof err)))
+		goto fail;
 	for (int ph = 0; ok && ph < MDW_NPHASES; ph++) {
 		struct phase_plan *p = &pp[ph];
 		int emb = ph == MDW_PH_EMBEDDINGS;
@@ -472,6 +497,9 @@ int plan_print(struct mdw_config *cfg)
 			if (!have_ledger) {
 				p->incr_chunks = p->full_chunks; /* no run yet: everything is due */
 				p->incr_rows = p->full_rows;
+			} else if (catchup_rows(cu, (enum mdw_phase_id)ph, cfg->chunk_rows, &p->incr_chunks,
+						&p->incr_rows)) {
+				/* the rows the catch-up would update or insert */
 			} else if (walk_counts(&c, (enum mdw_phase_id)ph, 1, &p->incr_chunks, &p->incr_rows,
 					       emb && incremental ? &ep : NULL, &eparts, err, sizeof err) < 0) {
 				goto fail;
@@ -505,8 +533,6 @@ int plan_print(struct mdw_config *cfg)
 			total_s += p->time_s;
 	}
 	if (!ok)
-		goto fail;
-	if (cfg->catch_up && !(cu = catchup_plan(c.src, c.tgt, sel, have_ledger && have_app, err, sizeof err)))
 		goto fail;
 	if (!cfg->json) {
 		print_table(cfg, sel, pp, &e, resume_run, resume_left, total_s);

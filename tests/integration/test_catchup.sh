@@ -53,6 +53,9 @@ assert_eq "plan: what a catch-up would do (update insert conflict deleted)" \
   "practices 5 0 0 0 patients 50 50 0 0 cases 50 50 0 0 projects 50 50 0 0 case_states 0 0 0 10" \
   "$(jq -r '.catch_up | to_entries | map("\(.key) \(.value.update) \(.value.insert) \(.value.conflict) \(.value.deleted)") | join(" ")' "$LOGS/plan.json")"
 assert_eq "plan wrote nothing" 0 "$(tq "SELECT count(*) FROM mdw.catchup_rows")"
+assert_eq "plan: the phases' rows are the catch-up's (update + insert), not a full or an incremental walk's" \
+  "true practices 5 1 patients 100 1 cases 100 1 projects 100 1 case_states 0 0" \
+  "$(jq -r '[(.incremental | tostring)] + [.phases[] | select(.phase != "embeddings") | "\(.phase) \(.rows) \(.chunks)"] | join(" ")' "$LOGS/plan.json")"
 
 t0=$(date +%s)
 migrate catchup --catch-up
