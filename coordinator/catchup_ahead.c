@@ -57,7 +57,7 @@ struct slot {
 struct ahead_thread {
 	struct catchup_ahead *a;
 	pthread_t thread;
-	int started;
+	int started, done;                 /* done: its sessions are closed (under the lock) */
 	PGcancel *cancel_src, *cancel_tgt; /* its sessions, while they are open */
 };
 
@@ -192,6 +192,9 @@ static void *ahead_main(void *arg)
 out:
 	PQfinish(src);
 	PQfinish(tgt);
+	pthread_mutex_lock(&a->mu);
+	t->done = 1;
+	pthread_mutex_unlock(&a->mu);
 	return NULL;
 }
 
@@ -302,16 +305,30 @@ void catchup_ahead_stop(struct catchup_ahead *a)
 
 	if (!a)
 		return;
-	pthread_mutex_lock(&a->mu);
-	a->stop = 1;
-	/* a comparison under way ends with an error (canceled), which nobody waits for any more */
-	for (int i = 0; i < AHEAD_THREADS; i++) {
-		if (a->th[i].cancel_src)
-			PQcancel(a->th[i].cancel_src, buf, sizeof buf);
-		if (a->th[i].cancel_tgt)
-			PQcancel(a->th[i].cancel_tgt, buf, sizeof buf);
+	/*
+	 * A comparison under way ends with an error (canceled), which nobody
+	 * waits for any more. A comparison is several statements: a cancel that
+	 * falls between two is lost, so it is sent again until the threads are
+	 * done.
+	 */
+	for (;;) {
+		int running = 0;
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		for (int i = 0; i < AHEAD_THREADS; i++) {
+			if (!a->th[i].started || a->th[i].done)
+				continue;
+			running = 1;
+			if (a->th[i].cancel_src)
+				PQcancel(a->th[i].cancel_src, buf, sizeof buf);
+			if (a->th[i].cancel_tgt)
+				PQcancel(a->th[i].cancel_tgt, buf, sizeof buf);
+		}
+		pthread_mutex_unlock(&a->mu);
+		if (!running)
+			break;
+		nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
 	}
-	pthread_mutex_unlock(&a->mu);
 	for (int i = 0; i < AHEAD_THREADS; i++)
 		if (a->th[i].started)
 			pthread_join(a->th[i].thread, NULL);

@@ -1,5 +1,6 @@
 /* The progress report (see report.h): built as JSON, rendered to Markdown. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,13 @@ static const char *next_step(const struct phase_stat *ps, const char *run_status
 	return "The run is in progress: watch it with mdwctl status --watch.";
 }
 
-/* The rows of the legacy table of PHASE now; -1 when unknown (no source connection, or the query failed). */
-static long long source_rows_now(PGconn *src, enum mdw_phase_id phase)
+/*
+ * The rows of the legacy table of PHASE now; -1 when unknown (no source
+ * connection, or the query failed). COUNTED (per phase, LLONG_MIN: not
+ * counted yet) keeps each table's count for the rest of the report: cases
+ * and projects share dispatch_project (0.35 s a count at scale 10).
+ */
+static long long source_rows_now(PGconn *src, enum mdw_phase_id phase, long long *counted)
 {
 	char sql[128], err[256];
 	PGresult *r;
@@ -74,21 +80,26 @@ static long long source_rows_now(PGconn *src, enum mdw_phase_id phase)
 
 	if (!src || !mdw_phases[phase].source)
 		return -1;
+	for (int q = 0; q < MDW_NPHASES; q++)
+		if (counted[q] != LLONG_MIN && mdw_phases[q].source &&
+		    !strcmp(mdw_phases[q].source, mdw_phases[phase].source))
+			return counted[q];
 	/* the table name comes from the phase table, never from input */
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s", mdw_phases[phase].source);
 	if (!(r = pgx_query(src, sql, 0, NULL, err, sizeof err, NULL)))
 		return -1;
 	n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
+	counted[phase] = n;
 	return n;
 }
 
 /* Where PHASE stands (every run) into O: expectedCount, currentCount, outstanding rejects, flags, remaining. */
-static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const struct phase_stat *s, json_t *o,
-			char *err, size_t errlen)
+static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const struct phase_stat *s,
+			long long *counted, json_t *o, char *err, size_t errlen)
 {
 	struct standing st = {0};
-	long long expected = source_rows_now(src, phase), merged = 0;
+	long long expected = source_rows_now(src, phase, counted), merged = 0;
 
 	if (phase == MDW_PH_EMBEDDINGS) {
 		/* no legacy table: the run's own counts, as before */
@@ -130,6 +141,7 @@ static int add_standing(PGconn *tgt, PGconn *src, enum mdw_phase_id phase, const
 json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t errlen)
 {
 	struct phase_stat ps[MDW_NPHASES];
+	long long counted[MDW_NPHASES]; /* source_rows_now's counts */
 	json_t *root, *phases;
 	char ts[32];
 	int all_done;
@@ -146,6 +158,8 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 	PQclear(r);
 	root = json_object();
 	phases = json_array();
+	for (int i = 0; i < MDW_NPHASES; i++)
+		counted[i] = LLONG_MIN;
 	iso_time((double)time(NULL), ts, sizeof ts);
 	json_object_set_new(root, "run", json_integer(run));
 	json_object_set_new(root, "generatedAt", json_string(ts));
@@ -163,7 +177,7 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 		json_object_set_new(o, "sourceTable",
 				    mdw_phases[i].source ? json_string(mdw_phases[i].source) : json_null());
 		json_object_set_new(o, "targetTable", json_string(mdw_phases[i].target));
-		if (add_standing(tgt, src, (enum mdw_phase_id)i, s, o, err, errlen) < 0) {
+		if (add_standing(tgt, src, (enum mdw_phase_id)i, s, counted, o, err, errlen) < 0) {
 			json_decref(o);
 			json_decref(phases);
 			json_decref(root);
