@@ -102,11 +102,20 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout "
 PGD=/var/tmp/mdw-tls-test-$$
 rm -rf "$PGD" && mkdir -p "$PGD" && cp "$T/server.crt" "$T/server.key" "$PGD/" && chown -R postgres "$PGD" && chmod 600 "$PGD/server.key"
 runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$PGD/data" -A trust -U postgres >/dev/null
-TPORT=$((MDW_PG_PORT + 100))
-runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -l "$PGD/log" -w -o \
-  "-p $TPORT -k $PGD -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGD/server.crt -c ssl_key_file=$PGD/server.key" \
-  start >/dev/null
 trap 'runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -m immediate stop >/dev/null 2>&1; rm -rf "$PGD"; kill $(cat "$LOGS/redis.pid" 2>/dev/null) 2>/dev/null; cleanup' EXIT
+# the port is in the kernel's ephemeral range: a client connection of an
+# earlier test may hold it as its own end ("Address already in use"), then the
+# next port is tried
+TPORT=$((MDW_PG_PORT + 100))
+for try in 1 2 3 4 5; do
+  if runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$PGD/data" -l "$PGD/log" -w -o \
+    "-p $TPORT -k $PGD -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PGD/server.crt -c ssl_key_file=$PGD/server.key" \
+    start >/dev/null; then
+    break
+  fi
+  grep -q 'Address already in use' "$PGD/log" && [ "$try" -lt 5 ] || fail "the TLS Postgres does not start: $(tail -3 "$PGD/log")"
+  TPORT=$((TPORT + 1))
+done
 MDW_TARGET_DSN="host=localhost hostaddr=127.0.0.1 port=$TPORT dbname=postgres user=postgres sslmode=verify-full sslrootcert=$T/ca.crt" \
   "$BUILD/mdwctl" schema >"$LOGS/tls-ok.txt" 2>&1 || fail "verify-full with the right CA: $(cat "$LOGS/tls-ok.txt")"
 assert_eq "the session is encrypted" t "$(psql -X -q -t -A "host=localhost hostaddr=127.0.0.1 port=$TPORT dbname=postgres user=postgres sslmode=verify-full sslrootcert=$T/ca.crt" \
