@@ -119,7 +119,7 @@ static int record_found(struct coord *c, enum mdw_phase_id ph, const struct catc
 			 "SELECT $2, d.id, $1::bigint, $1::bigint, (SELECT t.mdw_run_id FROM public.%s t WHERE t.%s = d.id "
 			 "LIMIT 1) FROM unnest($3::bigint[]) AS d(id) "
 			 "ON CONFLICT (phase, legacy_id) DO UPDATE SET last_run = EXCLUDED.last_run",
-			 catchup_made_table(ph), catchup_made_key(ph));
+			 row_hash_made_table(ph), row_hash_made_key(ph));
 		if (pgx_exec(c->tgt, "BEGIN", 0, NULL, err, errlen, NULL) < 0 ||
 		    pgx_exec(c->tgt, "DELETE FROM mdw.catchup_rows WHERE run_id = $1 AND phase = $2", 2, p1, err,
 			     errlen, NULL) < 0 ||
@@ -215,7 +215,7 @@ json_t *catchup_plan(const struct mdw_config *cfg, PGconn *src, PGconn *tgt, uns
 		struct catchup_found f = {0};
 		int taken = 0;
 		json_t *o;
-		if (!(sel & MDW_PH_BIT(ph)) || !catchup_covers((enum mdw_phase_id)ph))
+		if (!(sel & MDW_PH_BIT(ph)) || !row_hash_covers((enum mdw_phase_id)ph))
 			continue;
 		if (ready && (taken = catchup_ahead_take(ahead, (enum mdw_phase_id)ph, &f, err, errlen)) == 1)
 			n = catchup_found_counts(&f);
@@ -269,9 +269,24 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 	PGresult *r;
 	long long n;
 
-	if (!catchup_covers(ph))
+	if (!row_hash_covers(ph))
 		return 0;
 	snprintf(id, sizeof id, "%" PRId64, run);
+	/* the workers recorded them chunk by chunk (mdw/row_hash.h), unless a chunk says it did not */
+	if (!(r = pgx_query(tgt,
+			    "SELECT count(*) FILTER (WHERE rows_hashed IS NULL), coalesce(sum(rows_hashed), 0) "
+			    "FROM mdw.chunks WHERE run_id = $1::bigint AND phase = $2 AND status = 'done'",
+			    2, p, err, errlen, NULL)))
+		return -1;
+	n = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	if (!strcmp(PQgetvalue(r, 0, 0), "0")) {
+		PQclear(r);
+		return n;
+	}
+	PQclear(r);
+	mdw_info("run=%" PRId64 " phase=%s msg=\"chunks done without row hashes (an older worker): recording the "
+		 "phase's\"",
+		 run, mdw_phases[ph].name);
 	/*
 	 * A join, not IN (...) OR IN (...): with every row of a full run written
 	 * that would be a subplan per row. The md5 is taken before DISTINCT ON,
@@ -285,7 +300,7 @@ long long catchup_record_written(PGconn *tgt, enum mdw_phase_id ph, int64_t run,
 		 "SELECT DISTINCT ON (y.id) $2::text, y.id, y.h, $1::bigint FROM "
 		 "(SELECT x.id, md5(x::text) AS h FROM (%s) x) y JOIN w ON w.id = y.id "
 		 "ORDER BY y.id ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
-		 catchup_made_key(ph), catchup_made_table(ph), verify_target_sql(ph));
+		 row_hash_made_key(ph), row_hash_made_table(ph), verify_target_sql(ph));
 	if (!(r = pgx_query(tgt, sql, 2, p, err, errlen, NULL)))
 		return -1;
 	n = strtoll(PQcmdTuples(r), NULL, 10);

@@ -43,10 +43,12 @@ json_t *catchup_plan(const struct mdw_config *cfg, PGconn *src, PGconn *tgt, uns
 void catchup_plan_print(json_t *plan);
 
 /*
- * Record in mdw.row_hashes what RUN wrote for PHASE: the hash of every target
- * row it inserted or updated, read back as verify reads it. Called when the
- * phase of any run completes. The rows recorded (0 for a phase without
- * verification), or -1 with ERR.
+ * Make sure mdw.row_hashes holds what RUN wrote for PHASE: the hash of every
+ * target row it inserted or updated, read back as verify reads it. The
+ * workers record them chunk by chunk (mdw/row_hash.h); only if a done chunk
+ * has none (rows_hashed NULL: an older worker) is the whole phase recorded
+ * here. Called when the phase of any run completes. The rows recorded (0
+ * for a phase without verification), or -1 with ERR.
  */
 __attribute__((warn_unused_result)) long long catchup_record_written(PGconn *tgt, enum mdw_phase_id phase, int64_t run,
 								     char *err, size_t errlen);

@@ -213,7 +213,7 @@ struct catchup_ahead *catchup_ahead_start(const struct mdw_config *cfg, unsigned
 	a->coord_stop = stop;
 	a->read_only = read_only;
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
-		if (!(phases & MDW_PH_BIT(ph)) || !catchup_covers((enum mdw_phase_id)ph) ||
+		if (!(phases & MDW_PH_BIT(ph)) || !row_hash_covers((enum mdw_phase_id)ph) ||
 		    !verify_ahead((enum mdw_phase_id)ph))
 			continue;
 		/* insertion by (depth, phase) */

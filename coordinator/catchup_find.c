@@ -14,31 +14,10 @@
 #include "mdw/pgx.h"
 #include "mdw/strbuf.h"
 
-/*
- * Which legacy ids of a phase the migration made: the rows of its target
- * table (the phase table's legacy id column) with mdw_run_id; for profiles,
- * merged by email, the legacy users of profile_legacy_users.
- */
-const char *catchup_made_table(enum mdw_phase_id ph)
-{
-	return mdw_phases[ph].mapping ? mdw_phases[ph].mapping : mdw_phases[ph].target;
-}
-
-const char *catchup_made_key(enum mdw_phase_id ph)
-{
-	return mdw_phases[ph].mapping ? "legacy_user_id" : mdw_phases[ph].legacy_col;
-}
-
 /* Why a differing row of PH is never updated in place (NULL: it is): profiles are merged by email. */
 static const char *never_updated(enum mdw_phase_id ph)
 {
 	return ph == MDW_PH_PROFILES ? "profiles_merge" : NULL;
-}
-
-int catchup_covers(enum mdw_phase_id ph)
-{
-	return ph < MDW_NPHASES && mdw_phases[ph].kind == MDW_KIND_RELATIONAL && mdw_phases[ph].legacy_col &&
-	       verify_target_sql(ph);
 }
 
 void catchup_found_free(struct catchup_found *f)
@@ -109,7 +88,7 @@ static int classify_differ(PGconn *tgt, enum mdw_phase_id ph, struct catchup_fou
 		 "coalesce(h.hash = d.h, h.hash IS NULL AND d.h IS NOT NULL) "
 		 "FROM unnest($1::bigint[], $3::text[]) AS d(id, h) "
 		 "LEFT JOIN mdw.row_hashes h ON h.phase = $2 AND h.legacy_id = d.id ORDER BY d.id",
-		 catchup_made_table(ph), catchup_made_key(ph));
+		 row_hash_made_table(ph), row_hash_made_key(ph));
 	r = pgx_query(tgt, sql, 3, p, err, errlen, NULL);
 	free(lit);
 	free(hl);
@@ -165,7 +144,7 @@ int catchup_find(PGconn *src, PGconn *tgt, enum mdw_phase_id ph, struct catchup_
 	int rc;
 
 	*f = (struct catchup_found){0};
-	if (!catchup_covers(ph)) {
+	if (!row_hash_covers(ph)) {
 		snprintf(err, errlen, "phase %s has no catch-up", mdw_phases[ph].name);
 		return -1;
 	}

@@ -8,15 +8,13 @@
 #include <stddef.h>
 
 #include "mdw/phase.h"
+#include "mdw/row_hash.h"
 #include "verify.h"
 
 /* What a catch-up finds for one relational phase (counts; nothing written). */
 struct catchup_counts {
 	long long update, insert, conflict, deleted;
 };
-
-/* Whether PHASE has a catch-up: a relational phase that verify compares row by row. */
-int catchup_covers(enum mdw_phase_id phase);
 
 /* What catchup_find found for one phase: the legacy ids per action, ascending each. */
 struct catchup_found {
@@ -44,14 +42,6 @@ struct catchup_counts catchup_found_counts(const struct catchup_found *f);
 /* What catchup_walk would find for PHASE, writing nothing (the plan). 0, or -1 with ERR. */
 __attribute__((warn_unused_result)) int catchup_count(PGconn *src, PGconn *tgt, enum mdw_phase_id phase,
 						      struct catchup_counts *n, char *err, size_t errlen);
-
-/*
- * The table whose rows tell which legacy ids of PHASE the migration made
- * (rows with mdw_run_id), and its legacy id column: the phase's target
- * table, or for profiles (merged by email) profile_legacy_users.
- */
-const char *catchup_made_table(enum mdw_phase_id phase);
-const char *catchup_made_key(enum mdw_phase_id phase);
 
 /* IDS[0..N) as a bigint[] literal (caller frees), or NULL (out of memory). */
 char *catchup_ids_literal(const long long *ids, long long n);

@@ -10,18 +10,9 @@
 #include <stdio.h>
 
 #include "mdw/phase.h"
+#include "mdw/verify_spec.h"
 
 #define VERIFY_BUCKET 4096 /* legacy ids per hashed bucket */
-
-/* Whether PH has a row-level verification. */
-int verify_covers(enum mdw_phase_id ph);
-
-/*
- * Whether PH's comparison may be computed before the phases it needs are
- * loaded: both sides read rows by legacy ids, which no load changes, and its
- * expected side reads nothing that an earlier phase of the run writes.
- */
-int verify_ahead(enum mdw_phase_id ph);
 
 /*
  * Compare every target row of PHASE with what its legacy row (SRC) should
@@ -57,12 +48,5 @@ void verify_ids_free(struct verify_ids *v);
  */
 int verify_collect(PGconn *src, PGconn *tgt, enum mdw_phase_id phase, struct verify_ids *ids, char *summary,
 		   size_t slen, char *err, size_t errlen);
-
-/*
- * The target side of PHASE's verification: one row per legacy id (column id),
- * its columns in legacy terms, no parameters; md5(x::text) of such a row x is
- * the row's hash (what mdw.row_hashes records). NULL: no verification.
- */
-const char *verify_target_sql(enum mdw_phase_id phase);
 
 #endif

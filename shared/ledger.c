@@ -121,12 +121,12 @@ int ledger_chunk_lock(PGconn *tgt, const struct mdw_chunk *c, char *status, size
 	return 0;
 }
 
-int ledger_chunk_done(PGconn *tgt, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
-		      int *transient)
+int ledger_chunk_done(PGconn *tgt, const struct mdw_chunk *c, const struct mdw_counts *n, long long hashed, char *err,
+		      size_t errlen, int *transient)
 {
 	struct chunk_key k;
-	char nb[6][24];
-	const char *q[9] = {k.run, NULL, k.no, nb[0], nb[1], nb[2], nb[3], nb[4], nb[5]};
+	char nb[7][24];
+	const char *q[10] = {k.run, NULL, k.no, nb[0], nb[1], nb[2], nb[3], nb[4], nb[5], hashed < 0 ? NULL : nb[6]};
 
 	chunk_key(&k, c);
 	q[1] = k.phase;
@@ -136,11 +136,12 @@ int ledger_chunk_done(PGconn *tgt, const struct mdw_chunk *c, const struct mdw_c
 	snprintf(nb[3], 24, "%lld", n->merged);
 	snprintf(nb[4], 24, "%lld", n->rejected);
 	snprintf(nb[5], 24, "%lld", n->updated);
+	snprintf(nb[6], 24, "%lld", hashed);
 	return pgx_exec(tgt,
 			"UPDATE mdw.chunks SET status = 'done', finished_at = now(), last_error = NULL, "
 			"rows_read = $4, rows_inserted = $5, rows_existing = $6, rows_merged = $7, rows_rejected = $8, "
-			"rows_updated = $9 WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
-			9, q, err, errlen, transient);
+			"rows_updated = $9, rows_hashed = $10::bigint WHERE run_id = $1 AND phase = $2 AND chunk_no = $3",
+			10, q, err, errlen, transient);
 }
 
 int ledger_chunk_note_error(PGconn *tgt, const struct mdw_chunk *c, const char *error, char *err, size_t errlen)

@@ -15,6 +15,7 @@
 #include "mdw/ledger.h"
 #include "mdw/log.h"
 #include "mdw/pgx.h"
+#include "mdw/row_hash.h"
 #include "phase_ops.h"
 
 struct reject {
@@ -456,8 +457,8 @@ int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, 
 	return 0;
 }
 
-int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
-		 int *transient)
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, long long hashed,
+		 char *err, size_t errlen, int *transient)
 {
 	char why[256];
 
@@ -466,7 +467,7 @@ int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct 
 		*transient = 0;
 		return -1;
 	}
-	if (ledger_chunk_done(ctx->tgt, c, n, err, errlen, transient) < 0)
+	if (ledger_chunk_done(ctx->tgt, c, n, hashed, err, errlen, transient) < 0)
 		return -1;
 	return pgx_exec(ctx->tgt, "COMMIT", 0, NULL, err, errlen, transient);
 }
@@ -732,6 +733,7 @@ enum chunk_outcome chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chu
 	struct rowbuf stage;
 	enum chunk_outcome res;
 	int transient = 0;
+	long long hashed = 0;
 
 	job_init(&j, ctx, c);
 	err[0] = 0;
@@ -742,9 +744,11 @@ enum chunk_outcome chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chu
 	if ((res = claim_job(&j, err, errlen)) != CHUNK_OK || (res = begin_job(&j, err, errlen)) != CHUNK_OK)
 		return res;
 	rb_init(&stage);
-	/* 2-4. read, transform, load; 5. ledger, commit */
+	/* 2-4. read, transform, load; 5. the rows' hashes (mdw/row_hash.h); 6. ledger, commit */
 	res = load_source(&j, &stage, err, errlen);
-	if (res == CHUNK_OK && chunk_finish(ctx, c, &j.n, err, errlen, &transient) < 0)
+	if (res == CHUNK_OK &&
+	    (row_hash_record_chunk(ctx->tgt, c, j.catch_up == 1, &hashed, err, errlen, &transient) < 0 ||
+	     chunk_finish(ctx, c, &j.n, row_hash_covers(c->phase) ? hashed : -1, err, errlen, &transient) < 0))
 		res = chunk_failure(err, transient);
 	if (res != CHUNK_OK) {
 		if (PQstatus(ctx->tgt) == CONNECTION_OK)

@@ -58,9 +58,9 @@ enum chunk_outcome chunk_claim(struct chunk_ctx *ctx, const struct mdw_chunk *c,
 /* BEGIN and lock the ledger row; *ALREADY when it is done or dead (then committed). -1 with ERR, *TRANSIENT. */
 int chunk_begin(struct chunk_ctx *ctx, const struct mdw_chunk *c, int *already, char *err, size_t errlen,
 		int *transient);
-/* Record the counts, mark done and COMMIT. -1 with ERR, *TRANSIENT. */
-int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, char *err, size_t errlen,
-		 int *transient);
+/* Record the counts (HASHED: the row hashes recorded, -1 none), mark done and COMMIT. -1 with ERR, *TRANSIENT. */
+int chunk_finish(struct chunk_ctx *ctx, const struct mdw_chunk *c, const struct mdw_counts *n, long long hashed,
+		 char *err, size_t errlen, int *transient);
 /* COPY the rows of B with SQL ("COPY ... FROM STDIN"). -1 with ERR, *TRANSIENT. */
 int chunk_copy_in(PGconn *t, const char *sql, const struct rowbuf *b, char *err, size_t errlen, int *transient);
 

@@ -784,7 +784,7 @@ enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_c
 		res = CHUNK_ALREADY;
 		goto out;
 	}
-	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, err, errlen, &transient) < 0) {
+	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, -1, err, errlen, &transient) < 0) {
 		if (PQstatus(ctx->tgt) == CONNECTION_OK)
 			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
 		res = failed(transient);

@@ -22,9 +22,19 @@ keep_legacy 16 8
 export MDW_POLL_MS=100
 migrate first
 "$BUILD/mdwctl" verify >"$LOGS/verify-first.txt" || fail "verify after the first run: $(tail -3 "$LOGS/verify-first.txt")"
-assert_eq "hashes of what the first run wrote, one per migrated row" \
-  "$(tq "SELECT (SELECT count(*) FROM patients WHERE mdw_run_id = 1) + (SELECT count(*) FROM case_states WHERE mdw_run_id = 1)")" \
-  "$(tq "SELECT count(*) FROM mdw.row_hashes WHERE phase IN ('patients', 'case_states') AND run_id = 1")"
+made() { tq "SELECT string_agg(n::text, ' ') FROM (SELECT count(*) n FROM practices WHERE mdw_run_id = $1 UNION ALL
+  SELECT count(*) FROM patients WHERE mdw_run_id = $1 UNION ALL SELECT count(*) FROM cases WHERE mdw_run_id = $1 UNION ALL
+  SELECT count(*) FROM projects WHERE mdw_run_id = $1 UNION ALL SELECT count(*) FROM case_states WHERE mdw_run_id = $1) x"; }
+hashed() { tq "SELECT string_agg(coalesce(n, 0)::text, ' ' ORDER BY k) FROM unnest(ARRAY['practices', 'patients', 'cases',
+  'projects', 'case_states']) WITH ORDINALITY AS p (phase, k) LEFT JOIN (SELECT phase, count(*) n FROM mdw.row_hashes
+  WHERE run_id = $1 GROUP BY phase) h USING (phase)"; }
+assert_eq "hashes of what the first run wrote, one per migrated row" "$(made 1)" "$(hashed 1)"
+assert_eq "the workers recorded them, chunk by chunk (rows_hashed), the coordinator none" "0 $(tq "SELECT count(*) FROM
+  mdw.row_hashes WHERE run_id = 1")" "$(tq "SELECT count(*) FILTER (WHERE rows_hashed IS NULL) || ' ' || sum(rows_hashed)
+  FROM mdw.chunks WHERE run_id = 1 AND phase <> 'embeddings'")"
+if grep -q 'chunks done without row hashes' "$LOGS/coordinator-first.log"; then
+  fail "the coordinator recorded row hashes itself: $(grep -c 'without row hashes' "$LOGS/coordinator-first.log") phases"
+fi
 
 # the legacy system moves on (ids of rows the first run placed)
 placed() { tq "SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM (SELECT $2 AS legacy_id FROM $1 $3 ORDER BY 1 LIMIT $4) x"; }
@@ -65,6 +75,8 @@ ledger() { tq "SELECT string_agg(phase || ' ' || u || ' ' || i, ' ' ORDER BY pha
 assert_eq "catch-up: rows updated and inserted per phase (ledger; phases with nothing to do plan no chunk)" \
   "cases 50 50 patients 50 50 practices 5 0 projects 50 50" \
   "$(ledger 2)"
+assert_eq "catch-up: a hash for every row updated or inserted (practices patients cases projects case_states)" \
+  "5 100 100 100 0" "$(hashed 2)"
 assert_eq "catch-up: every chunk balances with rows_updated" 0 "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 2
   AND (status <> 'done' OR rows_read <> rows_inserted + rows_existing + rows_updated + rows_merged + rows_rejected)")"
 assert_eq "catch-up: the chunks read only the rows listed to update or insert, not their neighbours" \
@@ -181,6 +193,15 @@ two=$(tq "SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM (SELEC
 late=${two%%,*}
 before=$(tq "SELECT last_name FROM patients WHERE legacy_id = $late")
 lq "UPDATE dispatch_patient SET last_name = 'Late' WHERE id IN ($two)" >/dev/null
+# and a worker from before rows_hashed (sql/target/012) takes its chunk: it
+# records no hashes, so the coordinator records the phase's when it validates
+tq "CREATE FUNCTION it_old_worker_hashes() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+    RETURN CASE WHEN current_setting('application_name') LIKE 'mdw-worker/%' THEN NULL ELSE NEW END; END \$\$;
+  CREATE TRIGGER it_old_worker BEFORE INSERT ON mdw.row_hashes FOR EACH ROW EXECUTE FUNCTION it_old_worker_hashes();
+  CREATE FUNCTION it_old_worker_ledger() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+    NEW.rows_hashed := NULL; RETURN NEW; END \$\$;
+  CREATE TRIGGER it_old_worker BEFORE UPDATE ON mdw.chunks FOR EACH ROW EXECUTE FUNCTION it_old_worker_ledger();
+  ALTER TABLE mdw.row_hashes ENABLE ALWAYS TRIGGER it_old_worker; ALTER TABLE mdw.chunks ENABLE ALWAYS TRIGGER it_old_worker" >/dev/null
 run=$(( $(tq "SELECT max(id) FROM mdw.runs") + 1 ))
 "$BUILD/mdw-coordinator" --new-run --catch-up --phases patients 2>"$LOGS/coordinator-late.log" &
 coord=$!
@@ -198,6 +219,11 @@ assert_eq "late: conflict reported with its reason" "$late changed_in_target" \
   "$(tq "SELECT legacy_id || ' ' || reason FROM mdw.catchup_rows WHERE run_id = $run AND action = 'conflict' AND legacy_id IN ($two)")"
 assert_eq "late: one row updated, the chunk balanced" "1 0" "$(tq "SELECT sum(rows_updated) || ' ' || count(*) FILTER (WHERE
   rows_read <> rows_inserted + rows_existing + rows_updated + rows_merged + rows_rejected) FROM mdw.chunks WHERE run_id = $run")"
+grep -q "run=$run phase=patients msg=\"chunks done without row hashes" "$LOGS/coordinator-late.log" ||
+  fail "late: the coordinator did not record the hashes of a chunk done without them"
+assert_eq "late: the coordinator recorded the updated row's hash" "${two##*,}" \
+  "$(tq "SELECT string_agg(legacy_id::text, ',') FROM mdw.row_hashes WHERE run_id = $run")"
+tq "DROP TRIGGER it_old_worker ON mdw.row_hashes; DROP TRIGGER it_old_worker ON mdw.chunks" >/dev/null
 
 # the comparisons are computed ahead, while the phases before them load; one
 # that fails there (a DBA's lock past the statement timeout) is compared again

@@ -103,7 +103,7 @@ static void test_chunk_life(void)
 	CU_ASSERT_EQUAL_FATAL(pgx_exec(TGT, "BEGIN", 0, NULL, err, sizeof err, NULL), 0);
 	CU_ASSERT_EQUAL(ledger_chunk_lock(TGT, &c, status, sizeof status, err, sizeof err, &transient), 0);
 	CU_ASSERT_STRING_EQUAL(status, "running");
-	CU_ASSERT_EQUAL(ledger_chunk_done(TGT, &c, &n, err, sizeof err, &transient), 0);
+	CU_ASSERT_EQUAL(ledger_chunk_done(TGT, &c, &n, -1, err, sizeof err, &transient), 0);
 	CU_ASSERT_EQUAL_FATAL(pgx_exec(TGT, "COMMIT", 0, NULL, err, sizeof err, NULL), 0);
 	CU_ASSERT_STRING_EQUAL(value("SELECT concat_ws(' ', status, rows_read, rows_inserted, rows_existing, rows_updated, "
 				     "rows_merged, rows_rejected) FROM mdw.chunks WHERE run_id = $1 AND chunk_no = 0",
@@ -139,7 +139,7 @@ static void test_chunk_life(void)
 	{
 		struct mdw_chunk c1 = chunk(1);
 		struct mdw_counts bad = {40, 1, 0, 0, 0, 0};
-		CU_ASSERT_EQUAL(ledger_chunk_done(TGT, &c1, &bad, err, sizeof err, &transient), -1);
+		CU_ASSERT_EQUAL(ledger_chunk_done(TGT, &c1, &bad, -1, err, sizeof err, &transient), -1);
 		CU_ASSERT_EQUAL(transient, 0);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "23514"));
 	}

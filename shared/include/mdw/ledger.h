@@ -47,9 +47,13 @@ PGX_MUST int ledger_chunk_claim(PGconn *tgt, const struct mdw_chunk *c, const ch
 PGX_MUST int ledger_chunk_lock(PGconn *tgt, const struct mdw_chunk *c, char *status, size_t statuslen, char *err,
 			       size_t errlen, int *transient);
 
-/* Mark C done with the counts N (finished now, its error cleared), in the caller's transaction. */
-PGX_MUST int ledger_chunk_done(PGconn *tgt, const struct mdw_chunk *c, const struct mdw_counts *n, char *err,
-			       size_t errlen, int *transient);
+/*
+ * Mark C done with the counts N (finished now, its error cleared), in the
+ * caller's transaction; HASHED: the row hashes it recorded (rows_hashed,
+ * sql/target/012), or -1 for none (NULL).
+ */
+PGX_MUST int ledger_chunk_done(PGconn *tgt, const struct mdw_chunk *c, const struct mdw_counts *n, long long hashed,
+			       char *err, size_t errlen, int *transient);
 
 /* Record ERROR as C's last error, unless C is done. */
 PGX_MUST int ledger_chunk_note_error(PGconn *tgt, const struct mdw_chunk *c, const char *error, char *err,
