@@ -47,8 +47,6 @@
 /* A merged legacy row (mdw.merges g) reads back as the target row t it was merged into. */
 #define MERGED_INTO(table) "mdw.merges g JOIN public." table " t ON t.id = g.target_id "
 
-
-
 static const struct verify_spec specs[] = {
 	{MDW_PH_PRACTICES,
 	 "SELECT o.id::bigint AS id, btrim(o.name, " WS

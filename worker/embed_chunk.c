@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "chunk.h"
+#include "copy_binary.h"
 #include "embed_claims.h"
 #include "mdw/embed_text.h"
 #include "mdw/log.h"
@@ -151,7 +152,6 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		 unsigned char *inserted, char *err, size_t errlen, int *transient)
 {
 	struct rowbuf b;
-	char vec[MDW_EMBED_DIMS * 16 + 4];
 	int has_vector = mdw_schema_has_vector(j->ctx->tgt, err, errlen), rc = -1;
 	const char *p[1] = {j->run};
 	PGresult *r = NULL;
@@ -160,22 +160,19 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		*transient = PQstatus(j->ctx->tgt) != CONNECTION_OK;
 		return -1;
 	}
+	/* binary: the vectors' floats as they are, not formatted and parsed again (3.7 ms a text as text, loaded) */
 	rb_init(&b);
+	cb_begin(&b);
 	for (int i = 0; i < n; i++) {
-		size_t o = 0;
 		if (items[i].rejected)
 			continue;
-		vec[o++] = '{';
-		for (int d = 0; d < MDW_EMBED_DIMS; d++)
-			o += (size_t)snprintf(vec + o, sizeof vec - o, "%s%.9g", d ? "," : "", (double)items[i].vec[d]);
-		vec[o++] = '}';
-		vec[o] = 0;
-		rb_str(&b, hashes[i]);
-		rb_str(&b, model);
-		rb_str(&b, vec);
-		rb_int(&b, items[i].tokens);
-		rb_end(&b);
+		cb_row(&b, 4);
+		cb_text(&b, hashes[i]);
+		cb_text(&b, model);
+		cb_float4_array(&b, items[i].vec, MDW_EMBED_DIMS);
+		cb_int4(&b, (int32_t)items[i].tokens);
 	}
+	cb_end(&b);
 	if (b.oom) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -186,7 +183,8 @@ static int store(struct ejob *j, struct embed_item *items, char **hashes, int n,
 		     "CREATE TEMP TABLE IF NOT EXISTS stage_embeddings (sha256_hash text, model_id text, embedding real[], "
 		     "token_count integer) ON COMMIT DELETE ROWS",
 		     0, NULL, err, errlen, transient) < 0 ||
-	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN", &b, err, errlen, transient) < 0 ||
+	    chunk_copy_in(j->ctx->tgt, "COPY stage_embeddings FROM STDIN (FORMAT binary)", &b, err, errlen, transient) <
+		    0 ||
 	    !(r = pgx_query(j->ctx->tgt,
 			    has_vector
 				    ? "INSERT INTO public.ai_embeddings (sha256_hash, model_id, dimensions, embedding, "

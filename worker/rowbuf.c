@@ -44,6 +44,14 @@ static int grow(struct rowbuf *b, size_t need)
 	return 0;
 }
 
+void rb_bytes(struct rowbuf *b, const void *p, size_t len)
+{
+	if (grow(b, len) < 0)
+		return;
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
 static void sep(struct rowbuf *b)
 {
 	if (b->nfields++ > 0 && grow(b, 1) == 0)

@@ -30,4 +30,7 @@ void rb_bool(struct rowbuf *b, int v);
 /* End the current row. */
 void rb_end(struct rowbuf *b);
 
+/* Append LEN raw bytes of P, unescaped and without a separator (COPY binary format: copy_binary.h). */
+void rb_bytes(struct rowbuf *b, const void *p, size_t len);
+
 #endif

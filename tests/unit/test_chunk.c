@@ -16,6 +16,7 @@
 #include "chunk.h"
 #include "cunit_main.h"
 #include "mdw/pgx.h"
+#include "unit_pg.h"
 #include "mdw/sqlfiles.h"
 
 #define DB "mdw_unit_chunk"
@@ -23,21 +24,10 @@
 static const char *DSN;
 static PGconn *SRC, *TGT;
 
-/* The one value of SQL on TGT as text ("" for NULL, the error if it fails). */
-static const char *value(const char *sql, char *out, size_t outlen)
-{
-	char err[512];
-	PGresult *r = pgx_query(TGT, sql, 0, NULL, err, sizeof err, NULL);
-
-	snprintf(out, outlen, "%s", !r ? err : PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "(not one row)");
-	PQclear(r);
-	return out;
-}
-
 static long long count(const char *sql)
 {
 	char v[512];
-	return strtoll(value(sql, v, sizeof v), NULL, 10);
+	return strtoll(pg_value(TGT, sql, v, sizeof v), NULL, 10);
 }
 
 static int exec(const char *sql)
@@ -79,7 +69,7 @@ static const char *ledger(long long run, int no, char *out, size_t outlen)
 		 "SELECT concat_ws(' ', status, rows_read, rows_inserted, rows_existing, rows_merged, rows_rejected) "
 		 "FROM mdw.chunks WHERE run_id = %lld AND phase = 'practices' AND chunk_no = %d",
 		 run, no);
-	return value(sql, out, outlen);
+	return pg_value(TGT, sql, out, outlen);
 }
 
 /*
@@ -105,11 +95,12 @@ static void test_one_bad_row(void)
 
 	assert_done(1, 0, 1, 40, "40 39 0 0 1");
 	/* the one row, with the server's SQLSTATE and constraint, and the legacy row as it was */
-	CU_ASSERT_STRING_EQUAL(value("SELECT string_agg(concat_ws(' ', legacy_id, reason, source_table, "
-				     "source_row->>'id', source_row->>'city'), ';') FROM mdw.rejects WHERE run_id = 1",
-				     v, sizeof v),
+	CU_ASSERT_STRING_EQUAL(pg_value(TGT,
+					"SELECT string_agg(concat_ws(' ', legacy_id, reason, source_table, "
+					"source_row->>'id', source_row->>'city'), ';') FROM mdw.rejects WHERE run_id = 1",
+					v, sizeof v),
 			       "23 db_error dispatch_office 23 Bisectville");
-	value("SELECT detail FROM mdw.rejects WHERE run_id = 1", v, sizeof v);
+	pg_value(TGT, "SELECT detail FROM mdw.rejects WHERE run_id = 1", v, sizeof v);
 	CU_ASSERT_EQUAL(strncmp(v, "23514: ", 7), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(v, "unit_no_bisectville"));
 	/* every other row of the chunk arrived, the bad one did not */
@@ -124,10 +115,11 @@ static void test_bad_rows_at_the_ends(void)
 
 	/* 41..60: the first, a middle and the last row break the constraint */
 	assert_done(1, 1, 41, 60, "20 17 0 0 3");
-	CU_ASSERT_STRING_EQUAL(value("SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM mdw.rejects "
-				     "WHERE run_id = 1 AND legacy_id > 40 AND reason = 'db_error' "
-				     "AND detail LIKE '23514: %unit_no_bisectville%'",
-				     v, sizeof v),
+	CU_ASSERT_STRING_EQUAL(pg_value(TGT,
+					"SELECT string_agg(legacy_id::text, ',' ORDER BY legacy_id) FROM mdw.rejects "
+					"WHERE run_id = 1 AND legacy_id > 40 AND reason = 'db_error' "
+					"AND detail LIKE '23514: %unit_no_bisectville%'",
+					v, sizeof v),
 			       "41,50,60");
 	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 41 AND 60"), 17);
 }
