@@ -73,7 +73,7 @@ static const struct verify_spec specs[] = {
 	 ")::text AS last_name, " ROLE_OF("h") " AS role, h.is_active::text AS is_active, " EPOCH("h.last_login") " AS last_login, " EPOCH(
 		 "h.date_joined") " AS joined_at FROM pu JOIN pg ON pg.email = pu.email "
 				  "JOIN public.auth_user h ON h.id = pg.holder WHERE " NOT_ABSENT("pu.id"),
-	 "SELECT l.legacy_user_id::bigint AS id, p.email, l.merged::text AS merged, p.first_name, p.last_name, p.role, "
+	 "SELECT l.legacy_user_id AS id, p.email, l.merged::text AS merged, p.first_name, p.last_name, p.role, "
 	 "p.is_active::text AS is_active, " EPOCH("p.last_login") " AS last_login, " EPOCH(
 		 "p.joined_at") " AS joined_at "
 				"FROM public.profile_legacy_users l JOIN public.profiles p ON p.id = l.profile_id "
