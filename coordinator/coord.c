@@ -300,13 +300,16 @@ static void mirror(struct coord *c)
 static void write_report(struct coord *c)
 {
 	char err[512];
+	double t0 = now_s();
 
 	if (!c->cfg.report_path[0])
 		return;
-	c->last_report = now_s();
+	c->last_report = t0;
 	c->report_due = 0;
 	if (report_write(c->tgt, c->src, c->run, c->cfg.report_path, err, sizeof err) < 0)
 		mdw_warn("run=%" PRId64 " msg=\"cannot write the progress report\" error=\"%s\"", c->run, err);
+	else
+		mdw_debug("run=%" PRId64 " msg=\"progress report written\" ms=%.0f", c->run, (now_s() - t0) * 1000);
 }
 
 static void summary(struct coord *c, const char *outcome)

@@ -6,7 +6,9 @@
  * come from its doctor); the target's rows are read back in the same legacy
  * terms (a practice as its legacy id, a profile as its email, so merged users
  * compare equal). Rows rejected and not placed since, and merged rows, are
- * expected absent.
+ * expected absent. The SQL of both sides, by phase, is the table of
+ * shared/verify_spec.c (the worker hashes its target side too); this file
+ * compares them.
  *
  * Set-based: each side computes every row's md5 (over the row's text) in
  * one query per phase, read in id order by cursor and merged here by id, so
