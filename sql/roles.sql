@@ -9,7 +9,7 @@
 --                 SELECT/INSERT on the application tables (UPDATE only on the
 --                 embedding links, which follow a changed text, and DELETE only
 --                 on them: a text the provider now refuses drops its stale link), the mdw ledger
---                 (update chunk rows, insert rejects and merges), temporary
+--                 (update chunk rows, insert rejects, merges and row hashes), temporary
 --                 staging tables. No DDL, no other DELETE, nothing else. And (Postgres
 --                 15+) SET on session_replication_role, so that a chunk can
 --                 load with the per-row FK triggers off (MDW_FK_CHECKS=phase;
@@ -37,11 +37,13 @@ GRANT SELECT, INSERT ON public.practices, public.profiles, public.profile_legacy
 GRANT UPDATE (sha256_hash, practice_id, mdw_run_id), DELETE ON public.ai_embedding_sources TO mdw_worker;
 GRANT SELECT ON mdw.runs TO mdw_worker;
 GRANT SELECT, UPDATE (status, attempts, worker, started_at, finished_at, last_error, rows_read, rows_inserted,
-    rows_existing, rows_merged, rows_rejected, rows_updated) ON mdw.chunks TO mdw_worker;
+    rows_existing, rows_merged, rows_rejected, rows_updated, rows_hashed) ON mdw.chunks TO mdw_worker;
+-- the hashes of the rows each chunk made (shared/row_hash.c), replacing an earlier run's of the same row
+GRANT SELECT, INSERT, UPDATE (hash, run_id) ON mdw.row_hashes TO mdw_worker;
 -- a catch-up run's updates in place (worker/catchup_update.c): the rows mdw.catchup_rows lists
 GRANT UPDATE ON public.practices, public.patients, public.cases, public.projects, public.practice_members,
     public.case_states, public.workflow_templates TO mdw_worker;
-GRANT SELECT ON mdw.catchup_rows TO mdw_worker;
+GRANT SELECT, UPDATE (action, reason) ON mdw.catchup_rows TO mdw_worker; -- a listed row the application changed: a conflict
 GRANT SELECT, UPDATE (status, error) ON mdw.run_phases TO mdw_worker;
 GRANT SELECT, INSERT ON mdw.rejects, mdw.merges, mdw.flags TO mdw_worker;
 GRANT USAGE ON SEQUENCE mdw.rejects_id_seq, mdw.flags_id_seq TO mdw_worker;

@@ -41,6 +41,24 @@ if psql -X -q -d "$LEGACY_DB" -U mdw_worker -c "UPDATE auth_user SET email = ''"
   fail "mdw_worker may write the legacy database"
 fi
 ok "mdw_worker can neither delete target rows nor write the legacy database"
+# a catch-up with the same privileges: one patient changed in the legacy
+# database is updated in place (and its row hash recorded), one changed on
+# both sides becomes a conflict (the worker marks its listed row)
+read -r pa pb <<<"$(tq "SELECT string_agg(legacy_id::text, ' ' ORDER BY legacy_id) FROM (SELECT legacy_id FROM patients
+  WHERE mdw_run_id = 1 AND last_name NOT LIKE 'O''Brien%' ORDER BY legacy_id LIMIT 2) x")"
+lq "UPDATE dispatch_patient SET last_name = 'Caught up' WHERE id IN ($pa, $pb)" >/dev/null
+tq "UPDATE patients SET first_name = 'Changed by the app' WHERE legacy_id = $pb" >/dev/null
+for w in 1 2; do
+  env "${WORKER_ENV[@]}" "$BUILD/mdw-worker" --worker-id "leastcu$w" --exit-when-done >/dev/null 2>>"$LOGS/worker-least$w.log" &
+  echo $! >>"$LOGS/pids"
+done
+"$BUILD/mdw-coordinator" --new-run --catch-up --phases patients 2>"$LOGS/coordinator-catchup.log" && rc=0 || rc=$?
+assert_eq "a catch-up with mdw_worker's privileges only" 0 "$rc"
+assert_eq "catch-up as mdw_worker: the update in place with its row hash, the conflict" \
+  "Caught up 1 $pb conflict" \
+  "$(tq "SELECT (SELECT last_name FROM patients WHERE legacy_id = $pa) || ' ' || (SELECT count(*) FROM mdw.row_hashes h
+     JOIN mdw.runs r ON r.id = h.run_id WHERE h.phase = 'patients' AND h.legacy_id = $pa AND r.id = (SELECT max(id) FROM mdw.runs))
+     || ' ' || (SELECT string_agg(legacy_id || ' ' || action, ',') FROM mdw.catchup_rows WHERE action = 'conflict')")"
 # roles.sql grants SET on session_replication_role: loads skip the per-row FK
 # triggers (validation checks the keys); without the grant a worker falls
 # back to per-row checks and says so
