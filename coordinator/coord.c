@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "analyze.h"
 #include "backup.h"
 #include "coord.h"
 #include "catchup.h"
@@ -465,7 +466,17 @@ static int validate_loaded(struct coord *c, int ph)
 	struct phase_stat *s = &c->ps[ph];
 	char why[512];
 	double t0 = now_s();
-	int v = validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
+	int v, na;
+
+	/* the statistics of what the chunks wrote first: validation and the reports join it (analyze.h) */
+	if (analyze_ledger(c->tgt, &na, why, sizeof why) < 0)
+		mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot analyze the ledger tables: validating without their "
+			 "statistics\" error=\"%s\"",
+			 c->run, mdw_phases[ph].name, why);
+	else if (na)
+		mdw_info("run=%" PRId64 " phase=%s msg=\"tables analyzed\" tables=%d ms=%.0f", c->run,
+			 mdw_phases[ph].name, na, (now_s() - t0) * 1000);
+	v = validate_phase(c->tgt, c->run, (enum mdw_phase_id)ph, why, sizeof why);
 
 	if (v < 0)
 		return -1;

@@ -7,7 +7,8 @@
 # run builds them), a run given up for a new one (built when it starts) and a
 # failed phase (built when it fails); a table that already holds rows keeps
 # its indexes. Every case ends with the schema's indexes, as built by the
-# migrations.
+# migrations. And the ledger tables that the chunks fill are analyzed before
+# a phase is validated.
 REDIS_DB=13 # lib.sh: its own Redis db
 source "$(dirname "$0")/lib.sh" "$1" deferred_indexes
 fresh_dbs
@@ -31,6 +32,11 @@ coordinator() { # log args...
 # 1. parents first (no secondary index on practices or profiles)
 start_worker a1 --exit-when-done >/dev/null
 coordinator parents --new-run --phases practices,profiles || fail "the parent phases failed"
+# the ledger tables the chunks filled are analyzed before validation (coordinator/analyze.h), not left to autovacuum
+assert_eq "mdw.flags, mdw.merges, mdw.rejects analyzed by the coordinator" "flags merges rejects" \
+  "$(tq "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_stat_user_tables WHERE schemaname = 'mdw' AND relname IN ('flags', 'rejects', 'merges') AND last_analyze IS NOT NULL")"
+grep -q 'phase=practices msg="tables analyzed" tables=3' "$LOGS/coordinator-parents.log" ||
+  fail "the coordinator does not say it analyzed the 3 ledger tables before validating practices"
 
 # 2. patients planned into an empty table, no worker yet: its two secondary indexes are gone, recorded
 "$BUILD/mdw-coordinator" --new-run --phases patients >/dev/null 2>>"$LOGS/coordinator-killed.log" &
