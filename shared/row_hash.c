@@ -3,8 +3,8 @@
  * hashes of the rows it made, in its own transaction: the hash is written
  * with the row or not at all, and the work is spread over the workers and
  * the load instead of one statement over the whole table when the phase
- * completes (at scale 10, 15-20 s of the coordinator's critical path for
- * cases and projects). The chunk's made ids reach the target table's
+ * completes (at scale 10, 41.8 s and 19.0 s of the coordinator's critical
+ * path for cases and projects). The chunk's made ids reach the target table's
  * unique legacy id index through verify's target side, whose id is that
  * column (mdw/verify_spec.h).
  */
@@ -44,6 +44,7 @@ int row_hash_record_chunk(PGconn *tgt, const struct mdw_chunk *c, int catch_up, 
 	const char *p[4] = {run, mdw_phases[c->phase].name, lo, hi};
 	PGresult *r;
 	char *ids;
+	int earlier;
 
 	*n = 0;
 	if (!row_hash_covers(c->phase))
@@ -57,12 +58,16 @@ int row_hash_record_chunk(PGconn *tgt, const struct mdw_chunk *c, int catch_up, 
 	 * estimate of the fresh table's mdw_run_id (one row): a nested loop that
 	 * computed the whole target side once per row (at scale 1, 35-60 s for a
 	 * chunk of profiles). An id list reaches each table's legacy id index
-	 * whatever the statistics say.
+	 * whatever the statistics say. With them, whether the range holds any
+	 * hash yet (an earlier run's): in a first run it holds none, and a plain
+	 * insert costs a third less than ON CONFLICT's check and insert. (A
+	 * chunk's range is its own: no other transaction adds hashes to it
+	 * meanwhile; if one did, the insert fails and the chunk is retried.)
 	 */
 	snprintf(sql, sizeof sql,
-		 "SELECT coalesce(array_agg(k), '{}')::text FROM (SELECT m.%s AS k FROM public.%s m "
-		 "WHERE m.%s BETWEEN $3::bigint AND $4::bigint AND m.mdw_run_id = $1::bigint%s) y "
-		 "WHERE $2::text IS NOT NULL", /* $2 typed in both forms */
+		 "SELECT coalesce(array_agg(k), '{}')::text, EXISTS (SELECT 1 FROM mdw.row_hashes h WHERE h.phase = $2 "
+		 "AND h.legacy_id BETWEEN $3::bigint AND $4::bigint) FROM (SELECT m.%s AS k FROM public.%s m "
+		 "WHERE m.%s BETWEEN $3::bigint AND $4::bigint AND m.mdw_run_id = $1::bigint%s) y",
 		 row_hash_made_key(c->phase), row_hash_made_table(c->phase), row_hash_made_key(c->phase),
 		 catch_up
 			 ? " UNION SELECT u.legacy_id FROM mdw.catchup_rows u WHERE u.run_id = $1::bigint AND u.phase = $2 "
@@ -74,6 +79,7 @@ int row_hash_record_chunk(PGconn *tgt, const struct mdw_chunk *c, int catch_up, 
 		PQclear(r);
 		return 0;
 	}
+	earlier = !strcmp(PQgetvalue(r, 0, 1), "t");
 	if (!(ids = strdup(PQgetvalue(r, 0, 0)))) {
 		PQclear(r);
 		snprintf(err, errlen, "out of memory");
@@ -89,9 +95,10 @@ int row_hash_record_chunk(PGconn *tgt, const struct mdw_chunk *c, int catch_up, 
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO mdw.row_hashes (phase, legacy_id, hash, run_id) "
 		 "SELECT DISTINCT ON (x.id) $2::text, x.id, md5(x::text), $1::bigint FROM (%s) x "
-		 "WHERE x.id = ANY($3::bigint[]) ORDER BY x.id "
-		 "ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id",
-		 verify_target_sql(c->phase));
+		 "WHERE x.id = ANY($3::bigint[]) ORDER BY x.id%s",
+		 verify_target_sql(c->phase),
+		 earlier ? " ON CONFLICT (phase, legacy_id) DO UPDATE SET hash = EXCLUDED.hash, run_id = EXCLUDED.run_id"
+			 : "");
 	p[2] = ids;
 	r = pgx_query(tgt, sql, 3, p, err, errlen, transient);
 	free(ids);
