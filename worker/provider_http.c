@@ -28,7 +28,8 @@
  * Connections are kept: curl's cache holds one per request in flight
  * (CURLMOPT_MAXCONNECTS; by default it would shrink to 4 per transfer left
  * whenever the requests in flight drain, closing the others), so a phase
- * opens at most MDW_EMBED_CONCURRENCY connections per worker.
+ * opens at most MDW_EMBED_CONCURRENCY connections per worker (and keeps
+ * an idle one for CONN_MAX_IDLE_S, not curl's 118 s).
  */
 #include <assert.h>
 #include <curl/curl.h>
@@ -57,6 +58,8 @@
 #define OPENAI_BATCH 16
 #define CONFIG_ERROR_AFTER 3 /* identical refusals in a row that make a configuration error */
 #define MAX_BODY (16u * 1024 * 1024)
+/* a kept connection idle this long is closed (an hour: a phase that waits longer has stalled) */
+#define CONN_MAX_IDLE_S 3600
 
 enum kind { K_BEDROCK, K_OPENAI };
 
@@ -651,6 +654,16 @@ static int start_request(struct http_provider *h, const int *idx, int n, long es
 	curl_easy_setopt(q->easy, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(q->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x074100
+	/*
+	 * A cached connection idle longer than this is closed rather than reused:
+	 * curl's default, 118 s, closed the spare ones of a worker whose quota
+	 * share keeps few requests in flight, and the next burst opened new ones
+	 * (4 workers: 71 connections for 64 slots). One a server has closed is
+	 * not reused either way (curl checks before it reuses one).
+	 */
+	curl_easy_setopt(q->easy, CURLOPT_MAXAGE_CONN, (long)CONN_MAX_IDLE_S);
+#endif
 	/* certificate verification stays on (libcurl's default); never turned off */
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_SSL_VERIFYHOST, 2L);

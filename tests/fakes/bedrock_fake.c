@@ -33,6 +33,7 @@ struct bf_config bf_cfg = {
 	.region = "us-east-1",
 	.access_key = "AKIDEXAMPLE",
 	.secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+	.idle_timeout_s = 120,
 };
 
 enum opt_type { OPT_LONG, OPT_ULL, OPT_DOUBLE, OPT_STR, OPT_FLAG };
@@ -53,6 +54,8 @@ static const struct opt {
 	{"--rpm", OPT_LONG, &bf_cfg.rpm, 0, 1e9, "Q     requests per 60 s window (0 = unlimited)"},
 	{"--tpm", OPT_LONG, &bf_cfg.tpm, 0, 1e12, "T     input tokens per 60 s window (0 = unlimited)"},
 	{"--latency-ms", OPT_LONG, &bf_cfg.latency_ms, 0, 600000, "L     added to every model answer (ms)"},
+	{"--idle-timeout", OPT_LONG, &bf_cfg.idle_timeout_s, 0, 86400,
+	 "S     close a keep-alive connection idle S seconds (default 120; 0 = never)"},
 	{"--error-rate", OPT_DOUBLE, &bf_cfg.error_rate, 0, 1, "R     fraction answered 500 or 503 (0..1)"},
 	{"--malformed-rate", OPT_DOUBLE, &bf_cfg.malformed_rate, 0, 1,
 	 "R     fraction answered 200 with a bad body (0..1)"},
@@ -587,9 +590,9 @@ int main(int argc, char **argv)
 			     MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
 			     on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			     (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE, (size_t)1024 * 1024,
-			     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)bf_cfg.idle_timeout_s,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_THREAD_STACK_SIZE,
+			     (size_t)1024 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "bedrock-fake: cannot listen on %s:%ld: %s\n", bf_cfg.bind, bf_cfg.port,
 			strerror(errno));

@@ -28,6 +28,7 @@ struct bf_config {
 	const char *api_key; /* NULL or "": /v1/embeddings needs no key */
 	long rpm, tpm;       /* 0: unlimited */
 	long latency_ms;
+	long idle_timeout_s; /* a keep-alive connection idle this long is closed (0: never) */
 	double error_rate, malformed_rate;
 	double throttle_rate;      /* fraction of requests under quota answered 429 anyway (Bedrock on bursts) */
 	long retry_after_ms;       /* > 0: every 429 carries x-amz-retry-after (ms) and Retry-After (s, rounded up) */
