@@ -138,6 +138,41 @@ static void test_rerun_existing(void)
 }
 
 /*
+ * In a range the target holds no row of, the chunk inserts without the
+ * phase's ON CONFLICT (chunk.c, fresh_range). A row that an application
+ * writes into the range after that look (here a trigger on the stage, fired
+ * by the chunk's own COPY) fails that insert; the range is loaded again with
+ * the phase's own: the row exists, as without the plain insert, and nothing
+ * is rejected as db_error.
+ */
+static void test_plain_insert_conflict(void)
+{
+	static const char *const set_up[] = {
+		"INSERT INTO dispatch_office (id, name, city, is_active, created_at) "
+		"SELECT i, 'Office ' || i, 'Town', true, '2020-01-01' FROM generate_series(101, 103) i",
+		"INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) VALUES (4, 'practices', 0, 101, 103)",
+		"CREATE FUNCTION unit_app_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		"INSERT INTO public.practices (legacy_id, name, is_active) VALUES (102, 'Application', true) "
+		"ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+		/* the chunk's stage (the same as its DDL, which is IF NOT EXISTS), with the application's write */
+		"CREATE TEMP TABLE IF NOT EXISTS stage_practices (legacy_id integer PRIMARY KEY, name text, address text, apt text, "
+		"city text, state text, zip text, country text, phone text, email text, is_active boolean, "
+		"created_at timestamptz) ON COMMIT DELETE ROWS",
+		"CREATE TRIGGER unit_app AFTER INSERT ON stage_practices EXECUTE FUNCTION unit_app_writes()",
+		"ALTER TABLE stage_practices ENABLE ALWAYS TRIGGER unit_app", /* the chunk runs as a replica */
+	};
+
+	for (size_t i = 0; i < sizeof set_up / sizeof set_up[0]; i++)
+		CU_ASSERT_EQUAL_FATAL(exec(set_up[i]), 0);
+	assert_done(4, 0, 101, 103, "3 2 1 0 0");
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id BETWEEN 101 AND 103 AND mdw_run_id = 4"),
+			2);
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id = 102 AND name = 'Application'"), 1);
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.rejects WHERE run_id = 4"), 0);
+	CU_ASSERT_EQUAL(exec("DROP TABLE stage_practices"), 0);
+}
+
+/*
  * Each way a chunk can end is one outcome: no ledger row or other bounds
  * are CHUNK_DEAD, a ledger row locked by another session CHUNK_NOT_NOW (not
  * an attempt), a lost connection CHUNK_RETRY.
@@ -190,7 +225,7 @@ static int setup(void)
 		"'2020-01-01' FROM generate_series(1, 60) i",
 		/* a rule of the target's that the transform does not check */
 		"ALTER TABLE practices ADD CONSTRAINT unit_no_bisectville CHECK (city IS DISTINCT FROM 'Bisectville')",
-		"INSERT INTO mdw.runs (id) VALUES (1), (2), (3)",
+		"INSERT INTO mdw.runs (id) VALUES (1), (2), (3), (4)",
 		"INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) VALUES "
 		"(1, 'practices', 0, 1, 40), (1, 'practices', 1, 41, 60), (2, 'practices', 0, 1, 60), "
 		"(3, 'practices', 0, 1, 60)",
@@ -252,6 +287,8 @@ int main(void)
 		{"bad first, middle and last rows of a chunk", test_bad_rows_at_the_ends},
 		{"a re-run: existing rows and the same rejects, then a no-op", test_rerun_existing},
 		{"each way a chunk ends is one outcome: dead, not now, retry, ok", test_outcomes},
+		{"a conflict of the plain insert into a new range: loaded again, the row exists",
+		 test_plain_insert_conflict},
 		{NULL, NULL},
 	};
 	int rc;
