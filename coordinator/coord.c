@@ -540,7 +540,7 @@ static int step(struct coord *c, int *code)
 		snprintf(run, sizeof run, "%" PRId64, c->run);
 		freeReplyObject(rds_cmd(&c->r, "SET " MDWQ_CURRENT_RUN " %s", run));
 	}
-	if (stats_load(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
+	if (stats_load(c->tgt, c->run, 0, c->ps, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger\" error=\"%s\"", c->run, err);
 		return -1;
 	}
@@ -684,7 +684,7 @@ static void compare_ahead(struct coord *c)
 	char err[512];
 	unsigned todo = 0;
 
-	if (stats_load(c->tgt, c->run, c->ps, err, sizeof err) < 0) {
+	if (stats_load(c->tgt, c->run, 0, c->ps, err, sizeof err) < 0) {
 		mdw_warn("run=%" PRId64 " msg=\"cannot read the ledger: each phase is compared as it is planned\" "
 			 "error=\"%s\"",
 			 c->run, err);

@@ -211,7 +211,7 @@ int ctl_validate(struct mdw_config *cfg, int argc, char **argv)
 	}
 	if (!(c = ops_target(cfg)))
 		return 1;
-	if (!(run = ops_current_run(c, cfg->run_id)) || stats_load(c, run, ps, err, sizeof err) < 0) {
+	if (!(run = ops_current_run(c, cfg->run_id)) || stats_load(c, run, 0, ps, err, sizeof err) < 0) {
 		PQfinish(c);
 		return 1;
 	}

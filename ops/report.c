@@ -149,7 +149,7 @@ json_t *report_build(PGconn *tgt, PGconn *src, int64_t run, char *err, size_t er
 	char run_status[32] = "";
 	PGresult *r;
 
-	if (stats_load(tgt, run, ps, err, errlen) < 0)
+	if (stats_load(tgt, run, 1, ps, err, errlen) < 0)
 		return NULL;
 	if (ledger_run_row(tgt, run, &r, err, errlen) < 0)
 		return NULL;

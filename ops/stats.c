@@ -24,12 +24,12 @@ static enum phase_state parse_state(const char *s)
 	return PS_NONE;
 }
 
-int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen)
+int stats_load(PGconn *tgt, int64_t run, int with_flags, struct phase_stat *ps, char *err, size_t errlen)
 {
 	PGresult *r;
 
 	memset(ps, 0, sizeof *ps * MDW_NPHASES);
-	if (ledger_phase_stats(tgt, run, &r, err, errlen) < 0)
+	if (ledger_phase_stats(tgt, run, with_flags, &r, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
 		const struct mdw_phase *ph = mdw_phase_find(PQgetvalue(r, i, 0));

@@ -38,7 +38,10 @@ struct phase_stat {
 	char error[256];     /* why the phase failed, if it did */
 };
 
-/* Read the ledger's view of RUN into PS (MDW_NPHASES entries). -1 on error (ERR). */
-int stats_load(PGconn *tgt, int64_t run, struct phase_stat *ps, char *err, size_t errlen);
+/*
+ * Read the ledger's view of RUN into PS (MDW_NPHASES entries), the rows
+ * flagged only WITH_FLAGS (else 0: see ledger_phase_stats). -1 on error (ERR).
+ */
+int stats_load(PGconn *tgt, int64_t run, int with_flags, struct phase_stat *ps, char *err, size_t errlen);
 
 #endif

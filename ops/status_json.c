@@ -240,7 +240,7 @@ json_t *status_json(PGconn *c, struct rds *r, int64_t run, const struct status_o
 	double now = (double)time(NULL);
 	int have_redis = r != NULL;
 
-	if (stats_load(c, run, ps, err, errlen) < 0)
+	if (stats_load(c, run, 0, ps, err, errlen) < 0)
 		goto fail;
 	memset(q, 0, sizeof q);
 	if (have_redis && status_load_queues(r, run, q) < 0)

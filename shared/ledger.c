@@ -423,7 +423,7 @@ int ledger_first_dead_chunk(PGconn *tgt, int64_t run, PGresult **res, char *err,
 			 run, NULL, res, err, errlen);
 }
 
-int ledger_phase_stats(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen)
+int ledger_phase_stats(PGconn *tgt, int64_t run, int with_flags, PGresult **res, char *err, size_t errlen)
 {
 	return run_query(tgt,
 			 "SELECT rp.phase, rp.status, coalesce(rp.source_rows, 0), count(c.chunk_no), "
@@ -435,12 +435,13 @@ int ledger_phase_stats(PGconn *tgt, int64_t run, PGresult **res, char *err, size
 			 "coalesce(sum(c.rows_read) FILTER (WHERE c.finished_at > now() - interval '60 s'), 0) / 60.0, "
 			 "extract(epoch FROM rp.started_at), coalesce(extract(epoch FROM rp.completed_at), 0), "
 			 "coalesce(extract(epoch FROM max(c.finished_at) - min(c.started_at)), 0), coalesce(rp.error, ''), "
-			 "(SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 AND f.phase = rp.phase), "
+			 "CASE WHEN $2::boolean THEN (SELECT count(*) FROM mdw.flags f WHERE f.run_id = $1 "
+			 "AND f.phase = rp.phase) ELSE 0 END, "
 			 "coalesce(sum(c.rows_updated), 0) "
 			 "FROM mdw.run_phases rp LEFT JOIN mdw.chunks c ON c.run_id = rp.run_id AND c.phase = rp.phase "
 			 "WHERE rp.run_id = $1 GROUP BY rp.phase, rp.status, rp.source_rows, rp.started_at, rp.completed_at, "
 			 "rp.error",
-			 run, NULL, res, err, errlen);
+			 run, with_flags ? "true" : "false", res, err, errlen);
 }
 
 int ledger_phase_balance(PGconn *tgt, int64_t run, const char *phase, PGresult **res, char *err, size_t errlen)

@@ -71,14 +71,29 @@ static void test_plan(void)
 		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 2, 3), "");
 	}
 	PQclear(r);
-	CU_ASSERT_EQUAL_FATAL(ledger_phase_stats(TGT, RUN, &r, err, sizeof err), 0);
-	CU_ASSERT_EQUAL_FATAL(PQntuples(r), 1);
-	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "practices");
-	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 1), "running");
-	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 2), "120"); /* source rows */
-	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 3), "3");   /* chunks */
-	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 6), "3");   /* open */
-	PQclear(r);
+	{
+		char id[24];
+		const char *p[1] = {id};
+		snprintf(id, sizeof id, "%" PRId64, RUN);
+		CU_ASSERT_EQUAL_FATAL(pgx_exec(TGT,
+					       "INSERT INTO mdw.flags (run_id, phase, legacy_id, code) "
+					       "VALUES ($1::bigint, 'practices', 7, 'unit_flag')",
+					       1, p, err, sizeof err, NULL),
+				      0);
+	}
+	for (int with_flags = 0; with_flags < 2; with_flags++) {
+		CU_ASSERT_EQUAL_FATAL(ledger_phase_stats(TGT, RUN, with_flags, &r, err, sizeof err), 0);
+		CU_ASSERT_EQUAL_FATAL(PQntuples(r), 1);
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "practices");
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 1), "running");
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 2), "120");                   /* source rows */
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 3), "3");                     /* chunks */
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 6), "3");                     /* open */
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 17), with_flags ? "1" : "0"); /* flagged: counted when asked */
+		PQclear(r);
+	}
+	CU_ASSERT_EQUAL(pgx_exec(TGT, "DELETE FROM mdw.flags WHERE code = 'unit_flag'", 0, NULL, err, sizeof err, NULL),
+			0);
 }
 
 static void test_chunk_life(void)

@@ -144,9 +144,11 @@ PGX_MUST int ledger_first_dead_chunk(PGconn *tgt, int64_t run, PGresult **res, c
  * rows read, inserted, existing, merged, rejected, rows read per second over
  * the last minute, epoch started, epoch completed (0 = not yet), seconds
  * from the first chunk start to the last chunk end, error ('' for none),
- * rows flagged, rows updated.
+ * rows flagged (0 unless WITH_FLAGS: counting them reads every flag of the
+ * run, 16 ms a pass at scale 10, and only the report shows them), rows
+ * updated.
  */
-PGX_MUST int ledger_phase_stats(PGconn *tgt, int64_t run, PGresult **res, char *err, size_t errlen);
+PGX_MUST int ledger_phase_stats(PGconn *tgt, int64_t run, int with_flags, PGresult **res, char *err, size_t errlen);
 
 /*
  * PHASE of RUN (0 or 1 rows): source rows at planning, rows read, the sum of
