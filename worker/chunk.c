@@ -523,7 +523,8 @@ static int source_open(struct job *j, char *err, size_t errlen, int *transient)
 		free(ids);
 		return -1;
 	}
-	j->fetch = 16; /* grows to about max_bytes per part once a row's size is known */
+	/* grows to about max_bytes per part once a row's size is known (the worker's last chunk of the phase may know) */
+	j->fetch = j->ctx->part_rows && j->ctx->part_rows[j->c->phase] > 0 ? j->ctx->part_rows[j->c->phase] : 16;
 	rc = pgx_exec(j->ctx->src, sql, narrowed ? 3 : 2, p, err, errlen, transient);
 	free(ids);
 	if (rc == 0)
@@ -674,6 +675,8 @@ static enum chunk_outcome load_part(struct job *j, struct rowbuf *stage, char *e
 		long long avg = j->nids ? (long long)(staged / (size_t)j->nids) : 0,
 			  next = avg ? (long long)max / avg : 10000;
 		j->fetch = next < 1 ? 1 : next > 10000 ? 10000 : next;
+		if (j->ctx->part_rows && j->nids)
+			j->ctx->part_rows[j->c->phase] = j->fetch;
 	}
 	return CHUNK_OK;
 

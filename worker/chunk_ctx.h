@@ -20,7 +20,15 @@ struct chunk_ctx {
 	struct provider *provider; /* embeddings only */
 	struct rds *redis;         /* embeddings only: claims of texts being embedded */
 	long long lease_ms;
-	long long max_bytes;   /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
+	long long max_bytes; /* a chunk's source is read, staged and COPYed in parts of about this many bytes */
+	/*
+	 * Per phase, the source rows per part that the worker's last chunk of it
+	 * learned from its rows' size (0: none yet), or NULL. A chunk starts at
+	 * that size: without it, each chunk read 16 rows first, to learn the
+	 * size, and loaded them as a part of their own (the phase's statements
+	 * once more per chunk).
+	 */
+	long long *part_rows;
 	int embed_slice;       /* embeddings stored every this many answers */
 	int embed_identifiers; /* patient texts carry name and birth year */
 	int fk_by_phase;       /* load with session_replication_role = replica (MDW_FK_CHECKS=phase, privilege held) */

@@ -389,6 +389,7 @@ static enum chunk_outcome attempt(struct worker *w, const struct mdw_chunk *c, s
 				 .embed_slice = (int)w->cfg.embed_concurrency * 2,
 				 .embed_identifiers = w->cfg.embed_identifiers,
 				 .fk_by_phase = w->fk_by_phase,
+				 .part_rows = w->part_rows,
 				 .loop = w->loop,
 				 .source_max_connections = w->cfg.source_max_connections,
 				 .source_rows_per_s = w->cfg.source_rows_per_s,

@@ -13,6 +13,7 @@
 
 #include "mdw/backoff.h"
 #include "mdw/config.h"
+#include "mdw/phase.h"
 #include "mdw/rds.h"
 
 struct worker {
@@ -38,7 +39,8 @@ struct worker {
 	int64_t provider_run;
 	long long embed_published[4]; /* request counts already added to mdw:{RUN}:embed */
 	long long chunks_done;
-	int fk_by_phase; /* the target role may skip per-row FK triggers (probed at connect) */
+	int fk_by_phase;                  /* the target role may skip per-row FK triggers (probed at connect) */
+	long long part_rows[MDW_NPHASES]; /* per phase: source rows per part its last chunk learned (chunk_ctx) */
 	int fk_warned;
 };
 
