@@ -21,6 +21,10 @@ int analyze_ledger(PGconn *t, int *n, char *err, size_t errlen)
 	int rc = -1;
 
 	*n = 0;
+	if (PQtransactionStatus(t) != PQTRANS_IDLE) { /* its own transaction below must not end the caller's */
+		snprintf(err, errlen, "the session is inside a transaction");
+		return -1;
+	}
 	/* a missing table (to_regclass NULL) is someone else's error to report */
 	r = pgx_query(t,
 		      "SELECT c.oid::regclass::text FROM unnest($1::text[]) AS w(name) "

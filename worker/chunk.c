@@ -203,7 +203,8 @@ static enum chunk_outcome range_again(struct job *j, int a, int b, int depth, in
 	PGconn *t = j->ctx->tgt;
 	int transient = 0;
 
-	mdw_debug("phase=%s chunk=%d msg=\"plain insert failed: the phase's own insert from here\" error=\"%s\"",
+	/* the SQLSTATE only: a data error's message may quote a legacy value */
+	mdw_debug("phase=%s chunk=%d msg=\"plain insert failed: the phase's own insert from here\" sqlstate=%.5s",
 		  mdw_phases[j->c->phase].name, j->c->chunk_no, e);
 	rejects_truncate(j, first_rej);
 	if (pgx_exec(t, "ROLLBACK TO SAVEPOINT mdw_range", 0, NULL, err, errlen, &transient) < 0 ||
