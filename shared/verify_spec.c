@@ -2,7 +2,8 @@
  * The table of what each verified phase's rows are on both sides
  * (mdw/verify_spec.h): the SQL of verify's two sides, by phase.
  */
-#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "mdw/verify_spec.h"
 
@@ -208,4 +209,23 @@ int verify_ahead(enum mdw_phase_id ph)
 	const struct verify_spec *v = verify_spec_find(ph);
 
 	return v && !v->holders_from_earlier;
+}
+
+int verify_target_sql_over(enum mdw_phase_id ph, const char *relation, char *out, size_t outlen)
+{
+	const char *t = verify_target_sql(ph), *at;
+	char table[80];
+	size_t lt;
+	int n;
+
+	if (!t || ph >= MDW_NPHASES || !mdw_phases[ph].target || strstr(t, " UNION "))
+		return -1;
+	/* the table, once, after FROM and before its alias: "FROM public.cases c " */
+	n = snprintf(table, sizeof table, "public.%s ", mdw_phases[ph].target);
+	if (n < 0 || (size_t)n >= sizeof table || !(at = strstr(t, table)) || strstr(at + 1, table) || at - t < 5 ||
+	    strncmp(at - 5, "FROM ", 5))
+		return -1;
+	lt = strlen(table) - 1;
+	n = snprintf(out, outlen, "%.*s%s%s", (int)(at - t), t, relation, at + lt);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

@@ -36,12 +36,14 @@ struct job {
 	int nrej, caprej;
 	struct mdw_counts n;
 	char run[24], chunk[16], lo[24], hi[24];
-	size_t *offs;    /* where each staged row of the stage buffer starts */
-	int buf_first;   /* index in ids of the stage buffer's first row */
-	long long fetch; /* source rows per part */
-	int parts;       /* parts loaded so far */
-	int catch_up;    /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
-	char *plain;     /* the phase's insert without its ON CONFLICT, while the chunk's range is new (fresh_range) */
+	size_t *offs;     /* where each staged row of the stage buffer starts */
+	int buf_first;    /* index in ids of the stage buffer's first row */
+	long long fetch;  /* source rows per part */
+	int parts;        /* parts loaded so far */
+	int catch_up;     /* the run is a catch-up run: update the rows it lists (catchup_update.c) */
+	char *plain;      /* the phase's insert without its ON CONFLICT, while the chunk's range is new (fresh_range) */
+	int fused;        /* plain records the rows' hashes too (row_hash_insert_sql) */
+	long long hashed; /* the hashes plain recorded */
 };
 
 /* Forget the rejects from index FROM on (their strings freed). */
@@ -139,12 +141,12 @@ static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, cha
 /*
  * Under the savepoint mdw_range, run the phase's statements for staged ids
  * LO..HI and count what they did into *N: the orphans rejected, the rows
- * inserted, updated (catch-up runs) and merged; the flags and the after
- * statement. 0; -1 with E (and *TRANSIENT) on a database error, the savepoint
+ * inserted, updated (catch-up runs) and merged, and into *HASHED the
+ * hashes a fused insert recorded; the flags and the after statement. 0; -1 with E (and *TRANSIENT) on a database error, the savepoint
  * still open; -2 out of memory.
  */
-static int range_statements(struct job *j, long long lo, long long hi, struct mdw_counts *n, char *e, size_t elen,
-			    int *transient)
+static int range_statements(struct job *j, long long lo, long long hi, struct mdw_counts *n, long long *hashed, char *e,
+			    size_t elen, int *transient)
 {
 	PGconn *t = j->ctx->tgt;
 	PGresult *r;
@@ -163,7 +165,12 @@ static int range_statements(struct job *j, long long lo, long long hi, struct md
 	}
 	if (!(r = range_query(j, j->plain ? j->plain : j->ops->insert_sql, lo, hi, e, elen, transient)))
 		return -1;
-	n->inserted = strtoll(PQcmdTuples(r), NULL, 10);
+	if (j->plain && j->fused) {
+		n->inserted = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*hashed = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	} else {
+		n->inserted = strtoll(PQcmdTuples(r), NULL, 10);
+	}
 	PQclear(r);
 	if (j->catch_up && cu_update_sql(j->c->phase)) {
 		if (!(r = range_query(j, cu_update_sql(j->c->phase), lo, hi, e, elen, transient)))
@@ -212,6 +219,7 @@ static enum chunk_outcome range_again(struct job *j, int a, int b, int depth, in
 		return chunk_failure(err, transient);
 	free(j->plain);
 	j->plain = NULL;
+	j->fused = 0; /* the hashes of the whole chunk are recorded after its rows (row_hash_record_chunk) */
 	return load_range(j, a, b, depth, err, errlen);
 }
 
@@ -261,12 +269,13 @@ static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, cha
 {
 	long long lo = j->ids[a], hi = j->ids[b];
 	struct mdw_counts n = {0};
+	long long hashed = 0;
 	int first_rej = j->nrej, transient = 0, rc;
 	enum chunk_outcome res;
 	char e[512];
 
 	n.read = b - a + 1;
-	rc = range_statements(j, lo, hi, &n, e, sizeof e, &transient);
+	rc = range_statements(j, lo, hi, &n, &hashed, e, sizeof e, &transient);
 	if (rc == -2) {
 		snprintf(err, errlen, "out of memory");
 		return CHUNK_FAILED;
@@ -290,6 +299,7 @@ static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, cha
 	/* read is counted once for the whole chunk */
 	n.read = 0;
 	mdw_counts_add(&j->n, &n);
+	j->hashed += hashed;
 	touch(j);
 	return CHUNK_OK;
 }
@@ -696,11 +706,11 @@ fail:
 static int fresh_range(struct job *j, char *err, size_t errlen, int *transient)
 {
 	const struct mdw_phase *ph = &mdw_phases[j->c->phase];
-	const char *ins = j->ops->insert_sql, *p[2] = {j->lo, j->hi};
-	char suffix[96], sql[256];
+	const char *ins = j->ops->insert_sql, *p[3] = {j->lo, j->hi, ph->name};
+	char suffix[96], sql[512], *plain;
 	size_t ls, li;
 	PGresult *r;
-	int fresh;
+	int fresh, unhashed;
 
 	if (!ph->legacy_col || !ins)
 		return 0;
@@ -711,18 +721,35 @@ static int fresh_range(struct job *j, char *err, size_t errlen, int *transient)
 		return 0;
 	/* table and column come from the phase table, never from input */
 	snprintf(sql, sizeof sql,
-		 "SELECT NOT EXISTS (SELECT 1 FROM public.%s WHERE %s BETWEEN $1::bigint AND $2::bigint)", ph->target,
-		 ph->legacy_col);
-	if (!(r = pgx_query(j->ctx->tgt, sql, 2, p, err, errlen, transient)))
+		 "SELECT NOT EXISTS (SELECT 1 FROM public.%s WHERE %s BETWEEN $1::bigint AND $2::bigint), "
+		 "NOT EXISTS (SELECT 1 FROM mdw.row_hashes h WHERE h.phase = $3 AND h.legacy_id BETWEEN $1::bigint AND "
+		 "$2::bigint)",
+		 ph->target, ph->legacy_col);
+	if (!(r = pgx_query(j->ctx->tgt, sql, 3, p, err, errlen, transient)))
 		return -1;
 	fresh = !strcmp(PQgetvalue(r, 0, 0), "t");
+	unhashed = !strcmp(PQgetvalue(r, 0, 1), "t");
 	PQclear(r);
-	if (fresh && !(j->plain = strndup(ins, li - ls))) {
-		snprintf(err, errlen, "out of memory");
-		*transient = 0;
-		return -1;
+	if (!fresh)
+		return 0;
+	if (!(plain = strndup(ins, li - ls)))
+		goto oom;
+	/* and no earlier run's hash in the range either: the rows' hashes in the same statement */
+	if (unhashed && row_hash_insert_sql(j->c->phase, plain, &j->plain) < 0)
+		goto oom;
+	if (j->plain) {
+		j->fused = 1;
+		free(plain);
+	} else {
+		j->plain = plain;
 	}
 	return 0;
+
+oom:
+	free(plain);
+	snprintf(err, errlen, "out of memory");
+	*transient = 0;
+	return -1;
 }
 
 /*
@@ -820,8 +847,10 @@ enum chunk_outcome chunk_rel_process(struct chunk_ctx *ctx, const struct mdw_chu
 	rb_init(&stage);
 	/* 2-4. read, transform, load; 5. the rows' hashes (mdw/row_hash.h); 6. ledger, commit */
 	res = load_source(&j, &stage, err, errlen);
+	if (j.fused)
+		hashed = j.hashed; /* recorded with the rows */
 	if (res == CHUNK_OK &&
-	    (row_hash_record_chunk(ctx->tgt, c, j.catch_up == 1, &hashed, err, errlen, &transient) < 0 ||
+	    ((!j.fused && row_hash_record_chunk(ctx->tgt, c, j.catch_up == 1, &hashed, err, errlen, &transient) < 0) ||
 	     chunk_finish(ctx, c, &j.n, row_hash_covers(c->phase) ? hashed : -1, err, errlen, &transient) < 0))
 		res = chunk_failure(err, transient);
 	if (res != CHUNK_OK) {

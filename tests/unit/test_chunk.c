@@ -16,6 +16,8 @@
 #include "chunk.h"
 #include "cunit_main.h"
 #include "mdw/pgx.h"
+#include "mdw/row_hash.h"
+#include "mdw/verify_spec.h"
 #include "unit_pg.h"
 #include "mdw/sqlfiles.h"
 
@@ -172,6 +174,108 @@ static void test_plain_insert_conflict(void)
 	CU_ASSERT_EQUAL(exec("DROP TABLE stage_practices"), 0);
 }
 
+/* Verify's target side over an insert's returned rows: for the sides that read their table alone. */
+static void test_target_side_over(void)
+{
+	static const enum mdw_phase_id alone[] = {MDW_PH_PRACTICES, MDW_PH_PATIENTS, MDW_PH_CASES, MDW_PH_PROJECTS,
+						  MDW_PH_CASE_STATES};
+	static const enum mdw_phase_id not_alone[] = {MDW_PH_PROFILES, MDW_PH_PRACTICE_MEMBERS,
+						      MDW_PH_WORKFLOW_TEMPLATES, MDW_PH_EMBEDDINGS};
+	char out[8192], *fused = NULL;
+
+	for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
+		char table[64];
+
+		CU_ASSERT_EQUAL(verify_target_sql_over(alone[i], "ins", out, sizeof out), 0);
+		snprintf(table, sizeof table, "public.%s ", mdw_phases[alone[i]].target);
+		CU_ASSERT_PTR_NULL(strstr(out, table));
+		CU_ASSERT_EQUAL(strlen(out) + strlen("public.") + strlen(mdw_phases[alone[i]].target),
+				strlen(verify_target_sql(alone[i])) + strlen("ins"));
+	}
+	CU_ASSERT_EQUAL(verify_target_sql_over(MDW_PH_CASES, "ins", out, sizeof out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, " FROM ins c LEFT JOIN public.patients pt ON pt.id = c.patient_id "));
+	for (size_t i = 0; i < sizeof not_alone / sizeof not_alone[0]; i++)
+		CU_ASSERT_EQUAL(verify_target_sql_over(not_alone[i], "ins", out, sizeof out), -1);
+	CU_ASSERT_EQUAL(verify_target_sql_over(MDW_PH_PROJECTS, "ins", out, 40), -1);
+	CU_ASSERT_EQUAL(row_hash_insert_sql(MDW_PH_PROFILES, "INSERT INTO public.profiles SELECT 1", &fused), 0);
+	CU_ASSERT_PTR_NULL(fused);
+	CU_ASSERT_EQUAL(row_hash_insert_sql(MDW_PH_PRACTICES, "INSERT INTO public.practices SELECT 1", &fused), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fused);
+	{
+		static const char head[] = "WITH ins AS (INSERT INTO public.practices SELECT 1 RETURNING *), ";
+		CU_ASSERT_EQUAL(strncmp(fused, head, sizeof head - 1), 0);
+	}
+	free(fused);
+}
+
+/*
+ * A chunk whose range is new to the target and holds no hash inserts its
+ * rows and records their hashes in one statement (row_hash_insert_sql): the
+ * hashes are verify's target side of the rows, one per row, counted in the
+ * ledger (a statement trigger notes which statement wrote them).
+ */
+static void test_fused_hashes(void)
+{
+	static const char *const set_up[] = {
+		"INSERT INTO dispatch_office (id, name, city, is_active, created_at) "
+		"SELECT i, 'Office ' || i, 'Town', true, '2020-01-01' FROM generate_series(201, 210) i",
+		"INSERT INTO mdw.chunks (run_id, phase, chunk_no, lo, hi) VALUES (4, 'practices', 1, 201, 210)",
+		"CREATE TABLE unit_hash_writers (q text)",
+		"CREATE FUNCTION unit_hash_writer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		"INSERT INTO unit_hash_writers VALUES (left(current_query(), 12)); RETURN NULL; END $$",
+		"CREATE TRIGGER unit_hash_writer AFTER INSERT ON mdw.row_hashes EXECUTE FUNCTION unit_hash_writer()",
+		"ALTER TABLE mdw.row_hashes ENABLE ALWAYS TRIGGER unit_hash_writer",
+	};
+	char sql[4096], v[64];
+
+	for (size_t i = 0; i < sizeof set_up / sizeof set_up[0]; i++)
+		CU_ASSERT_EQUAL_FATAL(exec(set_up[i]), 0);
+	assert_done(4, 1, 201, 210, "10 10 0 0 0");
+	CU_ASSERT_STRING_EQUAL(pg_value(TGT, "SELECT string_agg(q, ',') FROM unit_hash_writers", v, sizeof v),
+			       "WITH ins AS ");
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM mdw.row_hashes h JOIN (%s) x ON x.id = h.legacy_id "
+		 "WHERE h.phase = 'practices' AND h.run_id = 4 AND h.legacy_id BETWEEN 201 AND 210 AND h.hash = md5(x::text)",
+		 verify_target_sql(MDW_PH_PRACTICES));
+	CU_ASSERT_EQUAL(count(sql), 10);
+	CU_ASSERT_EQUAL(count("SELECT rows_hashed FROM mdw.chunks WHERE run_id = 4 AND phase = 'practices' AND chunk_no = 1"),
+			10);
+	CU_ASSERT_EQUAL(exec("DROP TRIGGER unit_hash_writer ON mdw.row_hashes"), 0);
+	CU_ASSERT_EQUAL(exec("DROP TABLE unit_hash_writers"), 0);
+}
+
+/*
+ * The chunk's row hashes (shared/row_hash.c) are read by index lookups,
+ * planned with hash and merge joins off for that statement only: the
+ * session's own settings are back for the rest of the transaction, and each
+ * hash is the row as verify's target side reads the whole table back. After
+ * test_plain_insert_conflict: run 4 made practices 101 and 103.
+ */
+static void test_row_hashes_settings(void)
+{
+	struct mdw_chunk c = {.run = 4, .phase = MDW_PH_PRACTICES, .chunk_no = 0, .lo = 101, .hi = 103};
+	char err[512], v[64], sql[4096];
+	long long n = -1;
+	int transient = 0;
+
+	CU_ASSERT_EQUAL_FATAL(exec("SET enable_mergejoin = off"), 0);
+	CU_ASSERT_EQUAL_FATAL(exec("BEGIN"), 0);
+	CU_ASSERT_EQUAL(row_hash_record_chunk(TGT, &c, 0, &n, err, sizeof err, &transient), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(pg_value(TGT,
+					"SELECT current_setting('enable_hashjoin') || ' ' || "
+					"current_setting('enable_mergejoin')",
+					v, sizeof v),
+			       "on off");
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM mdw.row_hashes h JOIN (%s) x ON x.id = h.legacy_id "
+		 "WHERE h.phase = 'practices' AND h.run_id = 4 AND h.legacy_id BETWEEN 101 AND 103 AND h.hash = md5(x::text)",
+		 verify_target_sql(MDW_PH_PRACTICES));
+	CU_ASSERT_EQUAL(count(sql), 2);
+	CU_ASSERT_EQUAL(exec("ROLLBACK"), 0);
+	CU_ASSERT_EQUAL(exec("RESET enable_mergejoin"), 0);
+}
+
 /*
  * Each way a chunk can end is one outcome: no ledger row or other bounds
  * are CHUNK_DEAD, a ledger row locked by another session CHUNK_NOT_NOW (not
@@ -289,6 +393,9 @@ int main(void)
 		{"each way a chunk ends is one outcome: dead, not now, retry, ok", test_outcomes},
 		{"a conflict of the plain insert into a new range: loaded again, the row exists",
 		 test_plain_insert_conflict},
+		{"verify's target side over an insert's rows, where it reads its table alone", test_target_side_over},
+		{"a new range: its rows and their hashes in one statement", test_fused_hashes},
+		{"the row hashes: by index, the session's join settings kept, verify's rows", test_row_hashes_settings},
 		{NULL, NULL},
 	};
 	int rc;

@@ -38,4 +38,16 @@ const char *row_hash_made_key(enum mdw_phase_id phase);
 PGX_MUST int row_hash_record_chunk(PGconn *tgt, const struct mdw_chunk *c, int catch_up, long long *n, char *err,
 				   size_t errlen, int *transient);
 
+/*
+ * The statement that inserts a chunk's rows and records their hashes at
+ * once: INSERT_SQL, the phase's insert (no ON CONFLICT: a range new to the
+ * target, with no hash yet), its rows read back by verify's target side over
+ * what it returned, so each row is read once instead of again by its legacy
+ * id. It returns one row: the rows inserted, the hashes recorded. In *OUT
+ * (malloc'd), or NULL where the target side does not read the phase's table
+ * alone (profiles, practice members, templates: row_hash_record_chunk). 0, or
+ * -1 out of memory.
+ */
+int row_hash_insert_sql(enum mdw_phase_id phase, const char *insert_sql, char **out);
+
 #endif

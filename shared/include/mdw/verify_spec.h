@@ -13,6 +13,8 @@
 #ifndef MDW_VERIFY_SPEC_H
 #define MDW_VERIFY_SPEC_H
 
+#include <stddef.h>
+
 #include "mdw/phase.h"
 
 struct verify_spec {
@@ -50,5 +52,14 @@ int verify_ahead(enum mdw_phase_id ph);
  * cast), so that a condition on x.id uses the column's unique index.
  */
 const char *verify_target_sql(enum mdw_phase_id phase);
+
+/*
+ * PHASE's target side read over RELATION (rows with the columns of the
+ * phase's target table: the RETURNING * of an insert into it) instead of the
+ * table itself, in OUT (OUTLEN bytes). Only for a side that reads its table
+ * once and nothing else of the phase (no UNION, no merged rows): 0; -1 when
+ * it does not, or OUT is too small.
+ */
+int verify_target_sql_over(enum mdw_phase_id phase, const char *relation, char *out, size_t outlen);
 
 #endif
