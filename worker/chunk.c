@@ -142,8 +142,9 @@ static enum chunk_outcome load_range(struct job *j, int a, int b, int depth, cha
  * Under the savepoint mdw_range, run the phase's statements for staged ids
  * LO..HI and count what they did into *N: the orphans rejected, the rows
  * inserted, updated (catch-up runs) and merged, and into *HASHED the
- * hashes a fused insert recorded; the flags and the after statement. 0; -1 with E (and *TRANSIENT) on a database error, the savepoint
- * still open; -2 out of memory.
+ * hashes a fused insert recorded; the flags and the after statement. 0; -1
+ * with E (and *TRANSIENT) on a database error, the savepoint still open; -2
+ * out of memory.
  */
 static int range_statements(struct job *j, long long lo, long long hi, struct mdw_counts *n, long long *hashed, char *e,
 			    size_t elen, int *transient)

@@ -171,6 +171,11 @@ static void test_plain_insert_conflict(void)
 			2);
 	CU_ASSERT_EQUAL(count("SELECT count(*) FROM practices WHERE legacy_id = 102 AND name = 'Application'"), 1);
 	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.rejects WHERE run_id = 4"), 0);
+	/* the plain insert recorded no hash (rolled back with it): the chunk's own two, after its rows */
+	CU_ASSERT_EQUAL(count("SELECT count(*) FROM mdw.row_hashes WHERE run_id = 4 AND legacy_id BETWEEN 101 AND 103"),
+			2);
+	CU_ASSERT_EQUAL(count("SELECT rows_hashed FROM mdw.chunks WHERE run_id = 4 AND phase = 'practices' AND chunk_no = 0"),
+			2);
 	CU_ASSERT_EQUAL(exec("DROP TABLE stage_practices"), 0);
 }
 
