@@ -156,9 +156,16 @@ compose exec -T legacy-db psql -X -q -U mdw -d mdw_legacy -c "$THIN" >/dev/null
 write_env MDW_DEMO_RELOAD=never
 compose up -d --build >>"$LOGS/up-1.log" 2>&1 || fail "up -d --build: $(tail -n 15 "$LOGS/up-1.log")"
 phase_t "up -d --build"
+# the metrics endpoint, while the coordinator serves it: it exits when the run
+# completes, and phase 8 can end a few seconds after its first chunk
+metrics() { curl -s -o "$LOGS/metrics.txt" -w '%{http_code}' "$@" "http://127.0.0.1:$METRICS_PORT/metrics"; }
+wait_for 120 "GET /metrics with the token (127.0.0.1:$METRICS_PORT): 200 with mdw_ series" \
+  '[ "$(metrics -H "Authorization: Bearer $TOKEN")" = 200 ] && grep -q "^mdw_" "$LOGS/metrics.txt"'
+ok "GET /metrics with the token (127.0.0.1:$METRICS_PORT) = 200, mdw_ series"
+assert_eq "GET /metrics without the token" 401 "$(metrics)"
 RUN=$(wait_phase8 0)
 phase_t "run $RUN: phase 8 running"
-# 4. the queue as an operator sees it, the metrics endpoint
+# 4. the queue as an operator sees it
 Q="mdw:{$RUN}:q:embeddings"
 rcli_c XINFO GROUPS "$Q" >"$LOGS/xinfo.txt"
 grep -qx workers "$LOGS/xinfo.txt" || fail "XINFO GROUPS $Q: $(tr '\n' ' ' <"$LOGS/xinfo.txt")"
@@ -166,11 +173,6 @@ rcli_c XRANGE "$Q" - + COUNT 3 >"$LOGS/xrange.txt"
 grep -qx desc "$LOGS/xrange.txt" && grep -q '^embeddings #[0-9]* ' "$LOGS/xrange.txt" ||
   fail "XRANGE $Q COUNT 3 has no readable desc: $(head -c 300 "$LOGS/xrange.txt")"
 ok "redis-cli XINFO GROUPS / XRANGE COUNT 3 on $Q: group workers, desc \"$(grep -m1 '^embeddings #' "$LOGS/xrange.txt")\""
-code=$(curl -s -o "$LOGS/metrics.txt" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$METRICS_PORT/metrics")
-assert_eq "GET /metrics with the token (127.0.0.1:$METRICS_PORT)" 200 "$code"
-grep -q '^mdw_' "$LOGS/metrics.txt" || fail "/metrics has no mdw_ series"
-assert_eq "GET /metrics without the token" 401 \
-  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/metrics")"
 wait_coordinator "run $RUN" 600
 phase_t "run $RUN complete"
 wait "$EXPECT_PID" || fail "the local run of seed $SEED: $(tail -n 3 "$LOGS/expect.log")"
