@@ -50,7 +50,10 @@ int analyze_ledger(PGconn *t, int *n, char *err, size_t errlen)
 	if (pgx_exec(t, "SET LOCAL lock_timeout = '5s'", 0, NULL, err, errlen, NULL) < 0 ||
 	    pgx_exec(t, sql.p, 0, NULL, err, errlen, NULL) < 0 ||
 	    pgx_exec(t, "COMMIT", 0, NULL, err, errlen, NULL) < 0) {
-		char ignored[64];
+		char ignored[64], why[512];
+
+		snprintf(why, sizeof why, "%s", err);
+		snprintf(err, errlen, "%s: %s", sql.p, why); /* the tables it was analyzing */
 		if (pgx_exec(t, "ROLLBACK", 0, NULL, ignored, sizeof ignored, NULL) < 0) {
 			/* the connection is gone: the caller's next query says so */
 		}
