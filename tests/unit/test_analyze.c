@@ -37,9 +37,9 @@ static void test_error_names_tables(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	CU_ASSERT_EQUAL_FATAL(pgx_exec(other, "BEGIN", 0, NULL, err, sizeof err, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(
-		pgx_exec(other, "LOCK TABLE mdw.rejects IN SHARE UPDATE EXCLUSIVE MODE", 0, NULL, err, sizeof err, NULL),
-		0);
+	CU_ASSERT_EQUAL_FATAL(pgx_exec(other, "LOCK TABLE mdw.rejects IN SHARE UPDATE EXCLUSIVE MODE", 0, NULL, err,
+				       sizeof err, NULL),
+			      0);
 	CU_ASSERT_EQUAL(analyze_ledger(TGT, &n, err, sizeof err), -1);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "ANALYZE mdw.flags, mdw.merges, mdw.rejects"));

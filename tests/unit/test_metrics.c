@@ -118,7 +118,8 @@ static int setup(void)
 	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
 	PQfinish(admin);
 	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	if (rc || !(TGT = pgx_connect(dsn, "mdw-unit", err, sizeof err)) || mdw_schema_apply(TGT, err, sizeof err) < 0) {
+	if (rc || !(TGT = pgx_connect(dsn, "mdw-unit", err, sizeof err)) ||
+	    mdw_schema_apply(TGT, err, sizeof err) < 0) {
 		fprintf(stderr, "test_metrics: %s\n", err);
 		return -1;
 	}
