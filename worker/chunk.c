@@ -443,11 +443,16 @@ static enum chunk_outcome claim_job(struct job *j, char *err, size_t errlen)
 	return res;
 }
 
+int chunk_writes_refused(const char *err)
+{
+	return strncmp(err, "25006", 5) == 0 || /* read_only_sql_transaction: the target refuses writes */
+	       strncmp(err, "53100", 5) == 0;   /* disk_full */
+}
+
 int chunk_not_now(const char *err)
 {
 	return strncmp(err, "55P03", 5) == 0 || /* lock_not_available: lock_timeout expired on the ledger row */
-	       strncmp(err, "25006", 5) == 0 || /* read_only_sql_transaction: the target refuses writes */
-	       strncmp(err, "53100", 5) == 0;   /* disk_full */
+	       chunk_writes_refused(err);
 }
 
 /* The job of chunk C, with its ids as text for the statements' parameters (nothing allocated yet). */

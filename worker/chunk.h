@@ -51,6 +51,8 @@ chunk_process_fn chunk_embed_process; /* the embeddings phase's chunk (embed_chu
  * (read-only, disk full).
  */
 int chunk_not_now(const char *err);
+/* Whether ERR says the target refuses writes (read-only, disk full): part of chunk_not_now. */
+int chunk_writes_refused(const char *err);
 /* The outcome of a step that failed with ERR (TRANSIENT from pgx): CHUNK_NOT_NOW, CHUNK_RETRY or CHUNK_FAILED. */
 enum chunk_outcome chunk_failure(const char *err, int transient);
 /* Mark the chunk running and check the message against the ledger (CHUNK_OK: go on). */

@@ -91,13 +91,16 @@ static void touch(struct ejob *j)
 }
 
 /*
- * The outcome of a step of this chunk kind that failed (TRANSIENT from pgx or
- * Redis): retry, or a failed attempt. (Unlike the relational kind, a target
- * that refuses writes or a ledger row locked is not "not now" here.)
+ * The outcome of a step of this chunk kind that failed with ERR (TRANSIENT
+ * from pgx, Redis or the provider): not now when the target refuses writes
+ * (read-only, disk full: the chunk is given back uncounted, as the relational
+ * kind's is; its texts embedded so far are lost and embedded again), else
+ * retry, or a failed attempt. (A lock timeout keeps the outcome pgx gave it
+ * here: only the claim, in chunk_claim, treats it as "not now".)
  */
-static enum chunk_outcome failed(int transient)
+static enum chunk_outcome failed(const char *err, int transient)
 {
-	return transient ? CHUNK_RETRY : CHUNK_FAILED;
+	return chunk_writes_refused(err) ? CHUNK_NOT_NOW : transient ? CHUNK_RETRY : CHUNK_FAILED;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -379,10 +382,10 @@ static enum chunk_outcome embed_slice(struct ejob *j, int s0, int sn, char *err,
 	j->t_provider += t1 - t0;
 	j->calls += sn;
 	if (prc != PROVIDER_OK)
-		return prc == PROVIDER_FATAL ? CHUNK_FATAL : failed(prc == PROVIDER_TRANSIENT);
+		return prc == PROVIDER_FATAL ? CHUNK_FATAL : failed("", prc == PROVIDER_TRANSIENT);
 	if (store(j, j->items + s0, j->todo_hash + s0, sn, provider_model(j->ctx->provider), j->stored + s0, err,
 		  errlen, &transient) < 0)
-		return failed(transient);
+		return failed(err, transient);
 	j->t_store += now_s() - t1;
 	for (int k = s0; k < s0 + sn; k++)
 		settle_item(j, k);
@@ -460,7 +463,7 @@ static enum chunk_outcome ensure_embedded(struct ejob *j, char *err, size_t errl
 
 		if (claim_missing(j, &ntodo, &waiting, err, errlen, &transient) < 0 ||
 		    (ntodo > 0 && drop_stored_meanwhile(j, &ntodo, err, errlen, &transient) < 0)) {
-			res = failed(transient);
+			res = failed(err, transient);
 			break;
 		}
 		if (ntodo > 0) {
@@ -767,7 +770,7 @@ enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_c
 	if (res != CHUNK_OK)
 		return res;
 	if (prepare(&j, err, errlen, &transient) < 0) {
-		res = failed(transient);
+		res = failed(err, transient);
 		goto out;
 	}
 	t1 = now_s();
@@ -775,7 +778,7 @@ enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_c
 		goto out;
 	t2 = now_s();
 	if (chunk_begin(ctx, c, &already, err, errlen, &transient) < 0) {
-		res = failed(transient);
+		res = failed(err, transient);
 		goto out;
 	}
 	if (already) {
@@ -785,7 +788,7 @@ enum chunk_outcome chunk_embed_process(struct chunk_ctx *ctx, const struct mdw_c
 	if (link(&j, &n, err, errlen, &transient) < 0 || chunk_finish(ctx, c, &n, -1, err, errlen, &transient) < 0) {
 		if (PQstatus(ctx->tgt) == CONNECTION_OK)
 			PQclear(PQexec(ctx->tgt, "ROLLBACK"));
-		res = failed(transient);
+		res = failed(err, transient);
 		goto out;
 	}
 	*counts = n;

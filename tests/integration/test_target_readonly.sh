@@ -6,7 +6,9 @@
 # workers leave every chunk pending without counting a delivery (nothing
 # dead, nothing dead-lettered). Once the database is writable again, the
 # workers go on by themselves, the coordinator started again resumes the run
-# and it finishes with exact counts.
+# and it finishes with exact counts. The same for the embeddings phase, and
+# for an embeddings chunk whose writes are refused after its claim (a
+# trigger raising 25006): given back uncounted, never dead-lettered.
 source "$(dirname "$0")/lib.sh" "$1" target_readonly
 fresh_dbs
 "$BUILD/mdwctl" legacy-demo --scale 1 >"$LOGS/demo.log"
@@ -78,5 +80,29 @@ psql -X -q -d postgres -c "ALTER DATABASE $TARGET_DB RESET default_transaction_r
 "$BUILD/mdw-coordinator" --phases embeddings 2>>"$LOGS/coordinator-embed.log" && rc=0 || rc=$?
 assert_eq "resumed coordinator exit code (embeddings)" 0 "$rc"
 assert_eq "every patient, case and project linked" 0 "$(tq "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases)
+  + (SELECT count(*) FROM projects) - (SELECT count(*) FROM ai_embedding_sources)")"
+
+# the target refuses an embeddings chunk's writes after its claim (its ledger
+# row written, the texts embedded; a trigger raises 25006 on ai_embeddings, as
+# a target made read-only in between does): each time the chunk is given back
+# uncounted, never retried into the dead letters, until the writes are accepted
+kill "$E1" "$E2"
+tq "UPDATE cases SET clinical_notes = 'read-only test note ' || id WHERE id % 3 = 0" >/dev/null
+tq "CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN
+      RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = '25006'; END\$\$;
+    CREATE TRIGGER refuse_writes BEFORE INSERT ON ai_embeddings FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()"
+"$BUILD/mdw-coordinator" --new-run --phases embeddings 2>>"$LOGS/coordinator-embed4.log" &
+COORD=$!
+PIDS+=($COORD)
+E3=$(start_worker e3)
+refused4() { cat "$LOGS/worker-e3.log" | grep "not mine now" | grep -c "error=\"25006" || true; }
+wait_for 60 "4 embeddings chunks refused after their claim" 'test "$(refused4)" -ge 4'
+assert_eq "embeddings dead letters while the writes are refused" 0 "$(rcli XLEN 'mdw:{4}:dead')"
+assert_eq "embeddings chunks dead while the writes are refused" 0 \
+  "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 4 AND status = 'dead'")"
+tq "DROP TRIGGER refuse_writes ON ai_embeddings" >/dev/null
+wait "$COORD" && rc=0 || rc=$?
+assert_eq "coordinator exit code once the writes are accepted (embeddings)" 0 "$rc"
+assert_eq "every patient, case and project linked (run 4)" 0 "$(tq "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM cases)
   + (SELECT count(*) FROM projects) - (SELECT count(*) FROM ai_embedding_sources)")"
 finish
