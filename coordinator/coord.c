@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,41 @@
 
 static volatile int coord_stop;
 
+/*
+ * The cancel handles of the coordinator's own sessions (target, legacy), for
+ * on_signal: a statement that waits (a lock the application holds, a long
+ * validation) is cancelled, so SIGTERM stops the coordinator within seconds
+ * instead of when that statement ends. cancel_users counts the handlers
+ * using a handle (any thread may take the signal), so that arm_cancel frees
+ * a replaced handle only once none is.
+ */
+static _Atomic(PGcancel *) stop_cancel[2];
+static atomic_int cancel_users;
+
 static void on_signal(int sig)
 {
+	char ignored[256];
+
 	(void)sig;
 	coord_stop = 1;
+	atomic_fetch_add(&cancel_users, 1);
+	for (int i = 0; i < 2; i++) {
+		PGcancel *k = atomic_load(&stop_cancel[i]);
+		if (k && !PQcancel(k, ignored, sizeof ignored)) { /* safe in a signal handler (libpq) */
+			/* no cancel sent: the statement ends by itself, the loop then sees coord_stop */
+		}
+	}
+	atomic_fetch_sub(&cancel_users, 1);
+}
+
+/* Session I (0 target, 1 legacy) is now CONN (NULL: none): its cancel handle for on_signal. */
+static void arm_cancel(int i, PGconn *conn)
+{
+	PGcancel *old = atomic_exchange(&stop_cancel[i], conn ? PQgetCancel(conn) : NULL);
+
+	while (atomic_load(&cancel_users))
+		mdw_sleep_ms(1, NULL);
+	PQfreeCancel(old);
 }
 
 static double now_s(void)
@@ -78,14 +110,18 @@ static PGconn *connect_retry(const struct mdw_config *cfg, int source, int secon
 static int ensure_pg(struct coord *c)
 {
 	if (PQstatus(c->tgt) != CONNECTION_OK) {
+		arm_cancel(0, NULL);
 		PQfinish(c->tgt);
 		if (!(c->tgt = connect_retry(&c->cfg, 0, 0)))
 			return -1;
+		arm_cancel(0, c->tgt);
 	}
 	if (PQstatus(c->src) != CONNECTION_OK) {
+		arm_cancel(1, NULL);
 		PQfinish(c->src);
 		if (!(c->src = connect_retry(&c->cfg, 1, 0)))
 			return -1;
+		arm_cancel(1, c->src);
 	}
 	return 0;
 }
@@ -697,7 +733,18 @@ static void compare_ahead(struct coord *c)
 		mdw_warn("run=%" PRId64 " msg=\"each phase is compared as it is planned\" error=\"%s\"", c->run, err);
 }
 
+static int coord_run(struct coord *c);
+
 int coord_main(struct coord *c)
+{
+	int code = coord_run(c);
+
+	arm_cancel(0, NULL); /* before main() closes the sessions */
+	arm_cancel(1, NULL);
+	return code;
+}
+
+static int coord_run(struct coord *c)
 {
 	char err[512], holder[256], host[128] = "coordinator";
 	struct mdw_backoff bo;
@@ -717,6 +764,8 @@ int coord_main(struct coord *c)
 	}
 	if (!(c->tgt = connect_retry(&c->cfg, 0, 30)) || !(c->src = connect_retry(&c->cfg, 1, 30)))
 		return 2;
+	arm_cancel(0, c->tgt);
+	arm_cancel(1, c->src);
 	if (mdw_schema_apply(c->tgt, err, sizeof err) < 0) {
 		mdw_error("msg=\"cannot apply the target schema\" error=\"%s\"", err);
 		return 2;
