@@ -868,9 +868,14 @@ static int coord_run(struct coord *c)
 				mdw_sleep_ms(c->cfg.poll_ms, &coord_stop);
 		}
 	}
-	mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"", c->run);
-	code = 130;
+	code = 1; /* stopped by signal: below */
 out:
+	/* also a step that failed because on_signal cancelled its statement */
+	if (coord_stop && code == 1) {
+		mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"",
+			 c->run);
+		code = 130;
+	}
 	catchup_ahead_stop(c->ahead);
 	c->ahead = NULL;
 	web_stop();

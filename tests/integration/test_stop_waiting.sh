@@ -35,4 +35,25 @@ tq "DROP FUNCTION mdw.fk_dangling(oid); ALTER FUNCTION mdw.fk_dangling_fast(oid)
 assert_eq "resumed coordinator exit code" 0 "$rc"
 assert_eq "runs" 1 "$(tq "SELECT count(*) FROM mdw.runs")"
 assert_eq "profiles phase" complete "$(tq "SELECT status FROM mdw.run_phases WHERE run_id = 1 AND phase = 'profiles'")"
+
+# SIGTERM while it waits to open a new run (mdw.runs locked by another
+# session): the same, though the cancelled statement fails the opening
+psql -X -q -d "$TARGET_DB" -c "BEGIN" -c "LOCK TABLE mdw.runs IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" \
+  >/dev/null 2>&1 &
+LOCKER=$!
+PIDS+=($LOCKER)
+wait_for 20 "mdw.runs locked" 'test "$(tq "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+  WHERE c.relname = '"'runs'"' AND l.mode = '"'AccessExclusiveLock'"' AND l.granted")" -ge 1'
+"$BUILD/mdw-coordinator" --new-run --phases profiles 2>>"$LOGS/coordinator3.log" &
+COORD=$!
+PIDS+=($COORD)
+wait_for 30 "the coordinator waiting on the lock" 'test "$(tq "SELECT count(*) FROM pg_stat_activity WHERE
+  application_name = '"'mdw-coordinator'"' AND wait_event_type = '"'Lock'"'")" -ge 1'
+kill -TERM "$COORD"
+wait_for 15 "the coordinator stopped after SIGTERM (waiting on a lock)" '! kill -0 $COORD'
+wait "$COORD" && rc=0 || rc=$?
+assert_eq "coordinator exit code after SIGTERM (waiting on a lock)" 130 "$rc"
+grep -q 'msg="stopped by signal' "$LOGS/coordinator3.log" || fail "the coordinator does not say it stopped"
+kill "$LOCKER"
+assert_eq "runs after the stopped opening" 1 "$(tq "SELECT count(*) FROM mdw.runs")"
 finish
