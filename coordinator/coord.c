@@ -872,8 +872,12 @@ static int coord_run(struct coord *c)
 out:
 	/* also a step that failed because on_signal cancelled its statement */
 	if (coord_stop && code == 1) {
-		mdw_info("run=%" PRId64 " msg=\"stopped by signal: the run stays open and resumes on the next start\"",
-			 c->run);
+		if (c->run)
+			mdw_info("run=%" PRId64
+				 " msg=\"stopped by signal: the run stays open and resumes on the next start\"",
+				 c->run);
+		else
+			mdw_info("msg=\"stopped by signal before a run was opened\"");
 		code = 130;
 	}
 	catchup_ahead_stop(c->ahead);
