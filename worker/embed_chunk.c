@@ -94,7 +94,7 @@ static void touch(struct ejob *j)
  * The outcome of a step of this chunk kind that failed with ERR (TRANSIENT
  * from pgx, Redis or the provider): not now when the target refuses writes
  * (read-only, disk full: the chunk is given back uncounted, as the relational
- * kind's is; its texts embedded so far are lost and embedded again), else
+ * kind's is; the texts it embedded and could not store are embedded again), else
  * retry, or a failed attempt. (A lock timeout keeps the outcome pgx gave it
  * here: only the claim, in chunk_claim, treats it as "not now".)
  */
