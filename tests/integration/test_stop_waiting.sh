@@ -38,8 +38,8 @@ assert_eq "profiles phase" complete "$(tq "SELECT status FROM mdw.run_phases WHE
 
 # SIGTERM while it waits to open a new run (mdw.runs locked by another
 # session): the same, though the cancelled statement fails the opening
-psql -X -q -d "$TARGET_DB" -c "BEGIN" -c "LOCK TABLE mdw.runs IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" \
-  >/dev/null 2>&1 &
+PGAPPNAME=mdw-test-locker psql -X -q -d "$TARGET_DB" -c "BEGIN" -c "LOCK TABLE mdw.runs IN ACCESS EXCLUSIVE MODE" \
+  -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
 LOCKER=$!
 PIDS+=($LOCKER)
 wait_for 20 "mdw.runs locked" 'test "$(tq "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -54,6 +54,8 @@ wait_for 15 "the coordinator stopped after SIGTERM (waiting on a lock)" '! kill 
 wait "$COORD" && rc=0 || rc=$?
 assert_eq "coordinator exit code after SIGTERM (waiting on a lock)" 130 "$rc"
 grep -q 'msg="stopped by signal' "$LOGS/coordinator3.log" || fail "the coordinator does not say it stopped"
-kill "$LOCKER"
+# the locker's session ends (killing psql alone would leave its backend asleep, holding the lock)
+tq "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'mdw-test-locker'" >/dev/null
+wait "$LOCKER" || true
 assert_eq "runs after the stopped opening" 1 "$(tq "SELECT count(*) FROM mdw.runs")"
 finish
