@@ -8,22 +8,20 @@
 #include <string.h>
 
 #include "analyze.h"
-#include "cunit_main.h"
 #include "mdw/pgx.h"
 #include "unit_pg.h"
 
 #define DB "mdw_unit_analyze"
 
-static const char *DSN;
+static char DB_DSN[1024];
 static PGconn *TGT;
 
 static PGconn *connect_db(void)
 {
-	char dsn[1024], err[512];
+	char err[512];
 	PGconn *c;
 
-	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	if (!(c = pgx_connect(dsn, "mdw-unit", err, sizeof err)))
+	if (!(c = pgx_connect(DB_DSN, "mdw-unit", err, sizeof err)))
 		fprintf(stderr, "test_analyze: %s\n", err);
 	return c;
 }
@@ -79,23 +77,11 @@ static void test_what_is_analyzed(void)
 	CU_ASSERT_EQUAL(pgx_exec(TGT, "ROLLBACK", 0, NULL, err, sizeof err, NULL), 0);
 }
 
-static int setup(void)
+static int setup(const char *db_dsn)
 {
 	char err[512];
-	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
-	int rc;
 
-	if (!admin) {
-		fprintf(stderr, "test_analyze: %s\n", err);
-		return -1;
-	}
-	rc = pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0 ||
-	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
-	PQfinish(admin);
-	if (rc) {
-		fprintf(stderr, "test_analyze: %s\n", err);
-		return -1;
-	}
+	snprintf(DB_DSN, sizeof DB_DSN, "%s", db_dsn);
 	if (!(TGT = connect_db()))
 		return -1;
 	if (mdw_schema_apply(TGT, err, sizeof err) < 0) {
@@ -107,14 +93,7 @@ static int setup(void)
 
 static void teardown(void)
 {
-	char err[512];
-	PGconn *admin;
-
 	PQfinish(TGT);
-	if ((admin = pgx_connect(DSN, "mdw-unit", err, sizeof err)) &&
-	    pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0)
-		fprintf(stderr, "test_analyze: %s\n", err);
-	PQfinish(admin);
 }
 
 int main(void)
@@ -125,19 +104,7 @@ int main(void)
 		{"what is analyzed, and when", test_what_is_analyzed},
 		{NULL, NULL},
 	};
-	int rc;
+	static const struct unit_pg_suite suite = {"analyze", "MDW_TARGET_DSN", DB, setup, teardown, tests};
 
-	DSN = getenv("MDW_TARGET_DSN");
-	if (!DSN || !*DSN) {
-		fprintf(stderr, "test_analyze: MDW_TARGET_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
-	if (setup() < 0) {
-		teardown();
-		return 2;
-	}
-	rc = run_suite("analyze", tests);
-	teardown();
-	return rc;
+	return unit_pg_main(&suite);
 }

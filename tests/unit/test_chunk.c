@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "chunk.h"
-#include "cunit_main.h"
 #include "mdw/pgx.h"
 #include "mdw/row_hash.h"
 #include "mdw/verify_spec.h"
@@ -23,7 +22,7 @@
 
 #define DB "mdw_unit_chunk"
 
-static const char *DSN;
+static char DB_DSN[1024];
 static PGconn *SRC, *TGT;
 
 static long long count(const char *sql)
@@ -288,7 +287,7 @@ static void test_row_hashes_settings(void)
  */
 static void test_outcomes(void)
 {
-	char dsn[1024], err[1024];
+	char sql[128], err[1024];
 	struct mdw_counts n;
 	PGconn *locker, *lost;
 	PGresult *r;
@@ -298,8 +297,7 @@ static void test_outcomes(void)
 	CU_ASSERT_EQUAL(process(3, 0, 1, 59, &n, err, sizeof err), CHUNK_DEAD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "differ from the ledger"));
 
-	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	locker = pgx_connect(dsn, "mdw-unit-locker", err, sizeof err);
+	locker = pgx_connect(DB_DSN, "mdw-unit-locker", err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(locker);
 	CU_ASSERT_EQUAL(pgx_exec(locker, "BEGIN", 0, NULL, err, sizeof err, NULL), 0);
 	CU_ASSERT_EQUAL(pgx_exec(locker,
@@ -314,10 +312,10 @@ static void test_outcomes(void)
 	PQfinish(locker);
 	CU_ASSERT_EQUAL(count("SELECT attempts FROM mdw.chunks WHERE run_id = 3 AND chunk_no = 0"), 0);
 
-	lost = pgx_connect(dsn, "mdw-unit-lost", err, sizeof err);
+	lost = pgx_connect(DB_DSN, "mdw-unit-lost", err, sizeof err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(lost);
-	snprintf(dsn, sizeof dsn, "SELECT pg_terminate_backend(%d)", PQbackendPID(lost));
-	r = PQexec(TGT, dsn);
+	snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(lost));
+	r = PQexec(TGT, sql);
 	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
 	CU_ASSERT_EQUAL(process_on(lost, 3, 0, 1, 60, &n, err, sizeof err), CHUNK_RETRY);
@@ -326,7 +324,7 @@ static void test_outcomes(void)
 }
 
 /* A database of the suite's own with the legacy tables, the target schema, 60 offices and 4 bad ones. */
-static int setup(void)
+static int setup(const char *db_dsn)
 {
 	static const char *const data[] = {
 		"INSERT INTO dispatch_office (id, name, city, is_active, created_at) "
@@ -339,25 +337,13 @@ static int setup(void)
 		"(1, 'practices', 0, 1, 40), (1, 'practices', 1, 41, 60), (2, 'practices', 0, 1, 60), "
 		"(3, 'practices', 0, 1, 60)",
 	};
-	char dsn[1024], err[512];
-	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
+	char err[512];
 	PGresult *r;
 	int rc;
 
-	if (!admin) {
-		fprintf(stderr, "test_chunk: %s\n", err);
-		return -1;
-	}
-	rc = pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0 ||
-	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
-	PQfinish(admin);
-	if (rc) {
-		fprintf(stderr, "test_chunk: %s\n", err);
-		return -1;
-	}
-	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	if (!(TGT = pgx_connect(dsn, "mdw-worker/unit", err, sizeof err)) ||
-	    !(SRC = pgx_connect_source(dsn, "mdw-worker/unit", 0, err, sizeof err))) {
+	snprintf(DB_DSN, sizeof DB_DSN, "%s", db_dsn);
+	if (!(TGT = pgx_connect(DB_DSN, "mdw-worker/unit", err, sizeof err)) ||
+	    !(SRC = pgx_connect_source(DB_DSN, "mdw-worker/unit", 0, err, sizeof err))) {
 		fprintf(stderr, "test_chunk: %s\n", err);
 		return -1;
 	}
@@ -378,15 +364,8 @@ static int setup(void)
 
 static void teardown(void)
 {
-	char err[512];
-	PGconn *admin;
-
 	PQfinish(SRC);
 	PQfinish(TGT);
-	if ((admin = pgx_connect(DSN, "mdw-unit", err, sizeof err)) &&
-	    pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0)
-		fprintf(stderr, "test_chunk: %s\n", err);
-	PQfinish(admin);
 }
 
 int main(void)
@@ -403,19 +382,7 @@ int main(void)
 		{"the row hashes: by index, the session's join settings kept, verify's rows", test_row_hashes_settings},
 		{NULL, NULL},
 	};
-	int rc;
+	static const struct unit_pg_suite suite = {"chunk", "MDW_TARGET_DSN", DB, setup, teardown, tests};
 
-	DSN = getenv("MDW_TARGET_DSN");
-	if (!DSN || !*DSN) {
-		fprintf(stderr, "test_chunk: MDW_TARGET_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
-	if (setup() < 0) {
-		teardown();
-		return 2;
-	}
-	rc = run_suite("chunk", tests);
-	teardown();
-	return rc;
+	return unit_pg_main(&suite);
 }

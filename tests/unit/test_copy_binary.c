@@ -15,7 +15,6 @@
 
 #include "chunk.h"
 #include "copy_binary.h"
-#include "cunit_main.h"
 #include "mdw/pgx.h"
 #include "unit_pg.h"
 
@@ -124,15 +123,12 @@ int main(void)
 		{"a real[] into an integer[] column is refused by name", test_wrong_element_type},
 		{NULL, NULL},
 	};
-	const char *dsn = getenv("MDW_TARGET_DSN");
+	const char *dsn = unit_pg_dsn("copy_binary", "MDW_TARGET_DSN");
 	char err[512];
 	int rc;
 
-	if (!dsn || !*dsn) {
-		fprintf(stderr, "test_copy_binary: MDW_TARGET_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
+	if (!dsn)
+		return UNIT_PG_SKIP;
 	if (!(TGT = pgx_connect(dsn, "mdw-unit", err, sizeof err))) {
 		fprintf(stderr, "test_copy_binary: %s\n", err);
 		return 2;

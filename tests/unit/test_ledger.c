@@ -11,13 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "unit_pg.h"
 #include "mdw/ledger.h"
 #include "mdw/pgx.h"
 
 #define DB "mdw_unit_ledger"
 
-static const char *DSN;
 static PGconn *TGT;
 static int64_t RUN;
 
@@ -300,22 +299,12 @@ static void test_reopen(void)
 	CU_ASSERT_STRING_EQUAL(value("SELECT count(*) FROM mdw.run_phases WHERE run_id = $1", v, sizeof v), "0");
 }
 
-static int setup(void)
+static int setup(const char *db_dsn)
 {
-	char dsn[1024], err[512];
-	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
-	int rc;
+	char err[512];
 
-	if (!admin) {
-		fprintf(stderr, "test_ledger: %s\n", err);
-		return -1;
-	}
-	rc = pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0 ||
-	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
-	PQfinish(admin);
-	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	if (rc || !(TGT = pgx_connect(dsn, "mdw-unit", err, sizeof err)) ||
-	    mdw_schema_apply(TGT, err, sizeof err) < 0 || ledger_run_create(TGT, "{}", &RUN, err, sizeof err) < 0) {
+	if (!(TGT = pgx_connect(db_dsn, "mdw-unit", err, sizeof err)) || mdw_schema_apply(TGT, err, sizeof err) < 0 ||
+	    ledger_run_create(TGT, "{}", &RUN, err, sizeof err) < 0) {
 		fprintf(stderr, "test_ledger: %s\n", err);
 		return -1;
 	}
@@ -324,14 +313,7 @@ static int setup(void)
 
 static void teardown(void)
 {
-	char err[512];
-	PGconn *admin;
-
 	PQfinish(TGT);
-	if ((admin = pgx_connect(DSN, "mdw-unit", err, sizeof err)) &&
-	    pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0)
-		fprintf(stderr, "test_ledger: %s\n", err);
-	PQfinish(admin);
 }
 
 int main(void)
@@ -347,19 +329,7 @@ int main(void)
 		{"a rolled-back phase reopened", test_reopen},
 		{NULL, NULL},
 	};
-	int rc;
+	static const struct unit_pg_suite suite = {"ledger", "MDW_TARGET_DSN", DB, setup, teardown, tests};
 
-	DSN = getenv("MDW_TARGET_DSN");
-	if (!DSN || !*DSN) {
-		fprintf(stderr, "test_ledger: MDW_TARGET_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
-	if (setup() < 0) {
-		teardown();
-		return 2;
-	}
-	rc = run_suite("ledger", tests);
-	teardown();
-	return rc;
+	return unit_pg_main(&suite);
 }

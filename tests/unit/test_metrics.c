@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "unit_pg.h"
 #include "metrics.h"
 #include "mdw/ledger.h"
 #include "mdw/pgx.h"
 
 #define DB "mdw_unit_metrics"
 
-static const char *DSN;
 static PGconn *TGT;
 static int64_t RUN, OTHER;
 
@@ -104,22 +103,11 @@ fail:
 	return -1;
 }
 
-static int setup(void)
+static int setup(const char *db_dsn)
 {
-	char dsn[1024], err[512];
-	PGconn *admin = pgx_connect(DSN, "mdw-unit", err, sizeof err);
-	int rc;
+	char err[512];
 
-	if (!admin) {
-		fprintf(stderr, "test_metrics: %s\n", err);
-		return -1;
-	}
-	rc = pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0 ||
-	     pgx_exec(admin, "CREATE DATABASE " DB, 0, NULL, err, sizeof err, NULL) < 0;
-	PQfinish(admin);
-	snprintf(dsn, sizeof dsn, "%s dbname=" DB, DSN);
-	if (rc || !(TGT = pgx_connect(dsn, "mdw-unit", err, sizeof err)) ||
-	    mdw_schema_apply(TGT, err, sizeof err) < 0) {
+	if (!(TGT = pgx_connect(db_dsn, "mdw-unit", err, sizeof err)) || mdw_schema_apply(TGT, err, sizeof err) < 0) {
 		fprintf(stderr, "test_metrics: %s\n", err);
 		return -1;
 	}
@@ -128,14 +116,7 @@ static int setup(void)
 
 static void teardown(void)
 {
-	char err[512];
-	PGconn *admin;
-
 	PQfinish(TGT);
-	if ((admin = pgx_connect(DSN, "mdw-unit", err, sizeof err)) &&
-	    pgx_exec(admin, "DROP DATABASE IF EXISTS " DB " WITH (FORCE)", 0, NULL, err, sizeof err, NULL) < 0)
-		fprintf(stderr, "test_metrics: %s\n", err);
-	PQfinish(admin);
 }
 
 int main(void)
@@ -145,19 +126,7 @@ int main(void)
 		{"another run's chunks are not counted", test_other_run},
 		{NULL, NULL},
 	};
-	int rc;
+	static const struct unit_pg_suite suite = {"metrics", "MDW_TARGET_DSN", DB, setup, teardown, tests};
 
-	DSN = getenv("MDW_TARGET_DSN");
-	if (!DSN || !*DSN) {
-		fprintf(stderr, "test_metrics: MDW_TARGET_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
-	if (setup() < 0) {
-		teardown();
-		return 2;
-	}
-	rc = run_suite("metrics", tests);
-	teardown();
-	return rc;
+	return unit_pg_main(&suite);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cunit_main.h"
+#include "unit_pg.h"
 #include "mdw/pgx.h"
 
 static const char *DSN;
@@ -90,11 +90,7 @@ int main(void)
 		{NULL, NULL},
 	};
 
-	DSN = getenv("MDW_SOURCE_DSN");
-	if (!DSN || !*DSN) {
-		fprintf(stderr, "test_pgx: MDW_SOURCE_DSN is not set: suite skipped "
-				"(hint: eval \"$(deploy/local/stack env)\")\n");
-		return 77; /* CTest: SKIP_RETURN_CODE */
-	}
+	if (!(DSN = unit_pg_dsn("pgx", "MDW_SOURCE_DSN")))
+		return UNIT_PG_SKIP;
 	return run_suite("pgx", tests);
 }
