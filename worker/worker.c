@@ -256,8 +256,10 @@ static void publish_embed_counts(struct worker *w)
 
 /*
  * CHUNK_NOT_NOW: say why (WHY), give the delivery back and, when the target
- * refuses writes (read-only, disk full), drop the session: a new one sees the
- * database's defaults once the fault is lifted.
+ * refuses writes (read-only, disk full), drop the session (a new one sees
+ * the database's defaults once the fault is lifted) and wait longer each
+ * time before looking for work again (tick): a worker does not hammer a
+ * refusing target, nor flood the log, for as long as the fault lasts.
  */
 static void not_now(struct worker *w, const struct mdwq_entry *e, int chunk_no, const char *why)
 {
@@ -268,10 +270,12 @@ static void not_now(struct worker *w, const struct mdwq_entry *e, int chunk_no, 
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"not mine now: left pending, not counted\" error=\"%s\" "
 			 "deliveries=%lld",
 			 w->id, phase, chunk_no, why, e->deliveries);
-	else
+	else {
+		w->refused_wait_ms = mdw_backoff_next(&w->refused_bo);
 		mdw_warn("worker=%s phase=%s chunk=%d msg=\"target refuses writes: not mine now, left pending, not "
-			 "counted\" error=\"%s\" hint=\"make the target writable or free space\"",
-			 w->id, phase, chunk_no, why);
+			 "counted\" error=\"%s\" wait_ms=%ld hint=\"make the target writable or free space\"",
+			 w->id, phase, chunk_no, why, w->refused_wait_ms);
+	}
 	/* the chunk was not tried: it must not come closer to the dead letters */
 	if (mdwq_give_back(&w->r, w->run, phase, w->id, e->id, e->deliveries) < 0)
 		mdw_warn("worker=%s entry=%s msg=\"cannot give the delivery back\" error=\"%s\"", w->id, e->id,
@@ -403,6 +407,7 @@ static void acknowledge(struct worker *w, const struct mdwq_entry *e, const stru
 {
 	if (res == CHUNK_OK) {
 		w->chunks_done++;
+		mdw_backoff_reset(&w->refused_bo); /* the target takes writes again */
 		mdw_info("worker=%s phase=%s chunk=%d msg=\"chunk done\" read=%lld inserted=%lld existing=%lld "
 			 "updated=%lld merged=%lld rejected=%lld ms=%.0f",
 			 w->id, e->phase, (int)c->chunk_no, n->read, n->inserted, n->existing, n->updated, n->merged,
@@ -622,10 +627,14 @@ static int tick(struct worker *w)
 		next = mdw_backoff_next(&w->bo) / 1000.0;
 	} else {
 		mdw_backoff_reset(&w->bo);
-		if (rc > 0)
+		if (w->refused_wait_ms) {
+			next = w->refused_wait_ms / 1000.0; /* not_now: the target refused writes */
+			w->refused_wait_ms = 0;
+		} else if (rc > 0) {
 			next = 0; /* more work is likely: look again at once */
-		else
+		} else {
 			goto idle;
+		}
 	}
 	if (w->stopping)
 		return 1;
@@ -667,6 +676,7 @@ int worker_init(struct worker *w, char *err, size_t errlen)
 		snprintf(w->id, sizeof w->id, "%s-%d", host, (int)getpid());
 	}
 	mdw_backoff_init(&w->bo, 100, 10000, 0);
+	mdw_backoff_init(&w->refused_bo, 100, 5000, 0);
 	w->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!w->loop) {
 		snprintf(err, errlen, "cannot initialize the event loop");

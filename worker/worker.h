@@ -34,6 +34,10 @@ struct worker {
 	char phase[32];
 	int chunk_no;
 	struct mdw_backoff bo;
+	/* the target refused writes: the next look for work waits refused_wait_ms, longer each time, until a
+	   chunk is done */
+	struct mdw_backoff refused_bo;
+	long refused_wait_ms;
 	double last_autoclaim, last_run_check;
 	struct provider *provider; /* opened at the first embeddings chunk of a run */
 	int64_t provider_run;

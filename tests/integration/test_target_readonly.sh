@@ -97,6 +97,14 @@ PIDS+=($COORD)
 E3=$(start_worker e3)
 refused4() { cat "$LOGS/worker-e3.log" | grep "not mine now" | grep -c "error=\"25006" || true; }
 wait_for 60 "4 embeddings chunks refused after their claim" 'test "$(refused4)" -ge 4'
+# each refusal makes the worker wait longer before it looks again (a line every
+# 30 ms per worker once flooded the log for as long as the fault lasted)
+N1=$(refused4)
+sleep 3
+N2=$(refused4)
+test $((N2 - N1)) -le 12 || fail "a refusing target: $((N2 - N1)) chunks given back in 3 s, no growing wait"
+grep "not mine now" "$LOGS/worker-e3.log" | tail -1 | grep -q 'wait_ms=[0-9]' || fail "a refusal does not say how long the worker waits"
+ok "a refusing target: $((N2 - N1)) chunks given back in 3 s, each refusal waits longer"
 assert_eq "embeddings dead letters while the writes are refused" 0 "$(rcli XLEN 'mdw:{4}:dead')"
 assert_eq "embeddings chunks dead while the writes are refused" 0 \
   "$(tq "SELECT count(*) FROM mdw.chunks WHERE run_id = 4 AND status = 'dead'")"
