@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Phase 8 through the real Bedrock path: SigV4-signed InvokeModel calls over
-# libcurl to the Bedrock-compatible fake (tests/fakes), 2 workers, at scale 1.
+# libcurl to the Bedrock-compatible fake (tests/fakes), 2 workers, at scale 1
+# with 1 legacy project in 4 kept.
 # Every patient, case and project ends with a link; ai_embeddings holds
 # exactly the distinct hashes; the fake saw exactly that many successful
 # calls and no text twice; a re-run makes zero calls; wrong credentials stop

@@ -38,9 +38,11 @@ static inline int unit_pg_db_reset(const char *suite, const char *dsn, const cha
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
 	if (pgx_exec(admin, sql, 0, NULL, err, sizeof err, NULL) < 0)
 		goto out;
-	snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-	if (create && pgx_exec(admin, sql, 0, NULL, err, sizeof err, NULL) < 0)
-		goto out;
+	if (create) {
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+		if (pgx_exec(admin, sql, 0, NULL, err, sizeof err, NULL) < 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	if (rc < 0)
@@ -73,9 +75,12 @@ static inline int unit_pg_main(const struct unit_pg_suite *s)
 
 	if (!dsn)
 		return UNIT_PG_SKIP;
+	if ((size_t)snprintf(db_dsn, sizeof db_dsn, "%s dbname=%s", dsn, s->db) >= sizeof db_dsn) {
+		fprintf(stderr, "test_%s: %s is longer than %zu bytes\n", s->name, s->dsn_var, sizeof db_dsn - 64);
+		return 2;
+	}
 	if (unit_pg_db_reset(s->name, dsn, s->db, 1) < 0)
 		return 2;
-	snprintf(db_dsn, sizeof db_dsn, "%s dbname=%s", dsn, s->db);
 	if (s->setup(db_dsn) == 0)
 		rc = run_suite(s->name, s->tests);
 	s->teardown();
