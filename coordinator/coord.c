@@ -496,6 +496,24 @@ static int stop_dependents(struct coord *c)
 	return 0;
 }
 
+/*
+ * Build the secondary indexes that the load of PH deferred (none left: one
+ * cheap statement). Called once the phase is loaded, after the pass has
+ * planned its dependents (their chunks read its unique keys only, which are
+ * never deferred), so that they load while the indexes build; and again
+ * before it is validated. -1 on a database error: the pass is retried.
+ */
+static int build_indexes(struct coord *c, int ph)
+{
+	char err[512];
+
+	if (build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) == 0)
+		return 0;
+	mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot build the deferred indexes: retrying\" error=\"%s\"", c->run,
+		 mdw_phases[ph].name, err);
+	return -1;
+}
+
 /* Validate the loaded phase PH (its needs complete): complete or failed. -1 on a database error. */
 static int validate_loaded(struct coord *c, int ph)
 {
@@ -560,7 +578,7 @@ static int step(struct coord *c, int *code)
 {
 	char err[512], holder[256];
 	int all_complete = 1, progress_possible = 0, changed = 0, lr;
-	unsigned to_validate = 0;
+	unsigned to_validate = 0, to_index = 0;
 
 	lr = lock_refresh(&c->r, c->token, holder, sizeof holder);
 	if (lr == 1) {
@@ -593,9 +611,10 @@ static int step(struct coord *c, int *code)
 	if (stop_dependents(c) < 0)
 		return -1;
 	/*
-	 * A phase starts once its needs are loaded (every chunk done, indexes
-	 * built), while their validation runs; it is validated only once they
-	 * are complete, and stopped if one fails (stop_dependents).
+	 * A phase starts once its needs are loaded (every chunk done), while
+	 * their deferred indexes build and their validation runs; it is
+	 * validated only once they are complete, and stopped if one fails
+	 * (stop_dependents).
 	 */
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		struct phase_stat *s = &c->ps[ph];
@@ -641,16 +660,11 @@ static int step(struct coord *c, int *code)
 			continue;
 		}
 		if (s->state == PS_RUNNING && s->done == s->total) {
-			/* loaded: its dependents, later in this pass, start now */
-			if (build_deferred_indexes(c->tgt, c->run, ph, err, sizeof err) < 0) {
-				mdw_warn("run=%" PRId64 " phase=%s msg=\"cannot build the deferred indexes: retrying\" "
-					 "error=\"%s\"",
-					 c->run, mdw_phases[ph].name, err);
-				return -1;
-			}
+			/* loaded: its dependents, later in this pass, start now; its indexes after them */
 			if (set_phase_state(c, ph, "validating", "") < 0)
 				return -1;
 			s->state = PS_VALIDATING;
+			to_index |= MDW_PH_BIT(ph);
 			changed = 1;
 		}
 		if (phase_loaded(s) && needs_ok)
@@ -661,10 +675,14 @@ static int step(struct coord *c, int *code)
 		    s->state == PS_PLANNING || s->state == PS_VALIDATING)
 			progress_possible = 1;
 	}
+	for (int ph = 0; ph < MDW_NPHASES; ph++)
+		if ((to_index & MDW_PH_BIT(ph)) && build_indexes(c, ph) < 0)
+			return -1;
 	for (int ph = 0; ph < MDW_NPHASES; ph++) {
 		if (!(to_validate & MDW_PH_BIT(ph)))
 			continue;
-		if (validate_loaded(c, ph) < 0)
+		/* (again: a build that failed after the phase was marked validating is retried here) */
+		if (build_indexes(c, ph) < 0 || validate_loaded(c, ph) < 0)
 			return -1;
 		changed = 1;
 		if (c->ps[ph].state != PS_COMPLETE) {
