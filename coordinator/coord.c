@@ -498,7 +498,7 @@ static int stop_dependents(struct coord *c)
 
 /*
  * Build the secondary indexes that the load of PH deferred (none left: one
- * cheap statement). Called once the phase is loaded, after the pass has
+ * short transaction that finds none). Called once the phase is loaded, after the pass has
  * planned its dependents (their chunks read its unique keys only, which are
  * never deferred), so that they load while the indexes build; and again
  * before it is validated. -1 on a database error: the pass is retried.
